@@ -1,0 +1,34 @@
+/* cmd.h - what the subcommands share: their entry points and the CLI's
+ * conventions (exit codes, messages, atomic output). */
+#ifndef OCR2_CMD_H
+#define OCR2_CMD_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "ocr2.h"
+
+/* Exit codes (product.md). */
+enum {
+	EXIT_OK = 0,
+	EXIT_PARTIAL = 1,     /* some input or page failed; the rest were written */
+	EXIT_USAGE = 2,
+	EXIT_MODEL = 3,
+	EXIT_INTERRUPTED = 130,
+};
+
+int cmd_scan(int argc, char **argv);
+int cmd_render(int argc, char **argv);
+int cmd_model(int argc, char **argv);
+int cmd_model_fetch(int argc, char **argv);
+int cmd_tokenize(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+
+/* "ocr2 <sub>: message" on stderr, one line. */
+void cli_error(const char *sub, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The model directory: -m value, else $OCR2_MODEL, else
+ * $XDG_DATA_HOME/ocr2/models/deepseek-ocr-2 (~/.local/share when unset).
+ * Returns a malloc'd string. */
+char *cli_model_dir(const char *opt);
+
+#endif

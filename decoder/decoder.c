@@ -1,0 +1,3 @@
+/* decoder.c - not yet implemented. */
+#include "internal.h"
+#include "decoder.h"

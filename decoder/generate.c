@@ -1,0 +1,3 @@
+/* generate.c - not yet implemented. */
+#include "internal.h"
+#include "decoder.h"

@@ -1,0 +1,3 @@
+/* encoder.c - not yet implemented. */
+#include "internal.h"
+#include "encoder.h"

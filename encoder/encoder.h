@@ -1,0 +1,48 @@
+/* encoder.h - DeepEncoder V2 (model.md §3, §4): Pillow-exact preprocessing,
+ * SAM ViT-B, the causal-flow Qwen2 encoder and the projector. */
+#ifndef OCR2_ENCODER_H
+#define OCR2_ENCODER_H
+
+#include "internal.h"
+
+typedef struct enc_model enc_model;
+
+ocr2_status enc_load(const ocr2_weights *w, const ocr2_config *c, enc_model **out);
+void enc_free(enc_model *m);
+
+/* ---- preprocessing (model.md §3), pure functions --------------------------- */
+
+/* The crop grid for a W x H image: cols = rows = 1 means no local crops. */
+void enc_choose_grid(int w, int h, int tile, int min_crops, int max_crops, int *cols, int *rows);
+/* Pillow's Image.resize(BICUBIC) on 8-bit RGB, bit-exact (model.md §3.5). */
+void enc_resize_bicubic(const uint8_t *src, int sw, int sh, uint8_t *dst, int dw, int dh);
+/* ImageOps.pad(img, (size,size), BICUBIC, color=127) (model.md §3.3); dst is size*size*3. */
+void enc_pad_view(const ocr2_image *img, int size, uint8_t *dst);
+/* u8 RGB HWC -> f32 CHW in [-1, 1] (model.md §3.6). */
+void enc_normalize(const uint8_t *rgb, int size, float *chw);
+
+typedef struct {
+	int cols, rows, n_crops;     /* n_crops = 0 or cols*rows */
+	uint8_t *global;             /* base_size^2 * 3 */
+	uint8_t *crops;              /* n_crops * tile^2 * 3, row-major tile order */
+} enc_views;
+
+ocr2_status enc_make_views(const ocr2_image *img, const ocr2_config *c, bool no_crop,
+			   enc_views *out);
+void enc_views_free(enc_views *v);
+
+/* ---- stages ----------------------------------------------------------------- */
+
+/* SAM + neck + net_2 + net_3: chw [3,S,S] -> tokens [(S/64)^2, enc_hidden]. */
+ocr2_status enc_sam(enc_model *m, ocr2_pool *pool, const float *chw, int S, float *out);
+/* Flow encoder: visual tokens [N, enc_hidden] -> query outputs [N, enc_hidden]. */
+ocr2_status enc_flow(enc_model *m, ocr2_pool *pool, const float *tokens, int N, float *out);
+/* Projector: [N, enc_hidden] -> [N, hidden]. */
+void enc_project(enc_model *m, ocr2_pool *pool, const float *x, int N, float *out);
+
+/* The whole image: [crops..., global, view_seperator] as [*n_emb, hidden]
+ * (model.md §4.4). *emb is malloc'd. */
+ocr2_status enc_image(enc_model *m, ocr2_pool *pool, const ocr2_image *img, bool no_crop,
+		      float **emb, int *n_emb);
+
+#endif

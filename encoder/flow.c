@@ -1,0 +1,3 @@
+/* flow.c - not yet implemented. */
+#include "internal.h"
+#include "encoder.h"

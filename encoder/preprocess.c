@@ -1,0 +1,3 @@
+/* preprocess.c - not yet implemented. */
+#include "internal.h"
+#include "encoder.h"

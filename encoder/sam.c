@@ -1,0 +1,3 @@
+/* sam.c - not yet implemented. */
+#include "internal.h"
+#include "encoder.h"

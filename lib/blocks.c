@@ -1,0 +1,2 @@
+/* blocks.c - not yet implemented. */
+#include "internal.h"

@@ -1,0 +1,2 @@
+/* config.c - not yet implemented. */
+#include "internal.h"

@@ -1,0 +1,2 @@
+/* doc.c - not yet implemented. */
+#include "internal.h"

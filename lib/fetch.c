@@ -1,0 +1,2 @@
+/* fetch.c - not yet implemented. */
+#include "internal.h"

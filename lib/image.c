@@ -1,0 +1,2 @@
+/* image.c - not yet implemented. */
+#include "internal.h"

@@ -1,0 +1,206 @@
+/* internal.h - what lib/, encoder/ and decoder/ share and the public header
+ * does not show: errors, JSON, safetensors weights, config, kernels, threads. */
+#ifndef OCR2_INTERNAL_H
+#define OCR2_INTERNAL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ocr2.h"
+
+/* ---- errors (lib/error.c) -------------------------------------------------- */
+
+/* Records a one-line message for ocr2_errmsg() and returns s, so callers can
+ * write `return ocr2_fail(OCR2_ERR_IO, "%s: cannot open", path);`. */
+ocr2_status ocr2_fail(ocr2_status s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+double ocr2_now(void); /* monotonic seconds */
+
+/* ---- JSON (lib/json.c) ----------------------------------------------------- */
+/* A DOM parser for config.json, tokenizer.json and safetensors headers.
+ * Strict RFC 8259; depth-limited; strings are NUL-terminated UTF-8 (may
+ * contain NUL bytes from \u0000: use .len). */
+
+typedef enum { JSON_NULL, JSON_BOOL, JSON_NUMBER, JSON_STRING, JSON_ARRAY, JSON_OBJECT } json_type;
+
+typedef struct json_value json_value;
+struct json_value {
+	json_type type;
+	bool b;
+	double num;
+	char *str;       /* JSON_STRING */
+	size_t len;      /* string length, or number of items/members */
+	json_value *items;  /* JSON_ARRAY: len items; JSON_OBJECT: len values */
+	char **keys;        /* JSON_OBJECT: len keys (NUL-terminated) */
+	size_t *key_lens;
+};
+
+/* Parses text[0..n). On error returns NULL and sets ocr2_errmsg to
+ * "<what>: <problem> at byte N" with `what` naming the file. */
+json_value *json_parse(const char *text, size_t n, const char *what);
+void json_free(json_value *v);
+/* Member lookup (first match), NULL if v is not an object or key absent. */
+const json_value *json_get(const json_value *v, const char *key);
+/* Nested lookup with a dotted path is NOT provided: keys contain dots. */
+const json_value *json_at(const json_value *v, size_t i); /* array item or NULL */
+/* Typed getters with defaults; *ok (may be NULL) is cleared on a type mismatch. */
+double json_num(const json_value *v, double dflt, bool *ok);
+const char *json_str(const json_value *v, const char *dflt);
+
+/* ---- safetensors weights (lib/weights.c) ----------------------------------- */
+
+typedef enum {
+	OCR2_DT_F32 = 0,
+	OCR2_DT_F16,
+	OCR2_DT_BF16,
+	OCR2_DT_I32,
+	OCR2_DT_I64,
+	OCR2_DT_Q8,  /* ocr2's own 8-bit: int8 rows in blocks of 32 with an f32 scale each */
+} ocr2_dtype;
+
+const char *ocr2_dtype_name(ocr2_dtype t);
+size_t ocr2_dtype_size(ocr2_dtype t); /* bytes per element; Q8 reports 1 */
+
+typedef struct {
+	const char *name;
+	ocr2_dtype dtype;
+	int ndim;
+	int64_t shape[4];
+	int64_t nelem;
+	const void *data;   /* inside the mmap, bounds-checked at load */
+	size_t nbytes;
+	const float *scales; /* Q8 only: [nelem/32] */
+} ocr2_tensor;
+
+typedef struct ocr2_weights ocr2_weights;
+
+/* Loads every *.safetensors of dir (through model.safetensors.index.json when
+ * present), mmap'd read-only. Every header offset and size is checked against
+ * the file; a hostile file gives OCR2_ERR_MODEL with the file and tensor named. */
+ocr2_status ocr2_weights_load(const char *dir, ocr2_weights **out);
+/* Loads one safetensors file (goldens, tests). */
+ocr2_status ocr2_weights_load_file(const char *path, ocr2_weights **out);
+void ocr2_weights_free(ocr2_weights *w);
+const ocr2_tensor *ocr2_weights_get(const ocr2_weights *w, const char *name);
+int ocr2_weights_count(const ocr2_weights *w);
+const ocr2_tensor *ocr2_weights_at(const ocr2_weights *w, int i);
+/* Total bytes of tensor data. */
+uint64_t ocr2_weights_bytes(const ocr2_weights *w);
+
+/* Finds `name` and checks its dtype is a float type (f32/f16/bf16/q8) and its
+ * shape is exactly the given dims (ndim inferred from the count, up to 4;
+ * terminate with -1). On failure sets the message "<dir>: tensor NAME: ..." */
+ocr2_status ocr2_weights_expect(const ocr2_weights *w, const ocr2_tensor **out,
+				const char *name, ...);
+
+/* ---- config (lib/config.c) ------------------------------------------------- */
+
+typedef struct {
+	/* language model (config.json top level / language_config) */
+	int hidden;            /* 1280 */
+	int n_layers;          /* 12 */
+	int n_heads;           /* 10 */
+	int n_kv_heads;        /* 10 */
+	int head_dim;          /* hidden / n_heads */
+	int intermediate;      /* 6848, dense layers */
+	int moe_intermediate;  /* 896 */
+	int n_experts;         /* 64 */
+	int n_experts_per_tok; /* 6 */
+	int n_shared_experts;  /* 2 */
+	int first_k_dense;     /* 1 */
+	int vocab;             /* 129280 */
+	int max_pos;           /* 8192 */
+	int bos_id, eos_id;    /* 0, 1 */
+	float rope_theta;      /* 10000 */
+	float rms_eps;         /* 1e-6 */
+	bool norm_topk_prob;   /* false */
+	float routed_scaling;  /* 1.0 */
+
+	/* SAM ViT-B (vision_config.width.sam_vit_b) */
+	int sam_width;         /* 768 */
+	int sam_layers;        /* 12 */
+	int sam_heads;         /* 12 */
+	int sam_mlp;           /* 4 * width */
+	int sam_window;        /* 14 */
+	int sam_n_global;      /* 4 */
+	int sam_global[16];    /* 2,5,8,11 */
+	int sam_neck;          /* 256 */
+	int sam_net2;          /* 512 (downsample_channels[0]) */
+	/* net_3 outputs enc_hidden (896); the config's 1024 is stale (model.md §1.1) */
+
+	/* flow encoder (vision_config.width["qwen2-0-5b"]) */
+	int enc_hidden;        /* 896 */
+	int enc_layers;        /* 24 */
+	int enc_heads;         /* 14 */
+	int enc_kv_heads;      /* 2 */
+	int enc_intermediate;  /* 4864 */
+	float enc_rope_theta;  /* 1e6 */
+	float enc_rms_eps;     /* 1e-6 */
+
+	/* fixed by the model's design (model.md §0.1) */
+	int patch;             /* 16 */
+	int base_size;         /* 1024 */
+	int tile_size;         /* 768 */
+	int min_crops, max_crops; /* 2, 6 */
+	int image_token_id;    /* 128815 */
+} ocr2_config;
+
+/* Parses config.json; absent optional fields take the published values;
+ * absurd values (zero, negative, overflowing products, > sane caps) are
+ * rejected with OCR2_ERR_MODEL naming the field. */
+ocr2_status ocr2_config_load(const char *path, ocr2_config *out);
+ocr2_status ocr2_config_parse(const char *text, size_t n, const char *what, ocr2_config *out);
+void ocr2_config_default(ocr2_config *c); /* the published values */
+
+/* ---- threads (lib/threads.c) ----------------------------------------------- */
+
+/* Runs fn(arg, i, n) for i in [0, n) on the pool's threads (the caller
+ * participates). n is the number of work items: split rows, not threads. */
+typedef struct ocr2_pool ocr2_pool;
+ocr2_pool *ocr2_pool_new(int n_threads);
+void ocr2_pool_free(ocr2_pool *p);
+int ocr2_pool_size(const ocr2_pool *p);
+void ocr2_pool_run(ocr2_pool *p, void (*fn)(void *arg, int i, int n), void *arg, int n);
+int ocr2_ncpu(void);
+
+/* ---- kernels (lib/kernels.c) ------------------------------------------------ */
+/* One kernel per operation, reused by the encoder and the decoder. All
+ * activations are float32 (model.md §0.1: f32 math on the stored weights). */
+
+/* y[n, m] = x[n, k] · W[m, k]^T (+ bias[m]); W any float dtype (f32/bf16/f16/q8).
+ * Large n goes through OpenBLAS sgemm (weights widened to f32 in row panels);
+ * n == 1 goes through gemv. pool may be NULL. */
+void ocr2_linear(ocr2_pool *pool, const float *x, int n, int k, const ocr2_tensor *w,
+		 const float *bias, float *y);
+/* Same for a row range [r0, r1) of W, writing y[n, r1-r0] (experts, vocab slices). */
+void ocr2_linear_rows(ocr2_pool *pool, const float *x, int n, int k, const ocr2_tensor *w,
+		      int r0, int r1, const float *bias, float *y);
+/* Reads element i of a float tensor as f32. */
+float ocr2_tensor_f32(const ocr2_tensor *t, int64_t i);
+/* Widens rows [r0, r1) of a 2-D float tensor (or all of a 1-D one when r0=0,
+ * r1=1) into dst. */
+void ocr2_tensor_rows_f32(const ocr2_tensor *t, int64_t r0, int64_t r1, float *dst);
+/* Newly malloc'd f32 copy of the whole tensor (small tensors: norms, biases). */
+float *ocr2_tensor_to_f32(const ocr2_tensor *t);
+
+void ocr2_rmsnorm(float *y, const float *x, const float *w, int n, int dim, float eps);
+void ocr2_layernorm(float *y, const float *x, const float *w, const float *b, int n, int dim,
+		    float eps);
+void ocr2_softmax(float *x, int n);
+void ocr2_silu_mul(float *gate, const float *up, int n); /* gate = silu(gate) * up */
+void ocr2_gelu(float *x, int n);                         /* exact erf GELU */
+/* Half-split (rotate_half) RoPE on x[n_tok, n_heads, head_dim] at positions
+ * pos[i] (or pos0 + i when pos == NULL), in place. */
+void ocr2_rope(float *x, int n_tok, int n_heads, int head_dim, const int *pos, int pos0,
+	       float theta);
+
+float ocr2_bf16_to_f32(uint16_t h);
+uint16_t ocr2_f32_to_bf16(float f); /* round to nearest even */
+float ocr2_f16_to_f32(uint16_t h);
+
+/* ---- the stand-in model (lib/standin.c; only with -Dstand_in=true) -------- */
+/* Returns canned text from the file $OCR2_STAND_IN for every page. */
+
+#endif

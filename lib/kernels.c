@@ -1,0 +1,289 @@
+/* kernels.c - the numeric building blocks both model halves share: linear
+ * layers over any stored dtype, norms, activations, RoPE. Plain C here; the
+ * simple loops are the oracle for any faster kernel added later. */
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+float ocr2_bf16_to_f32(uint16_t h)
+{
+	uint32_t u = (uint32_t)h << 16;
+	float f;
+	memcpy(&f, &u, 4);
+	return f;
+}
+
+uint16_t ocr2_f32_to_bf16(float f)
+{
+	uint32_t u;
+	memcpy(&u, &f, 4);
+	if ((u & 0x7fffffff) > 0x7f800000)
+		return (uint16_t)(u >> 16 | 0x40); /* quiet NaN */
+	u += 0x7fff + (u >> 16 & 1);
+	return (uint16_t)(u >> 16);
+}
+
+float ocr2_f16_to_f32(uint16_t h)
+{
+	uint32_t s = (uint32_t)(h >> 15) << 31, e = h >> 10 & 0x1f, m = h & 0x3ff, u;
+	if (e == 0) {
+		if (m == 0)
+			u = s;
+		else { /* subnormal */
+			e = 127 - 15 + 1;
+			while (!(m & 0x400)) {
+				m <<= 1;
+				e--;
+			}
+			m &= 0x3ff;
+			u = s | e << 23 | m << 13;
+		}
+	} else if (e == 31)
+		u = s | 0x7f800000 | m << 13;
+	else
+		u = s | (e + 127 - 15) << 23 | m << 13;
+	float f;
+	memcpy(&f, &u, 4);
+	return f;
+}
+
+float ocr2_tensor_f32(const ocr2_tensor *t, int64_t i)
+{
+	switch (t->dtype) {
+	case OCR2_DT_F32: return ((const float *)t->data)[i];
+	case OCR2_DT_BF16: return ocr2_bf16_to_f32(((const uint16_t *)t->data)[i]);
+	case OCR2_DT_F16: return ocr2_f16_to_f32(((const uint16_t *)t->data)[i]);
+	case OCR2_DT_Q8: return ((const int8_t *)t->data)[i] * t->scales[i / 32];
+	case OCR2_DT_I32: return (float)((const int32_t *)t->data)[i];
+	case OCR2_DT_I64: return (float)((const int64_t *)t->data)[i];
+	}
+	return 0;
+}
+
+static int64_t row_len(const ocr2_tensor *t)
+{
+	int64_t k = 1;
+	for (int d = 1; d < t->ndim; d++)
+		k *= t->shape[d];
+	return t->ndim <= 1 ? t->nelem : k;
+}
+
+void ocr2_tensor_rows_f32(const ocr2_tensor *t, int64_t r0, int64_t r1, float *dst)
+{
+	int64_t k = row_len(t), i0 = r0 * k, n = (r1 - r0) * k;
+	switch (t->dtype) {
+	case OCR2_DT_F32:
+		memcpy(dst, (const float *)t->data + i0, (size_t)n * 4);
+		return;
+	case OCR2_DT_BF16: {
+		const uint16_t *s = (const uint16_t *)t->data + i0;
+		uint32_t *d = (uint32_t *)dst;
+		for (int64_t i = 0; i < n; i++)
+			d[i] = (uint32_t)s[i] << 16;
+		return;
+	}
+	default:
+		for (int64_t i = 0; i < n; i++)
+			dst[i] = ocr2_tensor_f32(t, i0 + i);
+	}
+}
+
+float *ocr2_tensor_to_f32(const ocr2_tensor *t)
+{
+	float *d = malloc((size_t)t->nelem * sizeof(float));
+	if (d)
+		ocr2_tensor_rows_f32(t, 0, t->ndim <= 1 ? 1 : t->shape[0], d);
+	return d;
+}
+
+/* ---- linear ---------------------------------------------------------------- */
+
+/* Dot product of f32 x with row r of a weight tensor. */
+static float dot_row(const ocr2_tensor *w, int64_t r, const float *x, int k)
+{
+	float acc = 0;
+	int64_t base = r * (int64_t)k;
+	switch (w->dtype) {
+	case OCR2_DT_F32: {
+		const float *wr = (const float *)w->data + base;
+		for (int i = 0; i < k; i++)
+			acc += wr[i] * x[i];
+		break;
+	}
+	case OCR2_DT_BF16: {
+		const uint16_t *wr = (const uint16_t *)w->data + base;
+		for (int i = 0; i < k; i++)
+			acc += ocr2_bf16_to_f32(wr[i]) * x[i];
+		break;
+	}
+	default:
+		for (int i = 0; i < k; i++)
+			acc += ocr2_tensor_f32(w, base + i) * x[i];
+	}
+	return acc;
+}
+
+typedef struct {
+	const float *x;
+	int n, k, r0, r1;
+	const ocr2_tensor *w;
+	const float *bias;
+	float *y;
+	int chunk;
+} lin_job;
+
+#define GEMV_CHUNK 64
+
+static void gemv_part(void *arg, int i, int n_items)
+{
+	const lin_job *j = arg;
+	int m = j->r1 - j->r0;
+	int a = i * j->chunk, b = a + j->chunk < m ? a + j->chunk : m;
+	for (int t = 0; t < j->n; t++) {
+		const float *xt = j->x + (size_t)t * j->k;
+		float *yt = j->y + (size_t)t * m;
+		for (int r = a; r < b; r++)
+			yt[r] = dot_row(j->w, j->r0 + r, xt, j->k) + (j->bias ? j->bias[j->r0 + r] : 0.f);
+	}
+}
+
+/* Rows of W per sgemm panel when W must be widened to f32 first. */
+#define PANEL_ROWS 512
+
+void ocr2_linear_rows(ocr2_pool *pool, const float *x, int n, int k, const ocr2_tensor *w,
+		      int r0, int r1, const float *bias, float *y)
+{
+	int m = r1 - r0;
+	if (n <= 0 || m <= 0)
+		return;
+	if (n < 4) {
+		lin_job j = {x, n, k, r0, r1, w, bias, y, GEMV_CHUNK};
+		ocr2_pool_run(pool, gemv_part, &j, (m + GEMV_CHUNK - 1) / GEMV_CHUNK);
+		return;
+	}
+	if (w->dtype == OCR2_DT_F32) {
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, m, k, 1.0f, x, k,
+			    (const float *)w->data + (size_t)r0 * k, k, 0.0f, y, m);
+	} else {
+		int pr = m < PANEL_ROWS ? m : PANEL_ROWS;
+		float *panel = malloc((size_t)pr * k * sizeof(float));
+		if (!panel) { /* fall back to the row loop rather than fail */
+			lin_job j = {x, n, k, r0, r1, w, bias, y, GEMV_CHUNK};
+			ocr2_pool_run(pool, gemv_part, &j, (m + GEMV_CHUNK - 1) / GEMV_CHUNK);
+			return;
+		}
+		for (int a = 0; a < m; a += pr) {
+			int rows = a + pr < m ? pr : m - a;
+			ocr2_tensor_rows_f32(w, r0 + a, r0 + a + rows, panel);
+			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, rows, k, 1.0f, x,
+				    k, panel, k, 0.0f, y + a, m);
+		}
+		free(panel);
+	}
+	if (bias)
+		for (int t = 0; t < n; t++)
+			for (int r = 0; r < m; r++)
+				y[(size_t)t * m + r] += bias[r0 + r];
+}
+
+void ocr2_linear(ocr2_pool *pool, const float *x, int n, int k, const ocr2_tensor *w,
+		 const float *bias, float *y)
+{
+	ocr2_linear_rows(pool, x, n, k, w, 0, (int)w->shape[0], bias, y);
+}
+
+/* ---- elementwise --------------------------------------------------------- */
+
+void ocr2_rmsnorm(float *y, const float *x, const float *w, int n, int dim, float eps)
+{
+	for (int t = 0; t < n; t++) {
+		const float *xt = x + (size_t)t * dim;
+		float *yt = y + (size_t)t * dim;
+		double ss = 0;
+		for (int i = 0; i < dim; i++)
+			ss += (double)xt[i] * xt[i];
+		float r = 1.0f / sqrtf((float)(ss / dim) + eps);
+		for (int i = 0; i < dim; i++)
+			yt[i] = w[i] * (xt[i] * r);
+	}
+}
+
+void ocr2_layernorm(float *y, const float *x, const float *w, const float *b, int n, int dim,
+		    float eps)
+{
+	for (int t = 0; t < n; t++) {
+		const float *xt = x + (size_t)t * dim;
+		float *yt = y + (size_t)t * dim;
+		double mean = 0, var = 0;
+		for (int i = 0; i < dim; i++)
+			mean += xt[i];
+		mean /= dim;
+		for (int i = 0; i < dim; i++) {
+			double d = xt[i] - mean;
+			var += d * d;
+		}
+		var /= dim;
+		float r = 1.0f / sqrtf((float)var + eps), m = (float)mean;
+		for (int i = 0; i < dim; i++)
+			yt[i] = (xt[i] - m) * r * w[i] + b[i];
+	}
+}
+
+void ocr2_softmax(float *x, int n)
+{
+	float mx = -INFINITY;
+	for (int i = 0; i < n; i++)
+		if (x[i] > mx)
+			mx = x[i];
+	if (mx == -INFINITY) { /* everything masked: define as zeros */
+		memset(x, 0, (size_t)n * sizeof *x);
+		return;
+	}
+	double s = 0;
+	for (int i = 0; i < n; i++) {
+		x[i] = expf(x[i] - mx);
+		s += x[i];
+	}
+	float inv = (float)(1.0 / s);
+	for (int i = 0; i < n; i++)
+		x[i] *= inv;
+}
+
+void ocr2_silu_mul(float *gate, const float *up, int n)
+{
+	for (int i = 0; i < n; i++) {
+		float g = gate[i];
+		gate[i] = g / (1.0f + expf(-g)) * up[i];
+	}
+}
+
+void ocr2_gelu(float *x, int n)
+{
+	for (int i = 0; i < n; i++)
+		x[i] = 0.5f * x[i] * (1.0f + erff(x[i] * (float)M_SQRT1_2));
+}
+
+void ocr2_rope(float *x, int n_tok, int n_heads, int head_dim, const int *pos, int pos0,
+	       float theta)
+{
+	int half = head_dim / 2;
+	float inv[256];
+	for (int i = 0; i < half; i++)
+		inv[i] = 1.0f / powf(theta, (float)(2 * i) / (float)head_dim);
+	for (int t = 0; t < n_tok; t++) {
+		float p = (float)(pos ? pos[t] : pos0 + t);
+		for (int i = 0; i < half; i++) {
+			/* HF computes the angle in f32 as pos * inv_freq */
+			float a = p * inv[i], c = cosf(a), s = sinf(a);
+			for (int h = 0; h < n_heads; h++) {
+				float *v = x + ((size_t)t * n_heads + h) * head_dim;
+				float x0 = v[i], x1 = v[i + half];
+				v[i] = x0 * c - x1 * s;
+				v[i + half] = x1 * c + x0 * s;
+			}
+		}
+	}
+}

@@ -1,0 +1,2 @@
+/* markdown.c - not yet implemented. */
+#include "internal.h"

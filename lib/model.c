@@ -1,0 +1,2 @@
+/* model.c - not yet implemented. */
+#include "internal.h"

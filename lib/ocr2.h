@@ -1,0 +1,192 @@
+/* ocr2.h - the public interface of libocr2: documents in, DeepSeek-OCR 2 text out.
+ * The only installed header; everything else in the tree is private. */
+#ifndef OCR2_H
+#define OCR2_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*
+ * Ownership, in one place: every *_new / *_load / *_open returns an object the
+ * caller frees with the matching *_free, which accepts NULL. Strings and arrays
+ * handed out inside result structs belong to the struct and die with its _free.
+ * The library never prints and never exits: each call returns an ocr2_status and,
+ * on failure, leaves a one-line message (naming the file and the problem) that
+ * ocr2_errmsg() returns until the next failing call on the same thread.
+ */
+
+typedef enum {
+	OCR2_OK = 0,
+	OCR2_ERR_IO,          /* file missing, unreadable or unwritable */
+	OCR2_ERR_FORMAT,      /* unsupported, lying or corrupt input */
+	OCR2_ERR_ENCRYPTED,   /* encrypted PDF */
+	OCR2_ERR_TOO_LARGE,   /* absurd dimensions (decompression-bomb guard) */
+	OCR2_ERR_EMPTY,       /* a document with no pages */
+	OCR2_ERR_MODEL,       /* model directory missing or invalid */
+	OCR2_ERR_NOMEM,
+	OCR2_ERR_INVALID,     /* bad argument or syntax (page ranges, shard, ...) */
+	OCR2_ERR_UTF8,        /* invalid UTF-8 text */
+	OCR2_ERR_INTERRUPTED, /* the cancel flag was raised */
+	OCR2_ERR_NETWORK,     /* download failed */
+	OCR2_ERR_CHECKSUM,    /* download did not match its published sha256 */
+	OCR2_ERR_INTERNAL,
+} ocr2_status;
+
+const char *ocr2_strerror(ocr2_status s);
+/* The message of the last failing call on this thread ("" if none). */
+const char *ocr2_errmsg(void);
+const char *ocr2_version(void);
+
+/* ---- images and documents ---------------------------------------------- */
+
+/* An 8-bit RGB raster, row-major, no padding: rgb[(y*width + x)*3 + c]. */
+typedef struct {
+	int width, height;
+	uint8_t *rgb;
+} ocr2_image;
+
+void ocr2_image_free(ocr2_image *img); /* frees rgb, zeroes the struct */
+/* Writes an RGB PNG atomically enough for tests; the CLI adds tmp+rename. */
+ocr2_status ocr2_image_write_png(const ocr2_image *img, const char *path);
+
+typedef enum {
+	OCR2_FMT_UNKNOWN = 0,
+	OCR2_FMT_PDF,
+	OCR2_FMT_TIFF,
+	OCR2_FMT_PNG,
+	OCR2_FMT_JPEG,
+} ocr2_format;
+
+/* Format from magic bytes only (never the extension). */
+ocr2_format ocr2_format_sniff(const void *buf, size_t n);
+const char *ocr2_format_name(ocr2_format f);
+
+typedef struct {
+	double dpi;              /* PDF raster resolution; default 144 */
+	int64_t max_pixels;      /* refuse pages larger than this; default 1<<28 */
+} ocr2_doc_params;
+
+ocr2_doc_params ocr2_doc_default_params(void);
+
+typedef struct ocr2_doc ocr2_doc;
+
+/* Opens a document. path "-" reads standard input. Only the document's
+ * structure is read here; pages are decoded one at a time by _render, so a
+ * 1000-page PDF never holds more than one page image. */
+ocr2_status ocr2_doc_open(const char *path, const ocr2_doc_params *p, ocr2_doc **out);
+ocr2_status ocr2_doc_open_memory(const void *data, size_t n, const char *name,
+				 const ocr2_doc_params *p, ocr2_doc **out);
+int ocr2_doc_page_count(const ocr2_doc *d);
+ocr2_format ocr2_doc_format(const ocr2_doc *d);
+/* Decodes page `index` (0-based) into *out (caller frees with ocr2_image_free).
+ * EXIF orientation is applied for JPEG; alpha is composited on white. */
+ocr2_status ocr2_doc_render(ocr2_doc *d, int index, ocr2_image *out);
+void ocr2_doc_free(ocr2_doc *d);
+
+/* Page selection "1,3-5,9-" (1-based, open-ended ranges allowed). */
+typedef struct ocr2_pagesel ocr2_pagesel;
+ocr2_status ocr2_pagesel_parse(const char *spec, ocr2_pagesel **out);
+int ocr2_pagesel_has(const ocr2_pagesel *s, int page1);  /* NULL selects all */
+void ocr2_pagesel_free(ocr2_pagesel *s);
+
+/* ---- the model ----------------------------------------------------------- */
+
+typedef struct ocr2_model ocr2_model;
+
+typedef struct {
+	int n_threads;          /* 0 = all cores */
+} ocr2_model_params;
+
+ocr2_model_params ocr2_model_default_params(void);
+/* dir holds config.json, tokenizer.json and *.safetensors as published. */
+ocr2_status ocr2_model_load(const char *dir, const ocr2_model_params *p, ocr2_model **out);
+void ocr2_model_free(ocr2_model *m);
+
+typedef enum {
+	OCR2_PAGE_OK = 0,
+	OCR2_PAGE_TRUNCATED, /* hit max_tokens without EOS */
+} ocr2_page_status;
+
+typedef struct {
+	const char *prompt;    /* full prompt with one "<image>"; NULL = document prompt */
+	int max_tokens;        /* default 8192 */
+	int ngram;             /* repetition guard n; 0 = off; default 20 */
+	int ngram_window;      /* window over generated tokens; 0 = whole sequence (HF) */
+	int no_crop;           /* global 1024 view only */
+	const char *dump_dir;  /* write features.f32, logits.f32, tokens.txt, dump.json */
+	volatile int *cancel;  /* polled between tokens; nonzero stops with INTERRUPTED */
+	/* Called after each generated token (may be NULL). */
+	void (*on_token)(void *user, int n_generated);
+	void *user;
+} ocr2_recognize_params;
+
+ocr2_recognize_params ocr2_recognize_default_params(void);
+
+typedef struct {
+	char *text;            /* model output, special tokens kept, trailing EOS removed */
+	int32_t *tokens;       /* generated ids, EOS excluded */
+	int n_tokens;
+	int n_prompt;          /* prefill length */
+	ocr2_page_status status;
+	double t_preprocess, t_encode, t_prefill, t_decode; /* seconds */
+} ocr2_result;
+
+ocr2_status ocr2_recognize(ocr2_model *m, const ocr2_image *img,
+			   const ocr2_recognize_params *p, ocr2_result *out);
+void ocr2_result_free(ocr2_result *r);
+
+#define OCR2_PROMPT_DOCUMENT "<image>\n<|grounding|>Convert the document to markdown."
+#define OCR2_PROMPT_FREE "<image>\nFree OCR."
+
+/* ---- tokenizer (needs only tokenizer.json) ------------------------------- */
+
+typedef struct ocr2_tokenizer ocr2_tokenizer;
+ocr2_status ocr2_tokenizer_load(const char *path, ocr2_tokenizer **out);
+void ocr2_tokenizer_free(ocr2_tokenizer *t);
+/* Encodes UTF-8 text (special tokens recognised verbatim, no BOS added).
+ * *ids is malloc'd. Invalid UTF-8 gives OCR2_ERR_UTF8. */
+ocr2_status ocr2_tokenizer_encode(const ocr2_tokenizer *t, const char *text, size_t len,
+				  int32_t **ids, int *n);
+/* Decodes ids to UTF-8 (special tokens kept as text). *text is malloc'd. */
+ocr2_status ocr2_tokenizer_decode(const ocr2_tokenizer *t, const int32_t *ids, int n,
+				  char **text, size_t *len);
+/* The id of an exact token text (added or vocabulary), or -1. */
+int ocr2_tokenizer_token_id(const ocr2_tokenizer *t, const char *token);
+int ocr2_tokenizer_vocab_size(const ocr2_tokenizer *t);
+
+/* ---- output: grounding tags -> blocks -> Markdown / JSON ------------------ */
+
+typedef struct {
+	char *label;         /* "text", "title", "image", ... ("" for untagged text) */
+	int n_boxes;
+	int (*boxes)[4];     /* x1,y1,x2,y2 on the model's 0..999 grid */
+	char *text;          /* the content after the tag, trimmed */
+} ocr2_block;
+
+typedef struct {
+	ocr2_block *blocks;
+	int n_blocks;
+	int malformed;       /* tags that could not be parsed (kept as text) */
+} ocr2_blocks;
+
+/* Parses the raw model output. Never fails on malformed or truncated tags:
+ * what cannot be parsed stays text. */
+ocr2_status ocr2_blocks_parse(const char *raw, ocr2_blocks *out);
+void ocr2_blocks_free(ocr2_blocks *b);
+/* Maps a 0..999 grid coordinate to a pixel on a side of `size` pixels, as the
+ * official scripts do: int(v / 999 * size). */
+int ocr2_grid_to_pixel(int v, int size);
+/* The official Markdown conversion of a page (model.md §9). image_links, when
+ * not NULL, is the printf pattern for figure links, e.g. "images/p%d_%d.png"
+ * (page, index); NULL keeps the official "images/%d.jpg"-style numbering. */
+ocr2_status ocr2_markdown_from_raw(const char *raw, int page, const char *image_links,
+				   char **out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

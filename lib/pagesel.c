@@ -1,0 +1,2 @@
+/* pagesel.c - not yet implemented. */
+#include "internal.h"

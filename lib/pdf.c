@@ -1,0 +1,2 @@
+/* pdf.c - not yet implemented. */
+#include "internal.h"

@@ -1,0 +1,2 @@
+/* standin.c - not yet implemented. */
+#include "internal.h"

@@ -1,0 +1,2 @@
+/* tokenizer.c - not yet implemented. */
+#include "internal.h"

@@ -1,0 +1,2 @@
+/* unicode.c - not yet implemented. */
+#include "internal.h"

@@ -1,0 +1,2 @@
+/* weights.c - not yet implemented. */
+#include "internal.h"
