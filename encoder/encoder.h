@@ -57,10 +57,13 @@ void enc_free(enc_model *m);
 
 /* The crop grid for a W x H image: cols = rows = 1 means no local crops. */
 void enc_choose_grid(int w, int h, int tile, int min_crops, int max_crops, int *cols, int *rows);
-/* Pillow's Image.resize(BICUBIC) on 8-bit RGB, bit-exact (model.md §3.5). */
-void enc_resize_bicubic(const uint8_t *src, int sw, int sh, uint8_t *dst, int dw, int dh);
-/* ImageOps.pad(img, (size,size), BICUBIC, color=127) (model.md §3.3); dst is size*size*3. */
-void enc_pad_view(const ocr2_image *img, int size, uint8_t *dst);
+/* Pillow's Image.resize(BICUBIC) on 8-bit RGB, bit-exact (model.md §3.5).
+ * Sizes must be >= 1. Fails only with OCR2_ERR_NOMEM. */
+ocr2_status enc_resize_bicubic(const uint8_t *src, int sw, int sh, uint8_t *dst, int dw, int dh);
+/* ImageOps.pad(img, (size,size), BICUBIC, color=127) (model.md §3.3); dst is
+ * size*size*3. A side that would round to 0 (a > 2048:1 strip, which Pillow
+ * refuses) is kept at 1 pixel. Fails only with OCR2_ERR_NOMEM. */
+ocr2_status enc_pad_view(const ocr2_image *img, int size, uint8_t *dst);
 /* u8 RGB HWC -> f32 CHW in [-1, 1] (model.md §3.6). */
 void enc_normalize(const uint8_t *rgb, int size, float *chw);
 

@@ -88,7 +88,8 @@ static void test_resizes(const json_value *rs)
 		int dw = (int)json_num(json_get(e, "dw"), 0, NULL), dh = (int)json_num(json_get(e, "dh"), 0, NULL);
 		uint8_t *src = malloc((size_t)sw * sh * 3), *dst = malloc((size_t)dw * dh * 3);
 		noise(src, sw, sh, (uint32_t)seed);
-		enc_resize_bicubic(src, sw, sh, dst, dw, dh);
+		if (enc_resize_bicubic(src, sw, sh, dst, dw, dh))
+			CHECK(0, "resize %dx%d -> %dx%d: %s", sw, sh, dw, dh, ocr2_errmsg());
 		char what[64];
 		snprintf(what, sizeof what, "resize-%d", seed);
 		check_hash(what, dst, (size_t)dw * dh * 3, json_str(json_get(e, "sha256"), ""));
