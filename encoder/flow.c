@@ -20,7 +20,7 @@
 typedef struct {
 	const float *q, *k, *v; /* [T, heads*hd], [T, kvh*hd] x2 */
 	float *out;             /* [T, heads*hd] */
-	int T, N, heads, kvh, hd, nblk;
+	int T, N, row0, heads, kvh, hd, nblk; /* query rows [row0, T) */
 	float scale;
 	int failed;
 } flow_attn_job;
@@ -35,7 +35,7 @@ static void attn_item(void *arg, int i, int n)
 {
 	flow_attn_job *j = arg;
 	int h = i / j->nblk, blk = i % j->nblk, hd = j->hd;
-	int r0 = blk * QBLK, r1 = r0 + QBLK < j->T ? r0 + QBLK : j->T, nr = r1 - r0;
+	int r0 = j->row0 + blk * QBLK, r1 = r0 + QBLK < j->T ? r0 + QBLK : j->T, nr = r1 - r0;
 	int kv = h / (j->heads / j->kvh), ldq = j->heads * hd, ldk = j->kvh * hd;
 	int kb = key_limit(r1 - 1, j->N); /* keys any row of the block may see */
 	float *s = malloc((size_t)nr * kb * sizeof *s);
@@ -78,33 +78,38 @@ ocr2_status enc_flow(enc_model *m, ocr2_pool *pool, const float *tokens, int N, 
 	}
 	memcpy(x, tokens, (size_t)N * E * sizeof *x);
 	memcpy(x + (size_t)N * E, queries, (size_t)N * E * sizeof *x);
-	int nblk = (T + QBLK - 1) / QBLK;
 	for (int l = 0; l < c->enc_layers; l++) {
 		const enc_flow_layer *L = &m->flow[l];
+		/* Only the query rows are kept, and no row reads a later layer's
+		 * visual rows, so the last layer needs its visual rows only as keys
+		 * and values: rows [r, T) below are the ones computed. */
+		int r = l == c->enc_layers - 1 ? N : 0, nr = T - r;
+		size_t off = (size_t)r * E;
 		/* attention: [T, E] -> [T, E] */
 		ocr2_rmsnorm(h, x, L->in_norm, T, E, eps);
-		ocr2_linear(pool, h, T, E, L->q, L->q_b, q);
+		ocr2_linear(pool, h + off, nr, E, L->q, L->q_b, q + off);
 		ocr2_linear(pool, h, T, E, L->k, L->k_b, k);
 		ocr2_linear(pool, h, T, E, L->v, L->v_b, v);
-		ocr2_rope(q, T, heads, hd, NULL, 0, c->enc_rope_theta);
+		ocr2_rope(q + off, nr, heads, hd, NULL, r, c->enc_rope_theta);
 		ocr2_rope(k, T, kvh, hd, NULL, 0, c->enc_rope_theta);
-		flow_attn_job j = {q, k, v, o, T, N, heads, kvh, hd, nblk,
+		int nblk = (nr + QBLK - 1) / QBLK;
+		flow_attn_job j = {q, k, v, o, T, N, r, heads, kvh, hd, nblk,
 				   1.0f / sqrtf((float)hd), 0};
 		ocr2_pool_run(pool, attn_item, &j, heads * nblk);
 		if (j.failed) {
 			st = ocr2_fail(OCR2_ERR_NOMEM, "encoder: out of memory (flow attention)");
 			goto out;
 		}
-		ocr2_linear(pool, o, T, E, L->o, NULL, h);
-		for (size_t i = 0; i < (size_t)T * E; i++)
+		ocr2_linear(pool, o + off, nr, E, L->o, NULL, h + off);
+		for (size_t i = off; i < (size_t)T * E; i++)
 			x[i] += h[i];
-		/* SwiGLU MLP: [T, E] -> [T, I] -> [T, E] */
-		ocr2_rmsnorm(h, x, L->post_norm, T, E, eps);
-		ocr2_linear(pool, h, T, E, L->gate, NULL, g);
-		ocr2_linear(pool, h, T, E, L->up, NULL, u);
-		ocr2_silu_mul(g, u, T * ffn);
-		ocr2_linear(pool, g, T, ffn, L->down, NULL, h);
-		for (size_t i = 0; i < (size_t)T * E; i++)
+		/* SwiGLU MLP: [T, E] -> [T, ffn] -> [T, E] */
+		ocr2_rmsnorm(h + off, x + off, L->post_norm, nr, E, eps);
+		ocr2_linear(pool, h + off, nr, E, L->gate, NULL, g);
+		ocr2_linear(pool, h + off, nr, E, L->up, NULL, u);
+		ocr2_silu_mul(g, u, nr * ffn);
+		ocr2_linear(pool, g, nr, ffn, L->down, NULL, h + off);
+		for (size_t i = off; i < (size_t)T * E; i++)
 			x[i] += h[i];
 	}
 	/* final norm on the query half only: [N, E] */
