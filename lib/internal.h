@@ -196,6 +196,13 @@ void ocr2_gelu(float *x, int n);                         /* exact erf GELU */
 void ocr2_rope(float *x, int n_tok, int n_heads, int head_dim, const int *pos, int pos0,
 	       float theta);
 
+/* y[r - r0] = W[r, :k] . x for r in [r0, r1) (lib/gemv.c): AVX-512 when the CPU
+ * has it (OCR2_NO_SIMD=1 forces the portable loop), else the portable loop,
+ * which ocr2_gemv_rows_ref always runs (the oracle in tests). */
+void ocr2_gemv_rows(const ocr2_tensor *w, const float *x, int k, int r0, int r1, float *y);
+void ocr2_gemv_rows_ref(const ocr2_tensor *w, const float *x, int k, int r0, int r1, float *y);
+const char *ocr2_gemv_kernel_name(void);
+
 float ocr2_bf16_to_f32(uint16_t h);
 uint16_t ocr2_f32_to_bf16(float f); /* round to nearest even */
 float ocr2_f16_to_f32(uint16_t h);
