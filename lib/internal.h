@@ -223,6 +223,16 @@ float ocr2_bf16_to_f32(uint16_t h);
 uint16_t ocr2_f32_to_bf16(float f); /* round to nearest even */
 float ocr2_f16_to_f32(uint16_t h);
 
+/* ---- quantization (lib/quantize.c) ---------------------------------------- */
+
+/* Writes dst_dir/model.safetensors with the decoder's large matrices as Q8_0
+ * (+ NAME.q8scale) and everything else as stored, and copies config.json and
+ * the tokenizer files. dst_dir must differ from src_dir. */
+ocr2_status ocr2_model_quantize(const char *src_dir, const char *dst_dir,
+				void (*progress)(void *user, int done, int total), void *user);
+/* One block of 32 weights: scale = max|w|/127, q = round(w/scale). */
+void ocr2_q8_block(const float *w, int8_t *q, float *scale);
+
 /* ---- the stand-in model (lib/standin.c; only with -Dstand_in=true) -------- */
 /* Returns canned text from the file $OCR2_STAND_IN for every page. */
 
