@@ -88,6 +88,11 @@ int ocr2_weights_count(const ocr2_weights *w);
 const ocr2_tensor *ocr2_weights_at(const ocr2_weights *w, int i);
 /* Total bytes of tensor data. */
 uint64_t ocr2_weights_bytes(const ocr2_weights *w);
+/* The mapped files (path and size), for `model info`. */
+int ocr2_weights_nfiles(const ocr2_weights *w);
+const char *ocr2_weights_file(const ocr2_weights *w, int i, uint64_t *size);
+/* How many tensors were misaligned in their file and copied at load. */
+int ocr2_weights_copied(const ocr2_weights *w);
 
 /* Finds `name` and checks its dtype is a float type (f32/f16/bf16/q8) and its
  * shape is exactly the given dims (ndim inferred from the count, up to 4;
@@ -153,6 +158,17 @@ typedef struct {
 ocr2_status ocr2_config_load(const char *path, ocr2_config *out);
 ocr2_status ocr2_config_parse(const char *text, size_t n, const char *what, ocr2_config *out);
 void ocr2_config_default(ocr2_config *c); /* the published values */
+
+/* ---- model checks (lib/modelcheck.c) ------------------------------------- */
+
+/* Verifies that every tensor the architecture needs (model.md §2.2, sized
+ * from c) is present with the right shape and a float dtype; returns
+ * OCR2_ERR_MODEL naming the first offender ("<dir>: missing tensor NAME" ...). */
+ocr2_status ocr2_model_check_tensors(const ocr2_weights *w, const ocr2_config *c,
+				     const char *dir);
+/* Reads every float tensor and fails with OCR2_ERR_MODEL naming the first one
+ * (in name order) that holds a NaN or an infinity. Touches all the data. */
+ocr2_status ocr2_weights_check_finite(const ocr2_weights *w, const char *dir);
 
 /* ---- threads (lib/threads.c) ----------------------------------------------- */
 
