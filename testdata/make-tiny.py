@@ -27,6 +27,11 @@ mean + std * z in float32, with (mean, std) by kind:
     embed_tokens, query_*, view_seperator   0, 1
     SAM pos_embed             0, 0.5
     SAM rel_pos_h / rel_pos_w 0, 0.2
+Tiny models only: after drawing, lm_head.weight += 0.04 * embed_tokens.weight
+(a weak tie: greedy decoding then falls into repetition loops that the n-gram
+guards must break, so the guard goldens test something). The full model has no
+tie. Because lm_head sorts before embed_tokens, the tiny models are drawn whole
+in memory first (17 M params); the full model is streamed.
 The f32 model stores those float32 values; the bf16 model stores them rounded
 to nearest-even bf16. tiny and tiny-f32 share the seed, so tiny-f32 holds the
 unrounded version of tiny's weights (their outputs differ slightly).
@@ -58,7 +63,7 @@ TINY = dict(
 	sam_width=32, sam_layers=4, sam_heads=2, sam_global=[1, 3], sam_window=14,
 	sam_mlp=64, neck=16, net2=24,
 	enc_hidden=32, enc_layers=2, enc_heads=4, enc_kv=2, enc_inter=64,
-	enc_theta=1000000.0, enc_eps=1e-6,
+	enc_theta=1000000.0, enc_eps=1e-6, lm_tie=0.04,
 )
 
 FULL = dict(
@@ -67,7 +72,7 @@ FULL = dict(
 	sam_width=768, sam_layers=12, sam_heads=12, sam_global=[2, 5, 8, 11], sam_window=14,
 	sam_mlp=3072, neck=256, net2=512,
 	enc_hidden=896, enc_layers=24, enc_heads=14, enc_kv=2, enc_inter=4864,
-	enc_theta=1000000.0, enc_eps=1e-6,
+	enc_theta=1000000.0, enc_eps=1e-6, lm_tie=0.0,
 )
 
 POS_GRID = 64     # 1024 / 16: the pos_embed grid and the global-block rel-pos size
@@ -265,6 +270,16 @@ def config_json(d, dtype):
 	return c
 
 
+def draw(rng, n):
+	"""n standard normals (float32), drawn in chunks of CHUNK (same stream as one draw)."""
+	parts, done = [], 0
+	while done < n:
+		m = min(CHUNK, n - done)
+		parts.append(rng.standard_normal(m, dtype=np.float32))
+		done += m
+	return np.concatenate(parts) if len(parts) > 1 else parts[0]
+
+
 def to_bf16_bytes(a):
 	"""float32 array -> bf16 bytes, round to nearest even (no NaNs here)."""
 	u = a.view(np.uint32).astype(np.uint64)
@@ -292,6 +307,15 @@ def write_model(outdir, d, dtype, seed):
 	fname = "model-00001-of-000001.safetensors"
 	path = os.path.join(outdir, fname)
 	rng = np.random.default_rng(seed)
+	tie = d["lm_tie"]
+	pre = {}
+	if tie:  # lm_head (drawn first) needs embed_tokens (drawn later): draw everything up front
+		for name, shape, kind, fan_in in tl:
+			mean, std = init_params(kind, fan_in)
+			z = draw(rng, int(np.prod(shape)))
+			pre[name] = (np.float32(mean) + np.float32(std) * z).astype(np.float32)
+		pre["lm_head.weight"] = (pre["lm_head.weight"] +
+					 np.float32(tie) * pre["model.embed_tokens.weight"]).astype(np.float32)
 	h = hashlib.sha256()
 	with open(path + ".tmp", "wb") as f:
 		def put(b):
@@ -302,6 +326,10 @@ def write_model(outdir, d, dtype, seed):
 		for name, shape, kind, fan_in in tl:
 			n = int(np.prod(shape))
 			mean, std = init_params(kind, fan_in)
+			if pre:
+				v = pre.pop(name)
+				put(to_bf16_bytes(v) if esz == 2 else v.tobytes())
+				continue
 			done = 0
 			while done < n:
 				m = min(CHUNK, n - done)
