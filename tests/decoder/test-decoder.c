@@ -5,6 +5,7 @@
  *
  *     test-decoder NAME      (NAME = tiny | tiny-f32; paths from $TESTDATA) */
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,7 +91,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: TESTDATA=dir test-decoder NAME\n");
 		return 2;
 	}
-	char mdir[4096], cfgp[4096], gp[4096];
+	char mdir[4096], cfgp[4200], gp[4200];
 	snprintf(mdir, sizeof mdir, "%s/models/%s", td, argv[1]);
 	snprintf(cfgp, sizeof cfgp, "%s/config.json", mdir);
 	snprintf(gp, sizeof gp, "%s/golden/decoder-%s.safetensors", td, argv[1]);
@@ -107,6 +108,28 @@ int main(int argc, char **argv)
 	if (ocr2_weights_load_file(gp, &g) != OCR2_OK) {
 		fprintf(stderr, "%s\n", ocr2_errmsg());
 		return 1;
+	}
+	/* 0. a config that does not match the checkpoint is a model error naming
+	 * the tensor, not a crash */
+	{
+		static const struct {
+			const char *what, *needle;
+			int field_off, value;
+		} bad[] = {
+			{"one layer more", "model.layers.3.", offsetof(ocr2_config, n_layers), 4},
+			{"wider experts", "layers.1.mlp.shared_experts.gate_proj", offsetof(ocr2_config, moe_intermediate), 33},
+			{"more experts", "mlp.gate.weight", offsetof(ocr2_config, n_experts), 17},
+			{"wider dense FFN", "mlp.gate_proj", offsetof(ocr2_config, intermediate), 64},
+			{"smaller vocab", "embed_tokens", offsetof(ocr2_config, vocab), 1000},
+		};
+		for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+			ocr2_config b = cf;
+			*(int *)((char *)&b + bad[i].field_off) = bad[i].value;
+			dec_model *bm = (dec_model *)1;
+			ocr2_status s = dec_load(w, &b, &bm);
+			CHECK(s == OCR2_ERR_MODEL && bm == NULL && strstr(ocr2_errmsg(), bad[i].needle),
+			      "%s: status %d, message '%s'", bad[i].what, (int)s, ocr2_errmsg());
+		}
 	}
 	ocr2_pool *pool = ocr2_pool_new(2);
 	int V = cf.vocab, H = cf.hidden, eos = cf.eos_id;
