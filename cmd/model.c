@@ -121,9 +121,9 @@ static bool load(const char *sub, const char *dir, ocr2_config *cfg, ocr2_weight
 static void print_bytes(uint64_t b)
 {
 	if (b >= (1ull << 30))
-		printf("%llu (%.2f GiB)", (unsigned long long)b, b / 1073741824.0);
+		printf("%llu (%.2f GiB)", (unsigned long long)b, (double)b / 1073741824.0);
 	else
-		printf("%llu (%.2f MiB)", (unsigned long long)b, b / 1048576.0);
+		printf("%llu (%.2f MiB)", (unsigned long long)b, (double)b / 1048576.0);
 }
 
 static int model_info(int argc, char **argv)
