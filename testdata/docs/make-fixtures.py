@@ -284,13 +284,14 @@ def write_pdf(path, objs, junk=b""):
         f.write(data)
 
 
-def one_page_pdf(path, media, rotate=0, junk=b""):
+def one_page_pdf(path, media, rotate=0, junk=b"", crop=None):
     content = b"0 0 1 rg 10 10 50 30 re f 0 g BT /F1 12 Tf 20 60 Td (ocr2) Tj ET"
     write_pdf(path, [
         b"<< /Type /Catalog /Pages 2 0 R >>",
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
         b"<< /Type /Page /Parent 2 0 R /MediaBox [%s] /Rotate %d /Contents 4 0 R "
-        b"/Resources << /Font << /F1 5 0 R >> >> >>" % (media.encode(), rotate),
+        b"/Resources << /Font << /F1 5 0 R >> >> %s>>" % (
+            media.encode(), rotate, b"/CropBox [%s] " % crop.encode() if crop else b""),
         b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
     ], junk)
@@ -304,6 +305,9 @@ def make_pdf(tmp):
     manifest.append("pdf-rotated.pdf pages=1 pdftocairo  # /Rotate 90, fractional size: ceil")
     one_page_pdf(out("pdf-junk-header.pdf"), "0 0 120 80", junk=b"X-Mailer: junk before the header\n" * 8)
     manifest.append("pdf-junk-header.pdf pages=1 pdftocairo  # %PDF- after 264 bytes of junk")
+    one_page_pdf(out("pdf-cropbox.pdf"), "0 0 144 96", crop="5.5 8 100 90")
+    manifest.append("pdf-cropbox.pdf pages=1 pdftocairo-cropbox  # the crop box is drawn, "
+                    "as pdftocairo -cropbox and PyMuPDF do")
     one_page_pdf(out("pdf-huge.pdf"), "0 0 14400 14400")
     expect_status("pdf-huge.pdf", "TOO_LARGE", "render", "200 in square at 144 dpi")
     write_pdf(out("pdf-zero-pages.pdf"), [

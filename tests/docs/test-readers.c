@@ -100,14 +100,14 @@ static int compare(const ocr2_image *a, const ocr2_image *b, double *mean)
 }
 
 /* Renders a PDF page with pdftocairo and reads the PNG back. */
-static int pdftocairo_page(const char *pdf, int page, double dpi, ocr2_image *out)
+static int pdftocairo_page(const char *pdf, int page, double dpi, int cropbox, ocr2_image *out)
 {
 	char tmpl[] = "/tmp/ocr2-test-XXXXXX";
 	if (!mkdtemp(tmpl))
 		return 0;
 	char cmd[4096], png[512];
-	snprintf(cmd, sizeof cmd, "pdftocairo -png -r %g -f %d -l %d -singlefile '%s' '%s/p'", dpi,
-		 page, page, pdf, tmpl);
+	snprintf(cmd, sizeof cmd, "pdftocairo -png%s -r %g -f %d -l %d -singlefile '%s' '%s/p'",
+		 cropbox ? " -cropbox" : "", dpi, page, page, pdf, tmpl);
 	int ok = system(cmd) == 0;
 	snprintf(png, sizeof png, "%s/p.png", tmpl);
 	ocr2_doc *d = NULL;
@@ -121,7 +121,7 @@ static int pdftocairo_page(const char *pdf, int page, double dpi, ocr2_image *ou
 	return ok;
 }
 
-static void check_pdftocairo(const char *pdf, double dpi, int page, double max_mean)
+static void check_pdftocairo(const char *pdf, double dpi, int page, int cropbox, double max_mean)
 {
 	ocr2_doc_params p = ocr2_doc_default_params();
 	p.dpi = dpi;
@@ -133,7 +133,7 @@ static void check_pdftocairo(const char *pdf, double dpi, int page, double max_m
 		return;
 	s = ocr2_doc_render(d, page - 1, &ours);
 	CHECK(s == OCR2_OK, "%s: page %d: %s", pdf, page, ocr2_errmsg());
-	int got = pdftocairo_page(pdf, page, dpi, &ref);
+	int got = pdftocairo_page(pdf, page, dpi, cropbox, &ref);
 	CHECK(got, "%s: page %d: pdftocairo failed", pdf, page);
 	if (s == OCR2_OK && got) {
 		double mean;
@@ -195,7 +195,8 @@ static void check_fixture(const char *dir, char *line)
 
 	int pages = -1;
 	sscanf(tok[1], "pages=%d", &pages);
-	if (nt > 2 && !strcmp(tok[2], "pdftocairo")) {
+	if (nt > 2 && !strncmp(tok[2], "pdftocairo", 10)) {
+		int cropbox = !strcmp(tok[2], "pdftocairo-cropbox");
 		s = ocr2_doc_open(path, NULL, &d);
 		CHECK(s == OCR2_OK && ocr2_doc_format(d) == OCR2_FMT_PDF, "%s: %s", tok[0],
 		      ocr2_errmsg());
@@ -204,8 +205,8 @@ static void check_fixture(const char *dir, char *line)
 		ocr2_doc_free(d);
 		/* tiny vector pages: the same poppler+cairo path, so exact up to
 		 * nothing but the page size rounding this checks */
-		check_pdftocairo(path, 144, 1, 0.001);
-		check_pdftocairo(path, 100, 1, 0.001);
+		check_pdftocairo(path, 144, 1, cropbox, 0.001);
+		check_pdftocairo(path, 100, 1, cropbox, 0.001);
 		return;
 	}
 
@@ -406,7 +407,7 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		for (int i = 4; i < argc; i++)
-			check_pdftocairo(argv[2], atof(argv[3]), atoi(argv[i]), 1.0);
+			check_pdftocairo(argv[2], atof(argv[3]), atoi(argv[i]), 0, 1.0);
 		printf("%d failures\n", failures);
 	} else {
 		fprintf(stderr, "usage: test-readers fixtures DIR | pagesel | pdftocairo PDF DPI PAGE...\n");
