@@ -531,6 +531,7 @@ typedef struct {
 	const char *source;
 	const char *format_name; /* the document's: pdf, tiff, png, jpeg */
 	int n_pages;            /* written so far */
+	int n_good;             /* of which ok or truncated */
 	bool stream;            /* flush after every page (stdout, jsonl) */
 } writer;
 
@@ -936,6 +937,8 @@ done:
 		    p.tokens, r->o.max_tokens);
 		worse(r, EXIT_PARTIAL);
 	}
+	if (!failed)
+		w->n_good++;
 	writer_page(w, &p);
 	if (r->o.verbose && !failed) {
 		double gen = res.t_decode > 0 ? res.n_tokens / res.t_decode : 0;
@@ -994,7 +997,7 @@ static bool do_input(run *r, const input *in, FILE *out_stdout)
 		goto fail;
 	}
 	ocr2_format ff = ocr2_doc_format(doc);
-	writer w = {f, r->o.fmt, in->path, ocr2_format_name(ff), 0, !in->out};
+	writer w = {f, r->o.fmt, in->path, ocr2_format_name(ff), 0, 0, !in->out};
 	bool pdf_style = ff == OCR2_FMT_PDF || ff == OCR2_FMT_TIFF;
 	writer_begin(&w);
 	for (int i = 0; i < n; i++) {
@@ -1011,6 +1014,12 @@ static bool do_input(run *r, const input *in, FILE *out_stdout)
 	}
 	writer_end(&w);
 	ocr2_doc_free(doc);
+	if (in->out && w.n_good == 0) {
+		/* nothing but failed pages: no output, so a re-run tries again */
+		fclose(f);
+		tmp_forget(0, true);
+		return true;
+	}
 	if (in->out && tmp_commit(f, in->out, 0) != 0) {
 		msg("%s: %s", in->out, strerror(errno));
 		worse(r, EXIT_PARTIAL);
