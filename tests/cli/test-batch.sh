@@ -30,7 +30,7 @@ done
 [ -s "$T/out-jsonl/a/b.jsonl" ] || fail "-f jsonl: a/b.jsonl missing"
 [ -s "$T/out-text/a/b.txt" ] || fail "-f text: a/b.txt missing"
 [ -s "$T/out-raw/a/b.raw.txt" ] || fail "-f raw: a/b.raw.txt missing"
-cmp -s <(cat "$CANNED/doc.raw" | sed '1s/^/<!-- page 1 -->\n\n/') "$T/out-raw/a/b.raw.txt" ||
+cmp -s <(printf '<!-- page 1 -->\n\n'; cat "$CANNED/doc.raw"; echo) "$T/out-raw/a/b.raw.txt" ||
 	fail "-f raw is not the model text under a page comment"
 
 # files given one by one land under their base names
