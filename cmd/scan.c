@@ -976,7 +976,6 @@ static bool do_input(run *r, const input *in, FILE *out_stdout)
 	g_prog.name = in->rel;
 	g_prog.page = 0;
 	g_prog.doc_pages = 0;
-	progress_draw(true);
 	if (ocr2_doc_open(in->path, &dp, &doc) != OCR2_OK) {
 		const char *m = ocr2_errmsg();
 		if (!strncmp(m, in->path, strlen(in->path)))
