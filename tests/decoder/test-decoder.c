@@ -208,6 +208,24 @@ int main(int argc, char **argv)
 		free(seq);
 	}
 
+	/* 3b. threads only split rows and heads, never a sum: one thread and the
+	 * pool of two give bit-identical logits (catches shared-scratch races) */
+	{
+		dec_ctx *c1 = NULL;
+		s = dec_ctx_new(m, max_ctx, NULL, &c1);
+		CHECK(s == OCR2_OK, "single-thread context: %s", ocr2_errmsg());
+		dec_ctx_reset(c);
+		s = dec_prefill(c, ids, n, img, n_img, ref);
+		if (s == OCR2_OK)
+			s = dec_step(c, off[0], ref);
+		ocr2_status s1 = dec_prefill(c1, ids, n, img, n_img, logits);
+		if (s1 == OCR2_OK)
+			s1 = dec_step(c1, off[0], logits);
+		CHECK(s == OCR2_OK && s1 == OCR2_OK && !memcmp(ref, logits, (size_t)V * sizeof *ref),
+		      "1 thread and 2 threads differ (max-abs %.3g)", max_abs(ref, logits, V));
+		dec_ctx_free(c1);
+	}
+
 	/* 4. position 0 alone (causal: equals position 0 of any longer prefill) */
 	{
 		const ocr2_tensor *t0p = gold(g, "prefill_logits_pos0", OCR2_DT_F32);
