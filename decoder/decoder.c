@@ -412,9 +412,11 @@ static void moe(dec_ctx *c, const dec_layer *L, int n)
 		float sum = 0;
 		for (int j = 0; j < K; j++)
 			sum += w[j];
-		/* norm_topk_prob: HF divides by (sum + 1e-20) */
+		/* HF MoEGate: renormalise only when top_k > 1 and norm_topk_prob
+		 * (dividing by sum + 1e-20); the published config has neither. */
+		bool norm = K > 1 && cf->norm_topk_prob;
 		for (int j = 0; j < K; j++)
-			w[j] = (cf->norm_topk_prob ? w[j] / (sum + 1e-20f) : w[j]) * cf->routed_scaling;
+			w[j] = (norm ? w[j] / (sum + 1e-20f) : w[j]) * cf->routed_scaling;
 	}
 	memset(c->tmp, 0, (size_t)n * H * sizeof *c->tmp);
 	for (int e = 0; e < E; e++) {
