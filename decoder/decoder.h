@@ -16,6 +16,12 @@ void dec_free(dec_model *m);
 ocr2_status dec_ctx_new(const dec_model *m, int max_ctx, ocr2_pool *pool, dec_ctx **out);
 void dec_ctx_free(dec_ctx *c);
 void dec_ctx_reset(dec_ctx *c);
+/* Debugging hook (comparisons with a reference): called by prefill and step
+ * with the residual stream x [n, hidden] of the rows just processed, after
+ * the embedding (layer 0) and after each layer l (l = 1..n_layers), before
+ * the final norm. fn NULL turns it off. */
+typedef void (*dec_trace_fn)(void *user, int layer, const float *x, int n, int hidden);
+void dec_ctx_trace(dec_ctx *c, dec_trace_fn fn, void *user);
 int dec_ctx_len(const dec_ctx *c);  /* positions in the cache */
 int dec_ctx_max(const dec_ctx *c);  /* max_ctx */
 int dec_vocab(const dec_ctx *c);    /* length of a logits vector */
