@@ -80,6 +80,21 @@ static void keep_trace(void *user, int layer, const float *x, int n, int hidden)
 		memcpy(b->hid + (size_t)layer * n * hidden, x, (size_t)n * hidden * sizeof *x);
 }
 
+/* on_token records what it was told, to check it against the result. */
+typedef struct {
+	int32_t ids[256];
+	int n, bad;
+} tok_log;
+
+static void log_token(void *user, int32_t id, int n_generated)
+{
+	tok_log *t = user;
+	if (n_generated != t->n + 1 || t->n >= 256)
+		t->bad++;
+	else
+		t->ids[t->n++] = id;
+}
+
 static bool same_ids(const int32_t *got, int n_got, bool eos, const ocr2_tensor *want, int eos_id)
 {
 	const int32_t *w = want->data;
@@ -290,12 +305,19 @@ int main(int argc, char **argv)
 				    .whole_sequence = guards[i].whole,
 				    .whitelist = guards[i].whole ? NULL : white,
 				    .n_whitelist = guards[i].whole ? 0 : 2};
+		tok_log tl = {.n = 0};
+		p.on_token = log_token;
+		p.user = &tl;
 		int32_t *out = NULL;
 		int n_out = 0;
 		bool hit = false;
 		dec_ctx_reset(c);
 		s = dec_generate(c, ids, n, img, n_img, &p, &out, &n_out, &hit);
 		bool ok = s == OCR2_OK && same_ids(out, n_out, hit, want, eos);
+		CHECK(s == OCR2_OK && !tl.bad && tl.n == n_out &&
+		      !memcmp(tl.ids, out, (size_t)n_out * sizeof *out),
+		      "%s: on_token saw %d tokens (%d out of order), result has %d", guards[i].name,
+		      tl.n, tl.bad, n_out);
 		printf("%-18s %s (%d tokens%s)\n", guards[i].name, ok ? "same ids" : "DIFFERENT",
 		       n_out, hit ? " + EOS" : "");
 		if (!ok) {
