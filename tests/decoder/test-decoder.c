@@ -328,6 +328,56 @@ int main(int argc, char **argv)
 		free(out);
 	}
 
+	/* 5b. EOS: the random model never emits id 1, so declare the 8th token
+	 * of a golden greedy run (one that occurs there first) the EOS:
+	 * generation must stop right before it with hit_eos, ids equal to the
+	 * golden prefix. greedy_vllm_3_50, since greedy_off repeats one token. */
+	{
+		const ocr2_tensor *t_g3 = gold(g, "greedy_vllm_3_50", OCR2_DT_I32);
+		const int32_t *go = t_g3->data;
+		int k = 7;
+		while (k < t_g3->nelem) {
+			bool first = true;
+			for (int i = 0; i < k; i++)
+				first &= go[i] != go[k];
+			if (first)
+				break;
+			k++;
+		}
+		CHECK(k < t_g3->nelem, "no token to play EOS in greedy_vllm_3_50");
+		if (k < t_g3->nelem) {
+			ocr2_config ce = cf;
+			ce.eos_id = go[k];
+			dec_model *me = NULL;
+			dec_ctx *cx = NULL;
+			s = dec_load(w, &ce, &me);
+			if (s == OCR2_OK)
+				s = dec_ctx_new(me, max_ctx, pool, &cx);
+			dec_gen_params p = {.max_tokens = 40, .ngram = 3, .ngram_window = 50,
+					    .whitelist = white, .n_whitelist = 2};
+			int32_t *out = NULL;
+			int n_out = 0;
+			bool hit = false;
+			if (s == OCR2_OK)
+				s = dec_generate(cx, ids, n, img, n_img, &p, &out, &n_out, &hit);
+			CHECK(s == OCR2_OK && hit && n_out == k && !memcmp(out, go, (size_t)k * sizeof *out),
+			      "EOS = %d: status %d, hit %d, %d tokens (want %d)", (int)go[k], (int)s,
+			      hit, n_out, k);
+			/* max_tokens below the EOS position: truncated */
+			p.max_tokens = k - 2;
+			free(out);
+			out = NULL;
+			dec_ctx_reset(cx);
+			s = dec_generate(cx, ids, n, img, n_img, &p, &out, &n_out, &hit);
+			CHECK(s == OCR2_OK && !hit && n_out == k - 2, "max_tokens %d: status %d, %d tokens",
+			      k - 2, (int)s, n_out);
+			printf("EOS and max_tokens stops checked (EOS at %d)\n", k);
+			free(out);
+			dec_ctx_free(cx);
+			dec_free(me);
+		}
+	}
+
 	/* 6. a text-only prompt */
 	{
 		const ocr2_tensor *tt = gold(g, "text_prompt_ids", OCR2_DT_I32);
