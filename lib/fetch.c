@@ -107,7 +107,7 @@ static int safe_name(const char *s)
 	return 1;
 }
 
-static int safe_ref(const char *s, int slashes)
+__attribute__((unused)) static int safe_ref(const char *s, int slashes)
 {
 	if (!*s || strlen(s) > 200 || *s == '/' || *s == '.')
 		return 0;
@@ -147,7 +147,7 @@ static char *path_join(const char *a, const char *b)
 	return s;
 }
 
-static void human(uint64_t b, char *out, size_t n)
+__attribute__((unused)) static void human(uint64_t b, char *out, size_t n)
 {
 	if (b >= 1000000000ull)
 		snprintf(out, n, "%.2f GB", b / 1e9);
@@ -198,7 +198,7 @@ static void hasher_hex(hasher *h, char out[65])
 	}
 }
 
-static const char *hash_name(int kind)
+__attribute__((unused)) static const char *hash_name(int kind)
 {
 	return kind == HASH_SHA256 ? "sha256" : "git blob sha1";
 }
@@ -396,7 +396,7 @@ static ocr2_status fsync_dir(const char *dir)
 
 /* Written to a temporary name, fsync'd and renamed: never half there. Names,
  * repo and revision were checked to need no JSON escaping. */
-static ocr2_status manifest_write(const char *dir, const listing *l)
+__attribute__((unused)) static ocr2_status manifest_write(const char *dir, const listing *l)
 {
 	char *path = path_join(dir, OCR2_FETCH_MANIFEST);
 	char *tmp = path_join(dir, OCR2_FETCH_MANIFEST ".tmp");

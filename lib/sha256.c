@@ -87,6 +87,91 @@ static void sha256_blocks(uint32_t h[8], const uint8_t *p, size_t nblocks)
 	}
 }
 
+/* The x86 SHA extensions (Intel since Goldmont/Ice Lake, AMD since Zen):
+ * about 8x the portable code, which matters when a 6.7 GB file is checked.
+ * Chosen at run time; the build stays portable. */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <cpuid.h>
+#include <immintrin.h>
+#define HAVE_SHANI_CODE 1
+
+__attribute__((target("sha,sse4.1,ssse3")))
+static void sha256_blocks_shani(uint32_t h[8], const uint8_t *p, size_t nblocks)
+{
+	const __m128i bswap = _mm_set_epi64x(0x0c0d0e0f08090a0bULL, 0x0405060700010203ULL);
+	__m128i tmp = _mm_loadu_si128((const __m128i *)&h[0]);    /* a b c d */
+	__m128i st1 = _mm_loadu_si128((const __m128i *)&h[4]);    /* e f g h */
+	tmp = _mm_shuffle_epi32(tmp, 0xB1);
+	st1 = _mm_shuffle_epi32(st1, 0x1B);
+	__m128i st0 = _mm_alignr_epi8(tmp, st1, 8);               /* ABEF */
+	st1 = _mm_blend_epi16(st1, tmp, 0xF0);                   /* CDGH */
+	for (; nblocks; nblocks--, p += 64) {
+		__m128i save0 = st0, save1 = st1, w[16];
+		for (int g = 0; g < 16; g++) {
+			if (g < 4) {
+				w[g] = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(p + 16 * g)),
+							bswap);
+			} else {
+				__m128i t = _mm_sha256msg1_epu32(w[g - 4], w[g - 3]);
+				t = _mm_add_epi32(t, _mm_alignr_epi8(w[g - 1], w[g - 2], 4));
+				w[g] = _mm_sha256msg2_epu32(t, w[g - 1]);
+			}
+			__m128i m = _mm_add_epi32(w[g], _mm_loadu_si128((const __m128i *)&K256[4 * g]));
+			st1 = _mm_sha256rnds2_epu32(st1, st0, m);
+			m = _mm_shuffle_epi32(m, 0x0E);
+			st0 = _mm_sha256rnds2_epu32(st0, st1, m);
+		}
+		st0 = _mm_add_epi32(st0, save0);
+		st1 = _mm_add_epi32(st1, save1);
+	}
+	tmp = _mm_shuffle_epi32(st0, 0x1B);
+	st1 = _mm_shuffle_epi32(st1, 0xB1);
+	st0 = _mm_blend_epi16(tmp, st1, 0xF0);
+	st1 = _mm_alignr_epi8(st1, tmp, 8);
+	_mm_storeu_si128((__m128i *)&h[0], st0);
+	_mm_storeu_si128((__m128i *)&h[4], st1);
+}
+
+static int cpu_has_shani(void)
+{
+	unsigned a, b, c, d;
+	if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 19)) || !(c & (1u << 9)))
+		return 0; /* SSE4.1, SSSE3 */
+	if (!__get_cpuid_count(7, 0, &a, &b, &c, &d))
+		return 0;
+	return (b >> 29) & 1;
+}
+#endif
+
+static int use_generic = -1; /* -1: not decided yet */
+
+void ocr2_sha256_use_generic(int on)
+{
+	use_generic = on;
+}
+
+int ocr2_sha256_accelerated(void)
+{
+#ifdef HAVE_SHANI_CODE
+	if (use_generic < 0)
+		use_generic = !cpu_has_shani();
+	return !use_generic;
+#else
+	return 0;
+#endif
+}
+
+static void sha256_run(uint32_t h[8], const uint8_t *p, size_t nblocks)
+{
+#ifdef HAVE_SHANI_CODE
+	if (ocr2_sha256_accelerated()) {
+		sha256_blocks_shani(h, p, nblocks);
+		return;
+	}
+#endif
+	sha256_blocks(h, p, nblocks);
+}
+
 void ocr2_sha256_init(ocr2_sha256 *c)
 {
 	static const uint32_t iv[8] = {
@@ -110,11 +195,11 @@ void ocr2_sha256_update(ocr2_sha256 *c, const void *data, size_t n)
 		n -= take;
 		if (c->n < 64)
 			return;
-		sha256_blocks(c->h, c->buf, 1);
+		sha256_run(c->h, c->buf, 1);
 		c->n = 0;
 	}
 	if (n >= 64) {
-		sha256_blocks(c->h, p, n / 64);
+		sha256_run(c->h, p, n / 64);
 		p += n / 64 * 64;
 		n %= 64;
 	}
@@ -128,12 +213,12 @@ void ocr2_sha256_final(ocr2_sha256 *c, uint8_t out[32])
 	c->buf[c->n++] = 0x80;
 	if (c->n > 56) {
 		memset(c->buf + c->n, 0, 64 - c->n);
-		sha256_blocks(c->h, c->buf, 1);
+		sha256_run(c->h, c->buf, 1);
 		c->n = 0;
 	}
 	memset(c->buf + c->n, 0, 56 - c->n);
 	store_be64(c->buf + 56, bits);
-	sha256_blocks(c->h, c->buf, 1);
+	sha256_run(c->h, c->buf, 1);
 	for (int i = 0; i < 8; i++)
 		store_be32(out + 4 * i, c->h[i]);
 }

@@ -1,8 +1,11 @@
 /* test-sha.c - SHA-256 and SHA-1 against the FIPS 180-2 example vectors
  * (appendix B of the standard), and a file mode whose output test_sha.py
  * compares with sha256sum/sha1sum:
- *   test-sha            the vectors, fed whole and in odd-sized pieces
- *   test-sha FILE...    "<sha256> <sha1> <git-blob-sha1> FILE" per file */
+ *   test-sha            the vectors, fed whole and in odd-sized pieces, through
+ *                       the x86 SHA instructions (when the CPU has them) and
+ *                       through the portable code
+ *   test-sha [-g] FILE...  "<sha256> <sha1> <git-blob-sha1> FILE" per file
+ *                       (-g: portable code only) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,10 +49,17 @@ static void vector(const char *what, const void *p, size_t n, const char *want25
 	printf("ok %s\n", what);
 }
 
+static void run_vectors(void);
+
 int main(int argc, char **argv)
 {
-	if (argc > 1) {
-		for (int i = 1; i < argc; i++) {
+	int first = 1;
+	if (argc > 1 && !strcmp(argv[1], "-g")) {
+		ocr2_sha256_use_generic(1);
+		first = 2;
+	}
+	if (argc > first) {
+		for (int i = first; i < argc; i++) {
 			FILE *f = fopen(argv[i], "rb");
 			if (!f) {
 				perror(argv[i]);
@@ -83,6 +93,20 @@ int main(int argc, char **argv)
 		}
 		return 0;
 	}
+	for (int pass = 0; pass < 2; pass++) {
+		ocr2_sha256_use_generic(pass);
+		if (!pass && !ocr2_sha256_accelerated()) {
+			printf("(no x86 SHA instructions here: portable code only)\n");
+			continue;
+		}
+		printf("%s:\n", pass ? "portable" : "x86 SHA instructions");
+		run_vectors();
+	}
+	return fails ? 1 : 0;
+}
+
+static void run_vectors(void)
+{
 	/* FIPS 180-2 appendix B (SHA-256) and A (SHA-1) examples */
 	vector("abc", "abc", 3,
 	       "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
@@ -93,7 +117,7 @@ int main(int argc, char **argv)
 	       "84983e441c3bd26ebaae4aa1f95129e5e54670f1");
 	char *mil = malloc(1000000);
 	if (!mil)
-		return 1;
+		exit(1);
 	memset(mil, 'a', 1000000);
 	vector("one million 'a'", mil, 1000000,
 	       "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0",
@@ -102,5 +126,4 @@ int main(int argc, char **argv)
 	vector("empty", "", 0,
 	       "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
 	       "da39a3ee5e6b4b0d3255bfef95601890afd80709");
-	return fails ? 1 : 0;
 }

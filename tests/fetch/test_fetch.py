@@ -146,6 +146,7 @@ def assert_complete(e, files):
 def case_normal(e, files):
     p = e.fetch()
     expect(p, 0)
+    check(p.stderr == "", "not quiet without a TTY: %r" % p.stderr)
     assert_complete(e, files)
     reqs = e.hub.requests()
     check(all(r["agent"] and r["agent"].startswith("ocr2/") for r in reqs),
@@ -321,6 +322,51 @@ def case_interrupt(e, files):
     assert_complete(e, files)
 
 
+def case_progress(e, files):
+    """On a TTY: a progress bar with bytes, rate and ETA, erased at the end."""
+    import pty
+    master, slave = pty.openpty()
+    e.hub.faults[SHARD1] = "stall:60000"
+    e.hub.stall_s = 1.5  # then the connection closes and the transfer resumes
+    proc = subprocess.Popen([OCR2, "model", "fetch", "--no-check"], env=e.env,
+                            stdout=subprocess.PIPE, stderr=slave)
+    os.close(slave)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+    proc.wait(timeout=30)
+    os.close(master)
+    text = out.decode("utf-8", "replace")
+    check(proc.returncode == 0, "exit %d: %s" % (proc.returncode, text))
+    check("ETA" in text and "/s" in text and "%" in text and " / " in text,
+          "no progress bar: %r" % text[-300:])
+    check(text.endswith("\r\x1b[K"), "the bar was not erased: %r" % text[-60:])
+    assert_complete(e, files)
+
+
+def case_lock(e, files):
+    """Two fetches into one directory: the second refuses at once."""
+    e.hub.faults[SHARD1] = "stall:1000"
+    proc = subprocess.Popen([OCR2, "model", "fetch", "--no-check"], env=e.env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    part = os.path.join(e.model, ".incomplete", SHARD1 + ".part")
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < 10 and not (os.path.exists(part) and
+                                              os.path.getsize(part) == 1000):
+        time.sleep(0.05)
+    p = e.fetch()
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=20)
+    expect(p, 1, "another 'ocr2 model fetch' is working here")
+    check(os.path.getsize(part) == 1000, "the second fetch touched the part")
+
+
 def case_redirect(e, files):
     e.hub.redirect = "path"
     expect(e.fetch(), 0)
@@ -463,6 +509,13 @@ def main():
         print("usage: test_fetch.py {%s}" % ",".join(sorted(CASES)), file=sys.stderr)
         return 2
     signal.alarm(120)  # nothing here may hang: the servers die with us
+    with tempfile.TemporaryDirectory(prefix="ocr2-fetch-") as tmp:
+        probe = subprocess.run([OCR2, "model", "fetch", "--no-check", "-m", tmp + "/m"],
+                               capture_output=True, text=True,
+                               env=dict(os.environ, HF_ENDPOINT="http://127.0.0.1:9"))
+    if "without download support" in probe.stderr:
+        print("SKIP %s: built without libcurl (-Dfetch=disabled)" % sys.argv[1])
+        return 77
     with tempfile.TemporaryDirectory(prefix="ocr2-fetch-") as tmp:
         files = make_model(os.path.join(tmp, "hub"))
         hub = fakehub.Hub(os.path.join(tmp, "hub"), REPO, commit=pinned())
