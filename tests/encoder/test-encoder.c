@@ -2,7 +2,7 @@
  * (testdata/reference/reference.py via make-goldens.py):
  *   test-encoder MODEL GOLDEN IMAGE
  * MODEL is a directory under $TESTDATA/models, GOLDEN a safetensors file under
- * $TESTDATA/golden, IMAGE a PNG under $TESTDATA.
+ * $TESTDATA/golden, IMAGE a PNG under $TESTDATA; an absolute path is taken as is.
  *
  * Each stage is fed the reference's own input where it can be (flow gets the
  * reference SAM output, the projector the reference flow output), so a
@@ -135,9 +135,12 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	char mdir[1024], gpath[1024], ipath[1024], cpath[1100];
-	snprintf(mdir, sizeof mdir, "%s/models/%s", td, argv[1]);
-	snprintf(gpath, sizeof gpath, "%s/golden/%s", td, argv[2]);
-	snprintf(ipath, sizeof ipath, "%s/%s", td, argv[3]);
+	snprintf(mdir, sizeof mdir, "%s%s%s", argv[1][0] == '/' ? "" : td,
+		 argv[1][0] == '/' ? "" : "/models/", argv[1]);
+	snprintf(gpath, sizeof gpath, "%s%s%s", argv[2][0] == '/' ? "" : td,
+		 argv[2][0] == '/' ? "" : "/golden/", argv[2]);
+	snprintf(ipath, sizeof ipath, "%s%s%s", argv[3][0] == '/' ? "" : td,
+		 argv[3][0] == '/' ? "" : "/", argv[3]);
 	snprintf(cpath, sizeof cpath, "%s/config.json", mdir);
 	ocr2_config c;
 	ocr2_weights *w = NULL, *g = NULL;
