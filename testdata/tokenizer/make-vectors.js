@@ -2,7 +2,7 @@
 // make-vectors.js - writes tokenizer test vectors with Hugging Face
 // `tokenizers` (the npm package, a native binding of the Rust library).
 //
-// usage: node make-vectors.js [--module DIR] [--set main|unicode14] TOKENIZER_JSON OUT
+// usage: node make-vectors.js [--module DIR] [--set main|unicode14|flags] TOKENIZER_JSON OUT
 //
 //   --module DIR  where the `tokenizers` package is (default: require('tokenizers'))
 //   --set main    (default) corpus.jsonl + seeded random strings + decode
@@ -17,6 +17,10 @@
 //                 Made with the last npm binding built on Oniguruma 6.9.8:
 //                   npm install tokenizers@0.13.3 && \
 //                   npm install --no-save tokenizers-linux-x64-gnu@0.13.4-rc2
+//   --set flags   the tokenizer with the added-token flags lstrip, rstrip,
+//                 single_word and normalized set on some tokens (the file has
+//                 none): flags.json lists [from, to] text replacements that
+//                 both this script and the C test apply to tokenizer.json.
 //
 // TOKENIZER_JSON is testdata/cache/tokenizer.json (bash testdata/fetch.sh).
 // Output: JSON lines. The first is {"meta": {...}}; then
@@ -30,7 +34,7 @@ const path = require('path');
 const crypto = require('crypto');
 
 function usage() {
-	process.stderr.write('usage: node make-vectors.js [--module DIR] [--set main|unicode14] TOKENIZER_JSON OUT\n');
+	process.stderr.write('usage: node make-vectors.js [--module DIR] [--set main|unicode14|flags] TOKENIZER_JSON OUT\n');
 	process.exit(2);
 }
 
@@ -42,10 +46,20 @@ for (let i = 0; i < argv.length; i++) {
 	else if (argv[i] === '--set') set = argv[++i] || usage();
 	else pos.push(argv[i]);
 }
-if (pos.length !== 2 || !['main', 'unicode14'].includes(set)) usage();
+if (pos.length !== 2 || !['main', 'unicode14', 'flags'].includes(set)) usage();
 const [tokPath, outPath] = pos;
 const tk = require(modDir);
-const tok = tk.Tokenizer.fromFile(tokPath);
+let tok;
+if (set === 'flags') {
+	let json = fs.readFileSync(tokPath, 'utf8');
+	for (const [from, to] of JSON.parse(fs.readFileSync(path.join(__dirname, 'flags.json'), 'utf8'))) {
+		if (!json.includes(from)) throw new Error('tokenizer.json has no ' + from);
+		json = json.replace(from, to);
+	}
+	tok = tk.Tokenizer.fromString(json);
+} else {
+	tok = tk.Tokenizer.fromFile(tokPath);
+}
 const pkgVersion = (dir) => JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')).version;
 let version = pkgVersion(path.dirname(require.resolve(modDir)));
 try { // 0.13.x loads its native code from a separate package
@@ -177,6 +191,20 @@ async function main() {
 		for (const l of fs.readFileSync(corpus, 'utf8').split('\n'))
 			if (l.trim()) texts.push(JSON.parse(l));
 		for (let i = 0; i < 3000; i++) texts.push(randomString());
+	} else if (set === 'flags') {
+		const toks = ['<|ref|>', '<|/ref|>', '<td>', '</td>', '<tr>', '<image>', '<|det|>', '<|/det|>',
+			'<|ref', 'qzxw', 'δδ', '<|grounding|>'];
+		const around = ['', ' ', '  ', '\t', '\n', ' \n ', '\u00a0', '\u3000', 'a', 'é', '_', '1', '!',
+			'x ', ' y', 'abc', '日', '\u0301', '\u200d', 'Ⓐ', 'ⅻ', '²', 'qzxw', '<|ref', '|>'];
+		for (const t of toks)
+			for (const a of around)
+				for (const b of ['', ' ', 'a', ' b ', '\n', '  x', '!', '_'])
+					texts.push(a + t + b);
+		for (let i = 0; i < 600; i++) {
+			let s = '';
+			for (let n = int(1, 8); n > 0; n--) s += rnd() < 0.5 ? pick(toks) : pick(around);
+			texts.push(s);
+		}
 	} else {
 		for (const cp of NEW_CPS) {
 			const c = String.fromCodePoint(cp);
