@@ -159,6 +159,110 @@ ocr2_status ocr2_config_load(const char *path, ocr2_config *out);
 ocr2_status ocr2_config_parse(const char *text, size_t n, const char *what, ocr2_config *out);
 void ocr2_config_default(ocr2_config *c); /* the published values */
 
+/* ---- hashes (lib/sha256.c) -------------------------------------------------- */
+/* SHA-256 (the sha256 the hub publishes for LFS files) and SHA-1 (the git
+ * blob id it publishes for small files). Streaming; no allocation. */
+
+typedef struct {
+	uint32_t h[8];
+	uint64_t len;
+	uint8_t buf[64];
+	size_t n;
+} ocr2_sha256;
+
+void ocr2_sha256_init(ocr2_sha256 *c);
+void ocr2_sha256_update(ocr2_sha256 *c, const void *data, size_t n);
+void ocr2_sha256_final(ocr2_sha256 *c, uint8_t out[32]);
+/* Whether the x86 SHA instructions are used (decided at first use);
+ * ocr2_sha256_use_generic(1) forces the portable code (tests). */
+int ocr2_sha256_accelerated(void);
+void ocr2_sha256_use_generic(int on);
+
+typedef struct {
+	uint32_t h[5];
+	uint64_t len;
+	uint8_t buf[64];
+	size_t n;
+} ocr2_sha1;
+
+void ocr2_sha1_init(ocr2_sha1 *c);
+void ocr2_sha1_update(ocr2_sha1 *c, const void *data, size_t n);
+void ocr2_sha1_final(ocr2_sha1 *c, uint8_t out[20]);
+/* Lower-case hex of d[0..n) into out[2n+1]. */
+void ocr2_hex(const uint8_t *d, size_t n, char *out);
+
+/* ---- model download (lib/fetch.c) ------------------------------------------ */
+/* Downloads a model repository's files from a Hugging Face hub (or a mirror)
+ * into a directory: each file goes to DIR/.incomplete/NAME.part, is hashed
+ * while it is written, resumed with an HTTP Range after an interruption,
+ * fsync'd, checked against the hash the hub publishes and only then renamed
+ * to DIR/NAME. DIR/.ocr2-fetch.json records the repository, commit and the
+ * expected size and hash of each file (it is what --offline verifies). */
+
+#define OCR2_FETCH_REPO "deepseek-ai/DeepSeek-OCR-2"
+/* The commit of OCR2_FETCH_REPO downloaded by default (see man ocr2-model). */
+#define OCR2_FETCH_REVISION "aaa02f3811945a91062062994c5c4a3f4c0af2b0"
+#define OCR2_FETCH_ENDPOINT "https://huggingface.co"
+#define OCR2_FETCH_MANIFEST ".ocr2-fetch.json"
+
+typedef enum {
+	OCR2_FETCH_LISTED,   /* the file list came: done = bytes already there, total = all bytes */
+	OCR2_FETCH_SKIP,     /* file present and verified; total = its size */
+	OCR2_FETCH_START,    /* download starts; done = bytes kept from an earlier try */
+	OCR2_FETCH_PROGRESS, /* done of total bytes of this file */
+	OCR2_FETCH_RETRY,    /* the transfer broke after progress; resuming (done = attempt) */
+	OCR2_FETCH_DONE,     /* verified and moved into place */
+	OCR2_FETCH_BAD,      /* offline: present but its hash or size is wrong */
+	OCR2_FETCH_MISSING,  /* offline: not there */
+} ocr2_fetch_event;
+
+typedef struct {
+	const char *endpoint;   /* NULL: OCR2_FETCH_ENDPOINT */
+	const char *repo;       /* NULL: OCR2_FETCH_REPO */
+	const char *revision;   /* NULL: OCR2_FETCH_REVISION for the default repo, else "main" */
+	const char *token;      /* sent as "Authorization: Bearer" to the endpoint's host only */
+	const char *user_agent; /* NULL: "ocr2/VERSION" */
+	int timeout_s;          /* connect timeout and the longest stall tolerated; 0: 60 */
+	int retries;            /* resumptions of a transfer that broke after progress; <0: 3 */
+	int offline;            /* never touch the network: verify what is there */
+	const volatile int *cancel; /* set (from a signal handler) to stop; parts are kept */
+	void (*cb)(void *arg, ocr2_fetch_event ev, const char *file, uint64_t done,
+		   uint64_t total);
+	void *cb_arg;
+} ocr2_fetch_params;
+
+typedef struct {
+	int n_files;          /* files of the model */
+	int n_skipped;        /* already there and verified */
+	int n_fetched;        /* downloaded and verified */
+	int n_missing;        /* offline: missing or bad */
+	uint64_t bytes_total;   /* size of all files */
+	uint64_t bytes_fetched; /* bytes received in this run */
+	char commit[41];      /* the commit the revision resolved to ("" offline without record) */
+} ocr2_fetch_result;
+
+/* Whether this build can download (libcurl); when not, ocr2_fetch fails with
+ * OCR2_ERR_INVALID unless p->offline. */
+int ocr2_fetch_available(void);
+/* Fetches (or, offline, verifies) the model into dir, creating it. Failures:
+ * OCR2_ERR_NETWORK ("URL: could not resolve host (no network?)"),
+ * OCR2_ERR_CHECKSUM (the .part is deleted), OCR2_ERR_IO (disk),
+ * OCR2_ERR_MODEL (offline: files missing or bad; the repository lacks a
+ * needed file), OCR2_ERR_INTERRUPTED (*cancel; parts kept for a resume). */
+ocr2_status ocr2_fetch(const char *dir, const ocr2_fetch_params *p, ocr2_fetch_result *r);
+
+typedef struct {
+	uint64_t bytes;  /* regular files directly in dir */
+	int complete;    /* every recorded (or, without a record, every needed) file is there */
+	int partial;     /* .incomplete/ holds parts of an interrupted fetch */
+	char repo[128], commit[41];
+	char why[160];   /* when not complete: what is missing */
+} ocr2_model_dir_state;
+
+/* Describes an installed model directory for `ocr2 model list` (sizes only,
+ * no hashing). */
+ocr2_status ocr2_model_dir_describe(const char *dir, ocr2_model_dir_state *st);
+
 /* ---- model checks (lib/modelcheck.c) ------------------------------------- */
 
 /* Verifies that every tensor the architecture needs (model.md §2.2, sized

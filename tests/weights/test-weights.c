@@ -426,6 +426,23 @@ static void test_bad_configs(void)
 	      "top level over language_config: %s", ocr2_errmsg());
 }
 
+/* The architecture check walks SAM first and names the first missing tensor. */
+static void test_model_check(void)
+{
+	ocr2_weights *w = NULL;
+	ocr2_config c;
+	ocr2_config_default(&c);
+	ocr2_status st = ocr2_weights_load_file(fx("valid.safetensors"), &w);
+	CHECK(st == OCR2_OK, "valid: %s", ocr2_errmsg());
+	st = ocr2_model_check_tensors(w, &c, "DIR");
+	CHECK(st == OCR2_ERR_MODEL &&
+		      strstr(ocr2_errmsg(), "DIR: ") == ocr2_errmsg() &&
+		      strstr(ocr2_errmsg(), "missing tensor model.sam_model.patch_embed.proj.weight"),
+	      "model check: %s", ocr2_errmsg());
+	CHECK(ocr2_weights_check_finite(w, "DIR") == OCR2_OK, "finite: %s", ocr2_errmsg());
+	ocr2_weights_free(w);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 3) {
@@ -439,6 +456,7 @@ int main(int argc, char **argv)
 	test_published_config(argv[2]);
 	test_tiny_config();
 	test_bad_configs();
+	test_model_check();
 	printf("%d checks passed, %d failed\n", n_pass, n_fail);
 	return n_fail ? 1 : 0;
 }
