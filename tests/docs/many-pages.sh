@@ -16,8 +16,10 @@ all=$(rss -o "$T/all" "$T/many.pdf")
 n=$(ls "$T/all" | wc -l)
 echo "pages written: $n; peak RSS one page: $one KiB, all pages: $all KiB (at $DPI dpi)"
 [ "$n" = 1026 ] || { echo "FAIL: $n pages written"; exit 1; }
-# one 144-dpi page is 1224x1584: 7.4 MiB ARGB + 5.5 MiB RGB; allow 3 pages
-# of growth for poppler's caches
-limit=$((one + 40000))
+# Holding every page would take 1026 x 13 MiB (ARGB + RGB at 144 dpi). What
+# does grow is poppler's per-document state (parsed pages, the font cache of
+# 27 copies of the manual's fonts): measured 36 MiB at 36 dpi and 41 MiB at
+# 144 dpi, i.e. independent of the page size. Allow 64 MiB for it.
+limit=$((one + 65536))
 [ "$all" -le "$limit" ] || { echo "FAIL: peak RSS $all KiB > $limit KiB"; exit 1; }
 echo ok
