@@ -88,6 +88,11 @@ int ocr2_weights_count(const ocr2_weights *w);
 const ocr2_tensor *ocr2_weights_at(const ocr2_weights *w, int i);
 /* Total bytes of tensor data. */
 uint64_t ocr2_weights_bytes(const ocr2_weights *w);
+/* The mapped files (path and size), for `model info`. */
+int ocr2_weights_nfiles(const ocr2_weights *w);
+const char *ocr2_weights_file(const ocr2_weights *w, int i, uint64_t *size);
+/* How many tensors were misaligned in their file and copied at load. */
+int ocr2_weights_copied(const ocr2_weights *w);
 
 /* Finds `name` and checks its dtype is a float type (f32/f16/bf16/q8) and its
  * shape is exactly the given dims (ndim inferred from the count, up to 4;
@@ -257,6 +262,16 @@ typedef struct {
 /* Describes an installed model directory for `ocr2 model list` (sizes only,
  * no hashing). */
 ocr2_status ocr2_model_dir_describe(const char *dir, ocr2_model_dir_state *st);
+/* ---- model checks (lib/modelcheck.c) ------------------------------------- */
+
+/* Verifies that every tensor the architecture needs (model.md §2.2, sized
+ * from c) is present with the right shape and a float dtype; returns
+ * OCR2_ERR_MODEL naming the first offender ("<dir>: missing tensor NAME" ...). */
+ocr2_status ocr2_model_check_tensors(const ocr2_weights *w, const ocr2_config *c,
+				     const char *dir);
+/* Reads every float tensor and fails with OCR2_ERR_MODEL naming the first one
+ * (in name order) that holds a NaN or an infinity. Touches all the data. */
+ocr2_status ocr2_weights_check_finite(const ocr2_weights *w, const char *dir);
 
 /* ---- threads (lib/threads.c) ----------------------------------------------- */
 
@@ -300,11 +315,35 @@ void ocr2_gelu(float *x, int n);                         /* exact erf GELU */
 void ocr2_rope(float *x, int n_tok, int n_heads, int head_dim, const int *pos, int pos0,
 	       float theta);
 
+/* y[r - r0] = W[r, :k] . x for r in [r0, r1) (lib/gemv.c): AVX-512 when the CPU
+ * has it (OCR2_NO_SIMD=1 forces the portable loop), else the portable loop,
+ * which ocr2_gemv_rows_ref always runs (the oracle in tests). */
+void ocr2_gemv_rows(const ocr2_tensor *w, const float *x, int k, int r0, int r1, float *y);
+void ocr2_gemv_rows_ref(const ocr2_tensor *w, const float *x, int k, int r0, int r1, float *y);
+const char *ocr2_gemv_kernel_name(void);
+
 float ocr2_bf16_to_f32(uint16_t h);
 uint16_t ocr2_f32_to_bf16(float f); /* round to nearest even */
 float ocr2_f16_to_f32(uint16_t h);
 
+/* ---- quantization (lib/quantize.c) ---------------------------------------- */
+
+/* Writes dst_dir/model.safetensors with the decoder's large matrices as Q8_0
+ * (+ NAME.q8scale) and everything else as stored, and copies config.json and
+ * the tokenizer files. dst_dir must differ from src_dir. */
+ocr2_status ocr2_model_quantize(const char *src_dir, const char *dst_dir,
+				void (*progress)(void *user, int done, int total), void *user);
+/* One block of 32 weights: scale = max|w|/127, q = round(w/scale). */
+void ocr2_q8_block(const float *w, int8_t *q, float *scale);
+
 /* ---- the stand-in model (lib/standin.c; only with -Dstand_in=true) -------- */
-/* Returns canned text from the file $OCR2_STAND_IN for every page. */
+/* Returns canned text from the file $OCR2_STAND_IN for every page (see
+ * standin.c for the test knobs). ocr2_model_load picks it only in a build with
+ * OCR2_STAND_IN=1 and only when the variable names a file. */
+typedef struct ocr2_standin ocr2_standin;
+ocr2_status ocr2_standin_load(const char *path, ocr2_standin **out);
+void ocr2_standin_free(ocr2_standin *s);
+ocr2_status ocr2_standin_recognize(ocr2_standin *s, const ocr2_image *img,
+				   const ocr2_recognize_params *p, ocr2_result *out);
 
 #endif
