@@ -250,6 +250,13 @@ void ocr2_pipeline_parts(ocr2_pipeline *p, struct enc_model **enc, struct dec_mo
 			 ocr2_pool **pool, const ocr2_weights **w);
 
 /* ---- the stand-in model (lib/standin.c; only with -Dstand_in=true) -------- */
-/* Returns canned text from the file $OCR2_STAND_IN for every page. */
+/* Returns canned text from the file $OCR2_STAND_IN for every page (see
+ * standin.c for the test knobs). ocr2_model_load picks it only in a build with
+ * OCR2_STAND_IN=1 and only when the variable names a file. */
+typedef struct ocr2_standin ocr2_standin;
+ocr2_status ocr2_standin_load(const char *path, ocr2_standin **out);
+void ocr2_standin_free(ocr2_standin *s);
+ocr2_status ocr2_standin_recognize(ocr2_standin *s, const ocr2_image *img,
+				   const ocr2_recognize_params *p, ocr2_result *out);
 
 #endif

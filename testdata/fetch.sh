@@ -55,3 +55,12 @@ if [ ! -f "$CACHE/crc-doc.pdf" ]; then
 	gzip -dc "$CACHE/deb/zlib1g-dev/usr/share/doc/zlib1g-dev/crc-doc.1.0.pdf.gz" >"$CACHE/crc-doc.pdf.tmp"
 	mv "$CACHE/crc-doc.pdf.tmp" "$CACHE/crc-doc.pdf"
 fi
+# Raster documents for the docs tests: a real CCITT G4 fax page and a real
+# 10-page JPEG-compressed TIFF.
+fetch_deb node-opencv || true
+if [ ! -f "$CACHE/viewfax.tif" ] && [ -f "$CACHE/deb/mgetty-viewfax/usr/share/doc/mgetty-viewfax/viewfax.tif" ]; then
+	cp "$CACHE/deb/mgetty-viewfax/usr/share/doc/mgetty-viewfax/viewfax.tif" "$CACHE/viewfax.tif"
+fi
+if [ ! -f "$CACHE/multipage.tif" ] && [ -f "$CACHE/deb/node-opencv/usr/share/doc/node-opencv/examples/files/multipage.tif" ]; then
+	cp "$CACHE/deb/node-opencv/usr/share/doc/node-opencv/examples/files/multipage.tif" "$CACHE/multipage.tif"
+fi
