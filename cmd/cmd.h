@@ -21,6 +21,7 @@ int cmd_scan(int argc, char **argv);
 int cmd_render(int argc, char **argv);
 int cmd_model(int argc, char **argv);
 int cmd_model_fetch(int argc, char **argv);
+int cmd_model_quantize(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 

@@ -1,8 +1,433 @@
-/* model-fetch.c - ocr2 model fetch|list (not yet implemented). */
+/* model-fetch.c - ocr2 model fetch (download the published model, verified
+ * and resumable) and ocr2 model list (what is installed). */
+#include <dirent.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "cmd.h"
+#include "internal.h"
+
+static volatile int cancel_flag;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	cancel_flag = 1;
+}
+
+static void fetch_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: ocr2 model fetch [NAME] [-m DIR] [--revision REV] [--offline]\n"
+		"                        [--timeout SECONDS] [--retries N] [--no-check] [-q]\n"
+		"       ocr2 model list\n\n"
+		"Downloads NAME (a Hugging Face repository, default %s\n"
+		"at commit %s) into DIR (default $OCR2_MODEL, else $XDG_DATA_HOME/ocr2/models/deepseek-ocr-2),\n"
+		"verifying each file against the sha256 the hub publishes; resumes after an\n"
+		"interruption and skips files already verified. HF_ENDPOINT selects a mirror,\n"
+		"HF_TOKEN (or the huggingface-cli token file) a token, https_proxy a proxy.\n"
+		"--offline verifies what is there without touching the network.\n",
+		OCR2_FETCH_REPO, OCR2_FETCH_REVISION);
+}
+
+static char *models_root(void)
+{
+	const char *xdg = getenv("XDG_DATA_HOME");
+	const char *home = getenv("HOME");
+	char buf[4096];
+	if (xdg && *xdg)
+		snprintf(buf, sizeof buf, "%s/ocr2/models", xdg);
+	else
+		snprintf(buf, sizeof buf, "%s/.local/share/ocr2/models", home ? home : ".");
+	return strdup(buf);
+}
+
+static void human(uint64_t b, char *out, size_t n)
+{
+	if (b >= 1000000000ull)
+		snprintf(out, n, "%.2f GB", b / 1e9);
+	else if (b >= 1000000ull)
+		snprintf(out, n, "%.1f MB", b / 1e6);
+	else if (b >= 1000ull)
+		snprintf(out, n, "%.1f kB", b / 1e3);
+	else
+		snprintf(out, n, "%llu B", (unsigned long long)b);
+}
+
+static void duration(double s, char *out, size_t n)
+{
+	if (s < 0 || s > 360000)
+		snprintf(out, n, "--");
+	else if (s >= 3600)
+		snprintf(out, n, "%dh%02dm", (int)s / 3600, (int)s / 60 % 60);
+	else if (s >= 60)
+		snprintf(out, n, "%dm%02ds", (int)s / 60, (int)s % 60);
+	else
+		snprintf(out, n, "%ds", (int)s);
+}
+
+typedef struct {
+	int tty;          /* draw a progress bar on stderr */
+	int quiet;
+	uint64_t total;   /* bytes of the whole model */
+	uint64_t settled; /* bytes of files finished or skipped */
+	uint64_t start_have; /* bytes already in the current file when it started */
+	uint64_t got;     /* bytes received this run, finished files */
+	double t0;
+	int drawn;
+	int offline;
+} ui;
+
+static void clear_line(ui *u)
+{
+	if (u->drawn) {
+		fputs("\r\033[K", stderr);
+		u->drawn = 0;
+	}
+}
+
+static void on_event(void *arg, ocr2_fetch_event ev, const char *file, uint64_t done,
+		     uint64_t total)
+{
+	ui *u = arg;
+	switch (ev) {
+	case OCR2_FETCH_LISTED:
+		u->total = total;
+		u->settled = 0;
+		break;
+	case OCR2_FETCH_SKIP:
+		u->settled += total;
+		break;
+	case OCR2_FETCH_START:
+		u->start_have = done;
+		if (u->t0 == 0)
+			u->t0 = ocr2_now();
+		/* fall through */
+	case OCR2_FETCH_PROGRESS: {
+		if (!u->tty)
+			break;
+		uint64_t now_got = u->got + (done > u->start_have ? done - u->start_have : 0);
+		double el = ocr2_now() - u->t0;
+		double rate = el > 0.5 ? now_got / el : 0;
+		uint64_t all = u->settled + done;
+		char a[32], b[32], r[32], eta[32];
+		human(all, a, sizeof a);
+		human(u->total, b, sizeof b);
+		human((uint64_t)rate, r, sizeof r);
+		duration(rate > 0 ? (u->total - all) / rate : -1, eta, sizeof eta);
+		fprintf(stderr, "\r\033[K%.32s  %5.1f%%  %s / %s  %s/s  ETA %s", file,
+			u->total ? 100.0 * all / u->total : 100.0, a, b, r, eta);
+		fflush(stderr);
+		u->drawn = 1;
+		break;
+	}
+	case OCR2_FETCH_RETRY:
+		clear_line(u);
+		if (!u->quiet)
+			fprintf(stderr, "ocr2 model fetch: %s: connection broke, resuming (%llu)\n",
+				file, (unsigned long long)done);
+		break;
+	case OCR2_FETCH_DONE:
+		u->got += total - u->start_have;
+		u->settled += total;
+		break;
+	case OCR2_FETCH_BAD:
+	case OCR2_FETCH_MISSING:
+		clear_line(u);
+		printf("%s: %s\n", file, ev == OCR2_FETCH_BAD ? "does not match its record" : "missing");
+		break;
+	}
+}
+
+/* What 'ocr2 model check --no-scan' does: config.json parses, the weights
+ * load, every tensor the architecture needs is there with its shape. (The
+ * NaN scan adds nothing here: the bytes are the published ones.) Exit 3 when
+ * not. */
+static int run_check(const char *dir, int quiet)
+{
+	char path[4096];
+	snprintf(path, sizeof path, "%s/config.json", dir);
+	ocr2_config c;
+	ocr2_weights *w = NULL;
+	ocr2_status s = ocr2_config_load(path, &c);
+	if (!s)
+		s = ocr2_weights_load(dir, &w);
+	if (!s)
+		s = ocr2_model_check_tensors(w, &c, dir);
+	if (!s && !quiet)
+		printf("%s: model check ok (%d tensors)\n", dir, ocr2_weights_count(w));
+	ocr2_weights_free(w);
+	if (s) {
+		cli_error("model fetch", "downloaded, but the model check failed: %s", ocr2_errmsg());
+		return EXIT_MODEL;
+	}
+	return EXIT_OK;
+}
+
+static char *dir_for(const char *opt, const char *name)
+{
+	if ((opt && *opt) || !name || !strcmp(name, OCR2_FETCH_REPO))
+		return cli_model_dir(opt);
+	char *root = models_root();
+	const char *base = strrchr(name, '/');
+	base = base ? base + 1 : name;
+	size_t n = strlen(root) + strlen(base) + 2;
+	char *d = malloc(n);
+	if (d) {
+		snprintf(d, n, "%s/%s", root, base);
+		for (char *p = d + strlen(root) + 1; *p; p++)
+			if (*p >= 'A' && *p <= 'Z')
+				*p = (char)(*p - 'A' + 'a');
+	}
+	free(root);
+	return d;
+}
+
+/* HF_TOKEN, else the file huggingface-cli login writes. */
+static char *hub_token(void)
+{
+	const char *t = getenv("HF_TOKEN");
+	if (t && *t)
+		return strdup(t);
+	char path[4096];
+	const char *tp = getenv("HF_TOKEN_PATH");
+	const char *hf_home = getenv("HF_HOME");
+	const char *xdg = getenv("XDG_CACHE_HOME");
+	const char *home = getenv("HOME");
+	if (tp && *tp)
+		snprintf(path, sizeof path, "%s", tp);
+	else if (hf_home && *hf_home)
+		snprintf(path, sizeof path, "%s/token", hf_home);
+	else if (xdg && *xdg)
+		snprintf(path, sizeof path, "%s/huggingface/token", xdg);
+	else if (home && *home)
+		snprintf(path, sizeof path, "%s/.cache/huggingface/token", home);
+	else
+		return NULL;
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return NULL;
+	char buf[512];
+	char *line = fgets(buf, sizeof buf, f);
+	fclose(f);
+	if (!line)
+		return NULL;
+	buf[strcspn(buf, " \t\r\n")] = '\0';
+	return *buf ? strdup(buf) : NULL;
+}
+
+static int parse_int(const char *s, int lo, int hi, int *out)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+	if (!*s || *end || v < lo || v > hi)
+		return -1;
+	*out = (int)v;
+	return 0;
+}
+
+static int do_fetch(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"model", required_argument, NULL, 'm'},
+		{"revision", required_argument, NULL, 'r'},
+		{"offline", no_argument, NULL, 'o'},
+		{"timeout", required_argument, NULL, 't'},
+		{"retries", required_argument, NULL, 'R'},
+		{"no-check", no_argument, NULL, 'n'},
+		{"quiet", no_argument, NULL, 'q'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	const char *mdir = NULL, *rev = NULL;
+	int offline = 0, timeout = 60, retries = 3, check = 1, quiet = 0;
+	const char *off = getenv("HF_HUB_OFFLINE");
+	if (off && (!strcmp(off, "1") || !strcasecmp(off, "true") || !strcasecmp(off, "yes")))
+		offline = 1;
+	optind = 1;
+	opterr = 0;
+	int ch;
+	while ((ch = getopt_long(argc, argv, "m:qh", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'm': mdir = optarg; break;
+		case 'r': rev = optarg; break;
+		case 'o': offline = 1; break;
+		case 'n': check = 0; break;
+		case 'q': quiet = 1; break;
+		case 't':
+			if (parse_int(optarg, 1, 86400, &timeout)) {
+				cli_error("model fetch", "--timeout: '%s' is not a number of seconds "
+					  "(1-86400)", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'R':
+			if (parse_int(optarg, 0, 100, &retries)) {
+				cli_error("model fetch", "--retries: '%s' is not a count (0-100)", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'h':
+			fetch_usage(stdout);
+			return EXIT_OK;
+		default:
+			cli_error("model fetch", "unknown or incomplete option '%s'; see 'ocr2 model "
+				  "fetch --help'", argv[optind - 1]);
+			return EXIT_USAGE;
+		}
+	}
+	const char *name = NULL;
+	if (optind < argc)
+		name = argv[optind++];
+	if (optind < argc) {
+		cli_error("model fetch", "one model at a time ('%s' is extra)", argv[optind]);
+		return EXIT_USAGE;
+	}
+	if (name && !strchr(name, '/')) {
+		cli_error("model fetch", "%s: name a repository as owner/name (default %s)", name,
+			  OCR2_FETCH_REPO);
+		return EXIT_USAGE;
+	}
+	if (!offline && !ocr2_fetch_available()) {
+		cli_error("model fetch", "this ocr2 was built without download support "
+			  "(rebuild with libcurl: meson setup -Dfetch=enabled)");
+		return EXIT_USAGE;
+	}
+	char *dir = dir_for(mdir, name);
+	char *token = offline ? NULL : hub_token();
+	ui u = {.tty = !quiet && isatty(2), .quiet = quiet, .offline = offline};
+	ocr2_fetch_params p = {
+		.endpoint = getenv("HF_ENDPOINT"),
+		.repo = name,
+		.revision = rev,
+		.token = token,
+		.timeout_s = timeout,
+		.retries = retries,
+		.offline = offline,
+		.cancel = &cancel_flag,
+		.cb = on_event,
+		.cb_arg = &u,
+	};
+	struct sigaction sa = {0}, old_int, old_term;
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, &old_int);
+	sigaction(SIGTERM, &sa, &old_term);
+	ocr2_fetch_result r;
+	ocr2_status s = ocr2_fetch(dir, &p, &r);
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
+	clear_line(&u);
+	if (token) {
+		memset(token, 0, strlen(token));
+		free(token);
+	}
+	int rc = EXIT_OK;
+	if (s) {
+		cli_error("model fetch", "%s", ocr2_errmsg());
+		rc = s == OCR2_ERR_INTERRUPTED ? EXIT_INTERRUPTED :
+		     s == OCR2_ERR_INVALID ? EXIT_USAGE : 1;
+	} else {
+		char b[32];
+		human(r.bytes_total, b, sizeof b);
+		if (!quiet) {
+			if (offline)
+				printf("%s: %d files, %s, all verified, commit %.12s\n", dir,
+				       r.n_files, b, r.commit[0] ? r.commit : "unknown");
+			else
+				printf("%s: %d files, %s (%d downloaded, %d already there), "
+				       "commit %.12s\n", dir, r.n_files, b, r.n_fetched, r.n_skipped,
+				       r.commit);
+		}
+		if (check)
+			rc = run_check(dir, quiet);
+	}
+	free(dir);
+	return rc;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int do_list(int argc, char **argv)
+{
+	if (argc > 1) {
+		if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+			printf("usage: ocr2 model list\n\nLists the models under "
+			       "$XDG_DATA_HOME/ocr2/models (~/.local/share/ocr2/models):\n"
+			       "name, size on disk, complete or not, repository@commit.\n");
+			return EXIT_OK;
+		}
+		cli_error("model list", "unexpected argument '%s'", argv[1]);
+		return EXIT_USAGE;
+	}
+	char *root = models_root();
+	DIR *d = root ? opendir(root) : NULL;
+	if (!d) {
+		fprintf(stderr, "ocr2 model list: no models installed in %s (try 'ocr2 model fetch')\n",
+			root ? root : "?");
+		free(root);
+		return EXIT_OK;
+	}
+	char **names = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (n == cap) {
+			cap = cap ? 2 * cap : 16;
+			char **nn = realloc(names, cap * sizeof *names);
+			if (!nn)
+				break;
+			names = nn;
+		}
+		names[n] = strdup(de->d_name);
+		if (names[n])
+			n++;
+	}
+	closedir(d);
+	if (n)
+		qsort(names, n, sizeof *names, cmp_str);
+	int shown = 0;
+	for (size_t i = 0; i < n; i++) {
+		char path[4096];
+		snprintf(path, sizeof path, "%s/%s", root, names[i]);
+		struct stat st;
+		ocr2_model_dir_state ms;
+		if (stat(path, &st) || !S_ISDIR(st.st_mode) || ocr2_model_dir_describe(path, &ms))
+			continue;
+		char b[32];
+		human(ms.bytes, b, sizeof b);
+		printf("%-24s %10s  %s", names[i], b,
+		       ms.complete ? "complete" : ms.partial ? "incomplete (download interrupted)" :
+		       "incomplete");
+		if (!ms.complete && ms.why[0])
+			printf(": %s", ms.why);
+		if (ms.repo[0])
+			printf("  %s@%.12s", ms.repo, ms.commit);
+		printf("\n");
+		shown++;
+	}
+	if (!shown)
+		fprintf(stderr, "ocr2 model list: no models installed in %s (try 'ocr2 model fetch')\n",
+			root);
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	free(root);
+	return EXIT_OK;
+}
 
 int cmd_model_fetch(int argc, char **argv)
 {
-	cli_error("model fetch", "not implemented yet");
-	return EXIT_USAGE;
+	if (argc >= 1 && !strcmp(argv[0], "list"))
+		return do_list(argc, argv);
+	return do_fetch(argc, argv);
 }

@@ -1,3 +1,558 @@
-/* decoder.c - not yet implemented. */
+/* decoder.c - the MoE language model (model.md §5): weights bound from the
+ * checkpoint, a context holding the KV cache and scratch, prefill and step.
+ *
+ *   ids ──embed_tokens──┐  (rows with the image token id take the encoder's
+ *   img rows ───────────┴─ vectors in order, model.md §6)
+ *        x [n, H]
+ *   for each layer:
+ *        h = x + o_proj(attn(rope(q), rope(k), v))      over cache + new, causal
+ *        x = h + ffn(rmsnorm(h))                         dense SwiGLU (layer <
+ *                                                        first_k_dense) or MoE:
+ *            softmax router → top-k experts → Σ p_e · expert_e + shared experts
+ *   logits = lm_head(rmsnorm(x[last]))
+ *
+ * All activations are f32; the big matrices stay in the mmap in their stored
+ * dtype and go through ocr2_linear (model.md §0.1). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "internal.h"
 #include "decoder.h"
+
+typedef struct {
+	const ocr2_tensor *wq, *wk, *wv, *wo;
+	float *ln_in, *ln_post;           /* [H] */
+	bool moe;
+	/* dense FFN */
+	const ocr2_tensor *gate, *up, *down;
+	/* MoE */
+	float *router_w;                  /* [n_experts, H], f32 copy */
+	ocr2_tensor router;               /* wraps router_w for ocr2_linear */
+	const ocr2_tensor *sh_gate, *sh_up, *sh_down;
+	const ocr2_tensor **e_gate, **e_up, **e_down; /* [n_experts] each */
+} dec_layer;
+
+struct dec_model {
+	ocr2_config cfg;
+	const ocr2_tensor *embed, *lm_head;
+	float *norm;                      /* [H] */
+	dec_layer *layers;                /* [n_layers] */
+	int q_dim, kv_dim, ffn_max;       /* n_heads*hd, n_kv_heads*hd, widest FFN */
+};
+
+struct dec_ctx {
+	const dec_model *m;
+	ocr2_pool *pool;
+	int max_ctx, len;
+	float *kc, *vc;                   /* [n_layers][max_ctx][kv_dim] */
+	/* scratch for up to cap rows, grown by prefill only */
+	int cap;
+	float *x, *xn, *q, *att, *tmp;    /* [cap, H] (q, att: [cap, q_dim]) */
+	float *g, *u;                     /* [cap, ffn_max] */
+	float *rl;                        /* [cap, n_experts] router probabilities */
+	int *top;                         /* [cap, k] chosen experts */
+	float *topw;                      /* [cap, k] their weights */
+	int *etok;                        /* [cap] tokens routed to one expert */
+	float *ew;                        /* [cap] their weights */
+	float *erows, *eout;              /* [cap, H] gathered rows, expert output */
+	/* attention score rows: [n_heads * att_blocks, max_ctx], sized once */
+	int att_blocks;
+	float *scores;
+	dec_trace_fn trace;               /* debugging hook, see decoder.h */
+	void *trace_user;
+};
+
+/* ---- loading ------------------------------------------------------------- */
+
+static void free_layer(dec_layer *L)
+{
+	free(L->ln_in);
+	free(L->ln_post);
+	free(L->router_w);
+	free(L->e_gate);
+	free(L->e_up);
+	free(L->e_down);
+}
+
+void dec_free(dec_model *m)
+{
+	if (!m)
+		return;
+	if (m->layers)
+		for (int l = 0; l < m->cfg.n_layers; l++)
+			free_layer(&m->layers[l]);
+	free(m->layers);
+	free(m->norm);
+	free(m);
+}
+
+/* Binds a 1-D norm weight of length n and converts it to f32. */
+static ocr2_status load_vec(const ocr2_weights *w, const char *name, int n, float **out)
+{
+	const ocr2_tensor *t;
+	ocr2_status s = ocr2_weights_expect(w, &t, name, n, -1);
+	if (s != OCR2_OK)
+		return s;
+	*out = ocr2_tensor_to_f32(t);
+	return *out ? OCR2_OK : ocr2_fail(OCR2_ERR_NOMEM, "%s: out of memory", name);
+}
+
+static ocr2_status load_layer(const ocr2_weights *w, const ocr2_config *c, int l, dec_layer *L)
+{
+	char name[160];
+	ocr2_status s;
+	int H = c->hidden, qd = c->n_heads * c->head_dim, kvd = c->n_kv_heads * c->head_dim;
+#define P(...) (snprintf(name, sizeof name, __VA_ARGS__), name)
+#define TRY(x) do { if ((s = (x)) != OCR2_OK) return s; } while (0)
+	TRY(ocr2_weights_expect(w, &L->wq, P("model.layers.%d.self_attn.q_proj.weight", l), qd, H, -1));
+	TRY(ocr2_weights_expect(w, &L->wk, P("model.layers.%d.self_attn.k_proj.weight", l), kvd, H, -1));
+	TRY(ocr2_weights_expect(w, &L->wv, P("model.layers.%d.self_attn.v_proj.weight", l), kvd, H, -1));
+	TRY(ocr2_weights_expect(w, &L->wo, P("model.layers.%d.self_attn.o_proj.weight", l), H, qd, -1));
+	TRY(load_vec(w, P("model.layers.%d.input_layernorm.weight", l), H, &L->ln_in));
+	TRY(load_vec(w, P("model.layers.%d.post_attention_layernorm.weight", l), H, &L->ln_post));
+	L->moe = l >= c->first_k_dense;
+	if (!L->moe) {
+		int I = c->intermediate;
+		TRY(ocr2_weights_expect(w, &L->gate, P("model.layers.%d.mlp.gate_proj.weight", l), I, H, -1));
+		TRY(ocr2_weights_expect(w, &L->up, P("model.layers.%d.mlp.up_proj.weight", l), I, H, -1));
+		TRY(ocr2_weights_expect(w, &L->down, P("model.layers.%d.mlp.down_proj.weight", l), H, I, -1));
+		return OCR2_OK;
+	}
+	int E = c->n_experts, I = c->moe_intermediate, SI = c->moe_intermediate * c->n_shared_experts;
+	const ocr2_tensor *g;
+	TRY(ocr2_weights_expect(w, &g, P("model.layers.%d.mlp.gate.weight", l), E, H, -1));
+	/* The reference computes the router in f32 from an f32 copy of the weight. */
+	L->router_w = ocr2_tensor_to_f32(g);
+	if (!L->router_w)
+		return ocr2_fail(OCR2_ERR_NOMEM, "%s: out of memory", name);
+	L->router = (ocr2_tensor){.name = g->name, .dtype = OCR2_DT_F32, .ndim = 2,
+				  .shape = {E, H}, .nelem = (int64_t)E * H, .data = L->router_w,
+				  .nbytes = (size_t)E * H * sizeof(float)};
+	if (SI > 0) {
+		TRY(ocr2_weights_expect(w, &L->sh_gate,
+					P("model.layers.%d.mlp.shared_experts.gate_proj.weight", l), SI, H, -1));
+		TRY(ocr2_weights_expect(w, &L->sh_up,
+					P("model.layers.%d.mlp.shared_experts.up_proj.weight", l), SI, H, -1));
+		TRY(ocr2_weights_expect(w, &L->sh_down,
+					P("model.layers.%d.mlp.shared_experts.down_proj.weight", l), H, SI, -1));
+	}
+	L->e_gate = calloc((size_t)E, sizeof *L->e_gate);
+	L->e_up = calloc((size_t)E, sizeof *L->e_up);
+	L->e_down = calloc((size_t)E, sizeof *L->e_down);
+	if (!L->e_gate || !L->e_up || !L->e_down)
+		return ocr2_fail(OCR2_ERR_NOMEM, "decoder: out of memory");
+	for (int e = 0; e < E; e++) {
+		TRY(ocr2_weights_expect(w, &L->e_gate[e],
+					P("model.layers.%d.mlp.experts.%d.gate_proj.weight", l, e), I, H, -1));
+		TRY(ocr2_weights_expect(w, &L->e_up[e],
+					P("model.layers.%d.mlp.experts.%d.up_proj.weight", l, e), I, H, -1));
+		TRY(ocr2_weights_expect(w, &L->e_down[e],
+					P("model.layers.%d.mlp.experts.%d.down_proj.weight", l, e), H, I, -1));
+	}
+	return OCR2_OK;
+#undef P
+#undef TRY
+}
+
+ocr2_status dec_load(const ocr2_weights *w, const ocr2_config *c, dec_model **out)
+{
+	*out = NULL;
+	if (c->hidden <= 0 || c->n_layers <= 0 || c->n_heads <= 0 || c->n_kv_heads <= 0 ||
+	    c->head_dim <= 0 || c->head_dim % 2 || c->head_dim > 512 ||
+	    c->n_heads % c->n_kv_heads || c->vocab <= 0 || c->n_experts_per_tok < 0 ||
+	    (c->first_k_dense < c->n_layers &&
+	     (c->n_experts <= 0 || c->n_experts_per_tok > c->n_experts || c->moe_intermediate <= 0)))
+		return ocr2_fail(OCR2_ERR_MODEL, "config: inconsistent language-model dimensions");
+	dec_model *m = calloc(1, sizeof *m);
+	if (!m)
+		return ocr2_fail(OCR2_ERR_NOMEM, "decoder: out of memory");
+	m->cfg = *c;
+	m->q_dim = c->n_heads * c->head_dim;
+	m->kv_dim = c->n_kv_heads * c->head_dim;
+	int fm = c->intermediate;
+	if (c->moe_intermediate * c->n_shared_experts > fm)
+		fm = c->moe_intermediate * c->n_shared_experts;
+	if (c->moe_intermediate > fm)
+		fm = c->moe_intermediate;
+	m->ffn_max = fm;
+	ocr2_status s;
+	if ((s = ocr2_weights_expect(w, &m->embed, "model.embed_tokens.weight", c->vocab, c->hidden,
+				     -1)) != OCR2_OK ||
+	    (s = ocr2_weights_expect(w, &m->lm_head, "lm_head.weight", c->vocab, c->hidden, -1)) !=
+		    OCR2_OK ||
+	    (s = load_vec(w, "model.norm.weight", c->hidden, &m->norm)) != OCR2_OK)
+		goto fail;
+	m->layers = calloc((size_t)c->n_layers, sizeof *m->layers);
+	if (!m->layers) {
+		s = ocr2_fail(OCR2_ERR_NOMEM, "decoder: out of memory");
+		goto fail;
+	}
+	for (int l = 0; l < c->n_layers; l++)
+		if ((s = load_layer(w, c, l, &m->layers[l])) != OCR2_OK)
+			goto fail;
+	*out = m;
+	return OCR2_OK;
+fail:
+	dec_free(m);
+	return s;
+}
+
+/* ---- context ------------------------------------------------------------- */
+
+void dec_ctx_free(dec_ctx *c)
+{
+	if (!c)
+		return;
+	free(c->kc);
+	free(c->vc);
+	free(c->x);
+	free(c->xn);
+	free(c->q);
+	free(c->att);
+	free(c->tmp);
+	free(c->g);
+	free(c->u);
+	free(c->rl);
+	free(c->top);
+	free(c->topw);
+	free(c->etok);
+	free(c->ew);
+	free(c->erows);
+	free(c->eout);
+	free(c->scores);
+	free(c);
+}
+
+/* Makes the row scratch hold n rows. Called once by dec_ctx_new (n = 1) and
+ * by prefill when a longer prompt arrives; never in the per-token loop. */
+static ocr2_status reserve(dec_ctx *c, int n)
+{
+	if (n <= c->cap)
+		return OCR2_OK;
+	const dec_model *m = c->m;
+	const ocr2_config *cf = &m->cfg;
+	size_t N = (size_t)n, H = (size_t)cf->hidden, k = (size_t)(cf->n_experts_per_tok > 0 ?
+								   cf->n_experts_per_tok : 1);
+	size_t E = (size_t)(cf->n_experts > 0 ? cf->n_experts : 1);
+#define GROW(p, cnt) do { void *t_ = realloc((p), (cnt) * sizeof *(p)); \
+		if (!t_) return ocr2_fail(OCR2_ERR_NOMEM, "decoder: out of memory for %d rows", n); \
+		(p) = t_; } while (0)
+	GROW(c->x, N * H);
+	GROW(c->xn, N * H);
+	GROW(c->q, N * (size_t)m->q_dim);
+	GROW(c->att, N * (size_t)m->q_dim);
+	GROW(c->tmp, N * H);
+	GROW(c->g, N * (size_t)m->ffn_max);
+	GROW(c->u, N * (size_t)m->ffn_max);
+	GROW(c->rl, N * E);
+	GROW(c->top, N * k);
+	GROW(c->topw, N * k);
+	GROW(c->etok, N);
+	GROW(c->ew, N);
+	GROW(c->erows, N * H);
+	GROW(c->eout, N * H);
+#undef GROW
+	c->cap = n;
+	return OCR2_OK;
+}
+
+ocr2_status dec_ctx_new(const dec_model *m, int max_ctx, ocr2_pool *pool, dec_ctx **out)
+{
+	*out = NULL;
+	if (max_ctx <= 0 || max_ctx > m->cfg.max_pos)
+		return ocr2_fail(OCR2_ERR_INVALID, "decoder: context size %d outside 1..%d", max_ctx,
+				 m->cfg.max_pos);
+	dec_ctx *c = calloc(1, sizeof *c);
+	if (!c)
+		return ocr2_fail(OCR2_ERR_NOMEM, "decoder: out of memory");
+	c->m = m;
+	c->pool = pool;
+	c->max_ctx = max_ctx;
+	size_t kv = (size_t)m->cfg.n_layers * max_ctx * m->kv_dim;
+	c->kc = malloc(kv * sizeof(float));
+	c->vc = malloc(kv * sizeof(float));
+	/* Each attention work item owns one score row; items = heads × blocks. */
+	c->att_blocks = 2 * ocr2_pool_size(pool);
+	c->scores = malloc((size_t)m->cfg.n_heads * c->att_blocks * max_ctx * sizeof(float));
+	ocr2_status s = OCR2_OK;
+	if (!c->kc || !c->vc || !c->scores)
+		s = ocr2_fail(OCR2_ERR_NOMEM, "decoder: out of memory for a %d-position KV cache",
+			      max_ctx);
+	else
+		s = reserve(c, 1);
+	if (s != OCR2_OK) {
+		dec_ctx_free(c);
+		return s;
+	}
+	*out = c;
+	return OCR2_OK;
+}
+
+void dec_ctx_reset(dec_ctx *c)
+{
+	c->len = 0;
+}
+
+void dec_ctx_trace(dec_ctx *c, dec_trace_fn fn, void *user)
+{
+	c->trace = fn;
+	c->trace_user = user;
+}
+
+int dec_ctx_len(const dec_ctx *c)
+{
+	return c->len;
+}
+
+/* ---- attention ------------------------------------------------------------- */
+
+typedef struct {
+	dec_ctx *c;
+	const float *kc, *vc;             /* this layer's cache */
+	int n, p0;                        /* new rows, position of the first */
+	int nb;                           /* query blocks per head */
+} att_job;
+
+/* Item i = (head, block): the block handles query rows r ≡ block (mod blocks),
+ * interleaved so the causal triangle's work spreads evenly. */
+static void att_part(void *arg, int i, int n_items)
+{
+	const att_job *j = arg;
+	const dec_model *m = j->c->m;
+	const ocr2_config *cf = &m->cfg;
+	int nb = j->nb, h = i / nb, b = i % nb, hd = cf->head_dim;
+	int kvh = h / (cf->n_heads / cf->n_kv_heads);
+	float scale = 1.0f / sqrtf((float)hd);
+	float *s = j->c->scores + (size_t)i * j->c->max_ctx;
+	for (int r = b; r < j->n; r += nb) {
+		const float *q = j->c->q + (size_t)r * m->q_dim + (size_t)h * hd;
+		int nk = j->p0 + r + 1; /* causal: positions 0..p0+r */
+		for (int t = 0; t < nk; t++) {
+			const float *k = j->kc + (size_t)t * m->kv_dim + (size_t)kvh * hd;
+			float d = 0;
+			for (int e = 0; e < hd; e++)
+				d += q[e] * k[e];
+			s[t] = d * scale;
+		}
+		ocr2_softmax(s, nk);
+		float *o = j->c->att + (size_t)r * m->q_dim + (size_t)h * hd;
+		memset(o, 0, (size_t)hd * sizeof *o);
+		for (int t = 0; t < nk; t++) {
+			const float *v = j->vc + (size_t)t * m->kv_dim + (size_t)kvh * hd;
+			float p = s[t];
+			for (int e = 0; e < hd; e++)
+				o[e] += p * v[e];
+		}
+	}
+}
+
+/* xn [n, H] → tmp [n, H]; appends k, v at positions p0.. of layer l's cache. */
+static void attention(dec_ctx *c, int l, int n, int p0)
+{
+	const dec_model *m = c->m;
+	const ocr2_config *cf = &m->cfg;
+	const dec_layer *L = &m->layers[l];
+	int H = cf->hidden;
+	float *kc = c->kc + (size_t)l * c->max_ctx * m->kv_dim;
+	float *vc = c->vc + (size_t)l * c->max_ctx * m->kv_dim;
+	float *kn = kc + (size_t)p0 * m->kv_dim, *vn = vc + (size_t)p0 * m->kv_dim;
+	ocr2_linear(c->pool, c->xn, n, H, L->wq, NULL, c->q);   /* [n, q_dim] */
+	ocr2_linear(c->pool, c->xn, n, H, L->wk, NULL, kn);     /* [n, kv_dim] */
+	ocr2_linear(c->pool, c->xn, n, H, L->wv, NULL, vn);     /* [n, kv_dim] */
+	ocr2_rope(c->q, n, cf->n_heads, cf->head_dim, NULL, p0, cf->rope_theta);
+	ocr2_rope(kn, n, cf->n_kv_heads, cf->head_dim, NULL, p0, cf->rope_theta);
+	int nb = n < c->att_blocks ? n : c->att_blocks;
+	att_job j = {c, kc, vc, n, p0, nb};
+	ocr2_pool_run(c->pool, att_part, &j, cf->n_heads * nb);
+	ocr2_linear(c->pool, c->att, n, m->q_dim, L->wo, NULL, c->tmp); /* [n, H] */
+}
+
+/* ---- feed-forward ------------------------------------------------------------ */
+
+/* y [n, H] = down(silu(gate(x)) * up(x)), through the g/u scratch. */
+static void swiglu(dec_ctx *c, const float *x, int n, const ocr2_tensor *gate,
+		   const ocr2_tensor *up, const ocr2_tensor *down, float *y)
+{
+	int H = c->m->cfg.hidden, I = (int)gate->shape[0];
+	ocr2_linear(c->pool, x, n, H, gate, NULL, c->g); /* [n, I] */
+	ocr2_linear(c->pool, x, n, H, up, NULL, c->u);   /* [n, I] */
+	ocr2_silu_mul(c->g, c->u, n * I);
+	ocr2_linear(c->pool, c->g, n, I, down, NULL, y); /* [n, H] */
+}
+
+/* Top-k of p[0..E) by value; ties go to the lower expert index (the first
+ * maximum found scanning upward). torch.topk leaves tie order unspecified;
+ * with continuous router logits exact ties do not occur in practice. */
+static void topk(const float *p, int E, int k, int *idx, float *val)
+{
+	for (int j = 0; j < k; j++) {
+		int best = -1;
+		for (int e = 0; e < E; e++) {
+			bool used = false;
+			for (int i = 0; i < j; i++)
+				used |= idx[i] == e;
+			if (used)
+				continue;
+			if (best < 0 || p[e] > p[best])
+				best = e;
+		}
+		idx[j] = best;
+		val[j] = p[best];
+	}
+}
+
+/* model.md §5 MoE: xn [n, H] → tmp [n, H]. Each expert runs once over the rows
+ * routed to it (gathered), its output scattered back with the router weight. */
+static void moe(dec_ctx *c, const dec_layer *L, int n)
+{
+	const ocr2_config *cf = &c->m->cfg;
+	int H = cf->hidden, E = cf->n_experts, K = cf->n_experts_per_tok;
+	/* router in f32, softmax over all experts */
+	ocr2_linear(c->pool, c->xn, n, H, &L->router, NULL, c->rl); /* [n, E] */
+	for (int t = 0; t < n; t++) {
+		float *p = c->rl + (size_t)t * E;
+		ocr2_softmax(p, E);
+		int *idx = c->top + (size_t)t * K;
+		float *w = c->topw + (size_t)t * K;
+		topk(p, E, K, idx, w);
+		float sum = 0;
+		for (int j = 0; j < K; j++)
+			sum += w[j];
+		/* HF MoEGate: renormalise only when top_k > 1 and norm_topk_prob
+		 * (dividing by sum + 1e-20); the published config has neither. */
+		bool norm = K > 1 && cf->norm_topk_prob;
+		for (int j = 0; j < K; j++)
+			w[j] = (norm ? w[j] / (sum + 1e-20f) : w[j]) * cf->routed_scaling;
+	}
+	memset(c->tmp, 0, (size_t)n * H * sizeof *c->tmp);
+	for (int e = 0; e < E; e++) {
+		int cnt = 0;
+		for (int t = 0; t < n; t++)
+			for (int j = 0; j < K; j++)
+				if (c->top[(size_t)t * K + j] == e) {
+					c->etok[cnt] = t;
+					c->ew[cnt++] = c->topw[(size_t)t * K + j];
+				}
+		if (!cnt)
+			continue;
+		for (int i = 0; i < cnt; i++)
+			memcpy(c->erows + (size_t)i * H, c->xn + (size_t)c->etok[i] * H,
+			       (size_t)H * sizeof(float));
+		swiglu(c, c->erows, cnt, L->e_gate[e], L->e_up[e], L->e_down[e], c->eout);
+		for (int i = 0; i < cnt; i++) {
+			float *y = c->tmp + (size_t)c->etok[i] * H;
+			const float *o = c->eout + (size_t)i * H;
+			float w = c->ew[i];
+			for (int d = 0; d < H; d++)
+				y[d] += w * o[d];
+		}
+	}
+	if (L->sh_gate) {
+		swiglu(c, c->xn, n, L->sh_gate, L->sh_up, L->sh_down, c->eout);
+		for (size_t i = 0; i < (size_t)n * H; i++)
+			c->tmp[i] += c->eout[i];
+	}
+}
+
+/* ---- forward ------------------------------------------------------------------- */
+
+/* Runs c->x [n, H] (already embedded) through every layer at positions len..,
+ * appends to the cache and writes the last row's logits. */
+static void forward(dec_ctx *c, int n, float *logits)
+{
+	const dec_model *m = c->m;
+	const ocr2_config *cf = &m->cfg;
+	int H = cf->hidden, p0 = c->len;
+	size_t nh = (size_t)n * H;
+	if (c->trace)
+		c->trace(c->trace_user, 0, c->x, n, H);
+	for (int l = 0; l < cf->n_layers; l++) {
+		const dec_layer *L = &m->layers[l];
+		ocr2_rmsnorm(c->xn, c->x, L->ln_in, n, H, cf->rms_eps);
+		attention(c, l, n, p0);
+		for (size_t i = 0; i < nh; i++)
+			c->x[i] += c->tmp[i];
+		ocr2_rmsnorm(c->xn, c->x, L->ln_post, n, H, cf->rms_eps);
+		if (L->moe)
+			moe(c, L, n);
+		else
+			swiglu(c, c->xn, n, L->gate, L->up, L->down, c->tmp);
+		for (size_t i = 0; i < nh; i++)
+			c->x[i] += c->tmp[i];
+		if (c->trace)
+			c->trace(c->trace_user, l + 1, c->x, n, H);
+	}
+	c->len += n;
+	const float *last = c->x + (size_t)(n - 1) * H;
+	ocr2_rmsnorm(c->xn, last, m->norm, 1, H, cf->rms_eps);
+	ocr2_linear(c->pool, c->xn, 1, H, m->lm_head, NULL, logits); /* [vocab] */
+}
+
+ocr2_status dec_prefill(dec_ctx *c, const int32_t *ids, int n, const float *img, int n_img,
+			float *logits)
+{
+	const ocr2_config *cf = &c->m->cfg;
+	int H = cf->hidden;
+	if (n <= 0)
+		return ocr2_fail(OCR2_ERR_INVALID, "decoder: empty prompt");
+	if (n > c->max_ctx - c->len)
+		return ocr2_fail(OCR2_ERR_INVALID,
+				 "decoder: %d prompt tokens do not fit the context (%d of %d used)",
+				 n, c->len, c->max_ctx);
+	int want = 0;
+	for (int i = 0; i < n; i++) {
+		if (ids[i] < 0 || ids[i] >= cf->vocab)
+			return ocr2_fail(OCR2_ERR_INVALID, "decoder: token id %d outside 0..%d",
+					 (int)ids[i], cf->vocab - 1);
+		want += ids[i] == cf->image_token_id;
+	}
+	if (want != n_img || (n_img > 0 && !img))
+		return ocr2_fail(OCR2_ERR_INVALID,
+				 "decoder: prompt has %d image tokens but %d image embeddings", want,
+				 n_img);
+	ocr2_status s = reserve(c, n);
+	if (s != OCR2_OK)
+		return s;
+	/* model.md §6: image rows replace the placeholders in order */
+	int j = 0;
+	for (int i = 0; i < n; i++) {
+		float *x = c->x + (size_t)i * H;
+		if (ids[i] == cf->image_token_id)
+			memcpy(x, img + (size_t)j++ * H, (size_t)H * sizeof *x);
+		else
+			ocr2_tensor_rows_f32(c->m->embed, ids[i], ids[i] + 1, x);
+	}
+	forward(c, n, logits);
+	return OCR2_OK;
+}
+
+ocr2_status dec_step(dec_ctx *c, int32_t id, float *logits)
+{
+	const ocr2_config *cf = &c->m->cfg;
+	if (id < 0 || id >= cf->vocab)
+		return ocr2_fail(OCR2_ERR_INVALID, "decoder: token id %d outside 0..%d", (int)id,
+				 cf->vocab - 1);
+	if (c->len >= c->max_ctx)
+		return ocr2_fail(OCR2_ERR_INVALID, "decoder: context of %d positions is full",
+				 c->max_ctx);
+	ocr2_tensor_rows_f32(c->m->embed, id, id + 1, c->x);
+	forward(c, 1, logits);
+	return OCR2_OK;
+}
+
+int dec_vocab(const dec_ctx *c)
+{
+	return c->m->cfg.vocab;
+}
+
+int dec_ctx_max(const dec_ctx *c)
+{
+	return c->max_ctx;
+}
+
+int dec_eos(const dec_ctx *c)
+{
+	return c->m->cfg.eos_id;
+}

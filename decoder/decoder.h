@@ -8,7 +8,11 @@
 typedef struct dec_model dec_model;
 typedef struct dec_ctx dec_ctx;
 
-/* Binds and shape-checks every decoder tensor (names per model.md §2.2). */
+/* Binds and shape-checks every decoder tensor (names per model.md §2.2) with
+ * the exact shapes the config implies; a mismatch is OCR2_ERR_MODEL naming
+ * the tensor. Big matrices stay in w's mapping (w must outlive the model);
+ * norm weights and routers are copied to f32. MoE top-k ties go to the
+ * lower expert index (torch.topk leaves them unspecified). */
 ocr2_status dec_load(const ocr2_weights *w, const ocr2_config *c, dec_model **out);
 void dec_free(dec_model *m);
 
@@ -16,37 +20,54 @@ void dec_free(dec_model *m);
 ocr2_status dec_ctx_new(const dec_model *m, int max_ctx, ocr2_pool *pool, dec_ctx **out);
 void dec_ctx_free(dec_ctx *c);
 void dec_ctx_reset(dec_ctx *c);
-int dec_ctx_len(const dec_ctx *c);
+/* Debugging hook (comparisons with a reference): called by prefill and step
+ * with the residual stream x [n, hidden] of the rows just processed, after
+ * the embedding (layer 0) and after each layer l (l = 1..n_layers), before
+ * the final norm. fn NULL turns it off. */
+typedef void (*dec_trace_fn)(void *user, int layer, const float *x, int n, int hidden);
+void dec_ctx_trace(dec_ctx *c, dec_trace_fn fn, void *user);
+int dec_ctx_len(const dec_ctx *c);  /* positions in the cache */
+int dec_ctx_max(const dec_ctx *c);  /* max_ctx */
+int dec_vocab(const dec_ctx *c);    /* length of a logits vector */
+int dec_eos(const dec_ctx *c);      /* config eos_token_id */
 
-/* Runs ids[0..n) through the model in one pass, appending to the cache. Rows
- * whose id is the image token take img[j] (j counting such rows, [n_img, hidden])
- * instead of the token embedding. Writes the last position's logits [vocab]. */
+/* Runs ids[0..n) through the model in one pass at positions len..len+n-1,
+ * appending to the cache. Rows whose id is the config's image_token_id take
+ * img[j] (j counting such rows, img is [n_img, hidden]) instead of the token
+ * embedding; a count other than n_img is OCR2_ERR_INVALID, as are ids outside
+ * the vocabulary and a prompt that does not fit the context. Writes the last
+ * position's logits [vocab]. Grows the row scratch to n once if needed. */
 ocr2_status dec_prefill(dec_ctx *c, const int32_t *ids, int n, const float *img, int n_img,
 			float *logits);
-/* One token at the next position; logits [vocab]. */
+/* One token at the next position (plain token embedding, also for the image
+ * id, as the reference does after prefill); logits [vocab]. No allocation. */
 ocr2_status dec_step(dec_ctx *c, int32_t id, float *logits);
 
-/* The n-gram repetition guard (model.md §8). window > 0: the official vLLM
- * processor over generated tokens only, ids in whitelist never banned;
- * window == 0: HF no_repeat_ngram_size over the whole sequence (prompt +
- * generated). Writes banned ids (deduplicated) and returns their count. */
+/* The n-gram repetition guard (model.md §8), see generate.c for the exact
+ * rules. window > 0: the official vLLM processor (seq = generated tokens
+ * only), ids in whitelist never banned; window == 0: HF no_repeat_ngram_size
+ * over seq = the whole sequence (prompt + generated). Writes the banned ids
+ * sorted ascending without duplicates and returns their count, or -1 if more
+ * than max_banned (len entries always suffice). */
 int dec_ngram_banned(const int32_t *seq, int len, int n, int window, const int32_t *whitelist,
 		     int n_whitelist, int32_t *banned, int max_banned);
 
 typedef struct {
-	int max_tokens;
-	int ngram, ngram_window;     /* ngram 0 = off */
-	int whole_sequence;          /* HF variant: the guard also sees the prompt */
-	const int32_t *whitelist;    /* <td>, </td> ids */
+	int max_tokens;              /* <= 0: until the context is full */
+	int ngram, ngram_window;     /* ngram 0 = off; window 0 with !whole_sequence = off too */
+	int whole_sequence;          /* HF variant: the guard also sees the prompt, no window */
+	const int32_t *whitelist;    /* never banned: <td>, </td> ids (vLLM) */
 	int n_whitelist;
-	volatile int *cancel;
-	void (*on_token)(void *user, int n_generated);
+	volatile int *cancel;        /* polled before each token; raised -> OCR2_ERR_INTERRUPTED */
+	void (*on_token)(void *user, int32_t id, int n_generated);
 	void *user;
 	float *first_logits;         /* if not NULL, receives the prefill logits [vocab] */
 } dec_gen_params;
 
-/* Greedy decoding to EOS or max_tokens. *out (malloc'd) excludes EOS; *hit_eos
- * tells which way it stopped. */
+/* Greedy decoding (argmax after the ban; ties -> lowest id, as torch.argmax)
+ * to EOS, max_tokens or a full context. *out (malloc'd, also when empty)
+ * excludes EOS; *hit_eos false means truncated. Prefills from the cache's
+ * current length (normally 0). */
 ocr2_status dec_generate(dec_ctx *c, const int32_t *prompt, int n_prompt, const float *img,
 			 int n_img, const dec_gen_params *p, int32_t **out, int *n_out,
 			 bool *hit_eos);

@@ -18,6 +18,23 @@ ocr2_status ocr2_fail(ocr2_status s, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 double ocr2_now(void); /* monotonic seconds */
 
+/* ---- UTF-8 and Unicode classes (lib/unicode.c) ----------------------------- */
+
+/* Disjoint classes: L*, M*, Nd, Nl, No, Pc, other P*, S*, White_Space (\s). */
+enum {
+	OCR2_UC_OTHER, OCR2_UC_L, OCR2_UC_M, OCR2_UC_ND, OCR2_UC_NL, OCR2_UC_NO,
+	OCR2_UC_PC, OCR2_UC_P, OCR2_UC_S, OCR2_UC_WS,
+};
+int ocr2_uclass(uint32_t cp);
+bool ocr2_uclass_is_word(uint32_t cp); /* Rust regex \w */
+const char *ocr2_unicode_version(void);  /* of the class tables, e.g. "14.0.0" */
+/* Decodes one strict UTF-8 scalar value; returns its length, 0 if invalid. */
+int ocr2_utf8_next(const unsigned char *s, size_t n, uint32_t *cp);
+/* Length (>= 1) of the invalid sequence at s, counted as from_utf8_lossy does. */
+int ocr2_utf8_invalid_len(const unsigned char *s, size_t n);
+/* Offset of the first invalid byte, or n when text[0..n) is valid UTF-8. */
+size_t ocr2_utf8_check(const char *text, size_t n);
+
 /* ---- JSON (lib/json.c) ----------------------------------------------------- */
 /* A DOM parser for config.json, tokenizer.json and safetensors headers.
  * Strict RFC 8259; depth-limited; strings are NUL-terminated UTF-8 (may
@@ -88,6 +105,11 @@ int ocr2_weights_count(const ocr2_weights *w);
 const ocr2_tensor *ocr2_weights_at(const ocr2_weights *w, int i);
 /* Total bytes of tensor data. */
 uint64_t ocr2_weights_bytes(const ocr2_weights *w);
+/* The mapped files (path and size), for `model info`. */
+int ocr2_weights_nfiles(const ocr2_weights *w);
+const char *ocr2_weights_file(const ocr2_weights *w, int i, uint64_t *size);
+/* How many tensors were misaligned in their file and copied at load. */
+int ocr2_weights_copied(const ocr2_weights *w);
 
 /* Finds `name` and checks its dtype is a float type (f32/f16/bf16/q8) and its
  * shape is exactly the given dims (ndim inferred from the count, up to 4;
@@ -154,6 +176,121 @@ ocr2_status ocr2_config_load(const char *path, ocr2_config *out);
 ocr2_status ocr2_config_parse(const char *text, size_t n, const char *what, ocr2_config *out);
 void ocr2_config_default(ocr2_config *c); /* the published values */
 
+/* ---- hashes (lib/sha256.c) -------------------------------------------------- */
+/* SHA-256 (the sha256 the hub publishes for LFS files) and SHA-1 (the git
+ * blob id it publishes for small files). Streaming; no allocation. */
+
+typedef struct {
+	uint32_t h[8];
+	uint64_t len;
+	uint8_t buf[64];
+	size_t n;
+} ocr2_sha256;
+
+void ocr2_sha256_init(ocr2_sha256 *c);
+void ocr2_sha256_update(ocr2_sha256 *c, const void *data, size_t n);
+void ocr2_sha256_final(ocr2_sha256 *c, uint8_t out[32]);
+/* Whether the x86 SHA instructions are used (decided at first use);
+ * ocr2_sha256_use_generic(1) forces the portable code (tests). */
+int ocr2_sha256_accelerated(void);
+void ocr2_sha256_use_generic(int on);
+
+typedef struct {
+	uint32_t h[5];
+	uint64_t len;
+	uint8_t buf[64];
+	size_t n;
+} ocr2_sha1;
+
+void ocr2_sha1_init(ocr2_sha1 *c);
+void ocr2_sha1_update(ocr2_sha1 *c, const void *data, size_t n);
+void ocr2_sha1_final(ocr2_sha1 *c, uint8_t out[20]);
+/* Lower-case hex of d[0..n) into out[2n+1]. */
+void ocr2_hex(const uint8_t *d, size_t n, char *out);
+
+/* ---- model download (lib/fetch.c) ------------------------------------------ */
+/* Downloads a model repository's files from a Hugging Face hub (or a mirror)
+ * into a directory: each file goes to DIR/.incomplete/NAME.part, is hashed
+ * while it is written, resumed with an HTTP Range after an interruption,
+ * fsync'd, checked against the hash the hub publishes and only then renamed
+ * to DIR/NAME. DIR/.ocr2-fetch.json records the repository, commit and the
+ * expected size and hash of each file (it is what --offline verifies). */
+
+#define OCR2_FETCH_REPO "deepseek-ai/DeepSeek-OCR-2"
+/* The commit of OCR2_FETCH_REPO downloaded by default (see man ocr2-model). */
+#define OCR2_FETCH_REVISION "aaa02f3811945a91062062994c5c4a3f4c0af2b0"
+#define OCR2_FETCH_ENDPOINT "https://huggingface.co"
+#define OCR2_FETCH_MANIFEST ".ocr2-fetch.json"
+
+typedef enum {
+	OCR2_FETCH_LISTED,   /* the file list came: done = bytes already there, total = all bytes */
+	OCR2_FETCH_SKIP,     /* file present and verified; total = its size */
+	OCR2_FETCH_START,    /* download starts; done = bytes kept from an earlier try */
+	OCR2_FETCH_PROGRESS, /* done of total bytes of this file */
+	OCR2_FETCH_RETRY,    /* the transfer broke after progress; resuming (done = attempt) */
+	OCR2_FETCH_DONE,     /* verified and moved into place */
+	OCR2_FETCH_BAD,      /* offline: present but its hash or size is wrong */
+	OCR2_FETCH_MISSING,  /* offline: not there */
+} ocr2_fetch_event;
+
+typedef struct {
+	const char *endpoint;   /* NULL: OCR2_FETCH_ENDPOINT */
+	const char *repo;       /* NULL: OCR2_FETCH_REPO */
+	const char *revision;   /* NULL: OCR2_FETCH_REVISION for the default repo, else "main" */
+	const char *token;      /* sent as "Authorization: Bearer" to the endpoint's host only */
+	const char *user_agent; /* NULL: "ocr2/VERSION" */
+	int timeout_s;          /* connect timeout and the longest stall tolerated; 0: 60 */
+	int retries;            /* resumptions of a transfer that broke after progress; <0: 3 */
+	int offline;            /* never touch the network: verify what is there */
+	const volatile int *cancel; /* set (from a signal handler) to stop; parts are kept */
+	void (*cb)(void *arg, ocr2_fetch_event ev, const char *file, uint64_t done,
+		   uint64_t total);
+	void *cb_arg;
+} ocr2_fetch_params;
+
+typedef struct {
+	int n_files;          /* files of the model */
+	int n_skipped;        /* already there and verified */
+	int n_fetched;        /* downloaded and verified */
+	int n_missing;        /* offline: missing or bad */
+	uint64_t bytes_total;   /* size of all files */
+	uint64_t bytes_fetched; /* bytes received in this run */
+	char commit[41];      /* the commit the revision resolved to ("" offline without record) */
+} ocr2_fetch_result;
+
+/* Whether this build can download (libcurl); when not, ocr2_fetch fails with
+ * OCR2_ERR_INVALID unless p->offline. */
+int ocr2_fetch_available(void);
+/* Fetches (or, offline, verifies) the model into dir, creating it. Failures:
+ * OCR2_ERR_NETWORK ("URL: could not resolve host (no network?)"),
+ * OCR2_ERR_CHECKSUM (the .part is deleted), OCR2_ERR_IO (disk),
+ * OCR2_ERR_MODEL (offline: files missing or bad; the repository lacks a
+ * needed file), OCR2_ERR_INTERRUPTED (*cancel; parts kept for a resume). */
+ocr2_status ocr2_fetch(const char *dir, const ocr2_fetch_params *p, ocr2_fetch_result *r);
+
+typedef struct {
+	uint64_t bytes;  /* regular files directly in dir */
+	int complete;    /* every recorded (or, without a record, every needed) file is there */
+	int partial;     /* .incomplete/ holds parts of an interrupted fetch */
+	char repo[128], commit[41];
+	char why[160];   /* when not complete: what is missing */
+} ocr2_model_dir_state;
+
+/* Describes an installed model directory for `ocr2 model list` (sizes only,
+ * no hashing). */
+ocr2_status ocr2_model_dir_describe(const char *dir, ocr2_model_dir_state *st);
+
+/* ---- model checks (lib/modelcheck.c) ------------------------------------- */
+
+/* Verifies that every tensor the architecture needs (model.md §2.2, sized
+ * from c) is present with the right shape and a float dtype; returns
+ * OCR2_ERR_MODEL naming the first offender ("<dir>: missing tensor NAME" ...). */
+ocr2_status ocr2_model_check_tensors(const ocr2_weights *w, const ocr2_config *c,
+				     const char *dir);
+/* Reads every float tensor and fails with OCR2_ERR_MODEL naming the first one
+ * (in name order) that holds a NaN or an infinity. Touches all the data. */
+ocr2_status ocr2_weights_check_finite(const ocr2_weights *w, const char *dir);
+
 /* ---- threads (lib/threads.c) ----------------------------------------------- */
 
 /* Runs fn(arg, i, n) for i in [0, n) on the pool's threads (the caller
@@ -196,11 +333,35 @@ void ocr2_gelu(float *x, int n);                         /* exact erf GELU */
 void ocr2_rope(float *x, int n_tok, int n_heads, int head_dim, const int *pos, int pos0,
 	       float theta);
 
+/* y[r - r0] = W[r, :k] . x for r in [r0, r1) (lib/gemv.c): AVX-512 when the CPU
+ * has it (OCR2_NO_SIMD=1 forces the portable loop), else the portable loop,
+ * which ocr2_gemv_rows_ref always runs (the oracle in tests). */
+void ocr2_gemv_rows(const ocr2_tensor *w, const float *x, int k, int r0, int r1, float *y);
+void ocr2_gemv_rows_ref(const ocr2_tensor *w, const float *x, int k, int r0, int r1, float *y);
+const char *ocr2_gemv_kernel_name(void);
+
 float ocr2_bf16_to_f32(uint16_t h);
 uint16_t ocr2_f32_to_bf16(float f); /* round to nearest even */
 float ocr2_f16_to_f32(uint16_t h);
 
+/* ---- quantization (lib/quantize.c) ---------------------------------------- */
+
+/* Writes dst_dir/model.safetensors with the decoder's large matrices as Q8_0
+ * (+ NAME.q8scale) and everything else as stored, and copies config.json and
+ * the tokenizer files. dst_dir must differ from src_dir. */
+ocr2_status ocr2_model_quantize(const char *src_dir, const char *dst_dir,
+				void (*progress)(void *user, int done, int total), void *user);
+/* One block of 32 weights: scale = max|w|/127, q = round(w/scale). */
+void ocr2_q8_block(const float *w, int8_t *q, float *scale);
+
 /* ---- the stand-in model (lib/standin.c; only with -Dstand_in=true) -------- */
-/* Returns canned text from the file $OCR2_STAND_IN for every page. */
+/* Returns canned text from the file $OCR2_STAND_IN for every page (see
+ * standin.c for the test knobs). ocr2_model_load picks it only in a build with
+ * OCR2_STAND_IN=1 and only when the variable names a file. */
+typedef struct ocr2_standin ocr2_standin;
+ocr2_status ocr2_standin_load(const char *path, ocr2_standin **out);
+void ocr2_standin_free(ocr2_standin *s);
+ocr2_status ocr2_standin_recognize(ocr2_standin *s, const ocr2_image *img,
+				   const ocr2_recognize_params *p, ocr2_result *out);
 
 #endif

@@ -101,31 +101,6 @@ float *ocr2_tensor_to_f32(const ocr2_tensor *t)
 
 /* ---- linear ---------------------------------------------------------------- */
 
-/* Dot product of f32 x with row r of a weight tensor. */
-static float dot_row(const ocr2_tensor *w, int64_t r, const float *x, int k)
-{
-	float acc = 0;
-	int64_t base = r * (int64_t)k;
-	switch (w->dtype) {
-	case OCR2_DT_F32: {
-		const float *wr = (const float *)w->data + base;
-		for (int i = 0; i < k; i++)
-			acc += wr[i] * x[i];
-		break;
-	}
-	case OCR2_DT_BF16: {
-		const uint16_t *wr = (const uint16_t *)w->data + base;
-		for (int i = 0; i < k; i++)
-			acc += ocr2_bf16_to_f32(wr[i]) * x[i];
-		break;
-	}
-	default:
-		for (int i = 0; i < k; i++)
-			acc += ocr2_tensor_f32(w, base + i) * x[i];
-	}
-	return acc;
-}
-
 typedef struct {
 	const float *x;
 	int n, k, r0, r1;
@@ -145,8 +120,10 @@ static void gemv_part(void *arg, int i, int n_items)
 	for (int t = 0; t < j->n; t++) {
 		const float *xt = j->x + (size_t)t * j->k;
 		float *yt = j->y + (size_t)t * m;
-		for (int r = a; r < b; r++)
-			yt[r] = dot_row(j->w, j->r0 + r, xt, j->k) + (j->bias ? j->bias[j->r0 + r] : 0.f);
+		ocr2_gemv_rows(j->w, xt, j->k, j->r0 + a, j->r0 + b, yt + a);
+		if (j->bias)
+			for (int r = a; r < b; r++)
+				yt[r] += j->bias[j->r0 + r];
 	}
 }
 

@@ -1,0 +1,236 @@
+/* gemv.c - the memory-bound matrix-vector products of decoding: y = W x for a
+ * row range of W stored as f32, bf16 or q8, with AVX-512 versions chosen at
+ * run time and the portable loops kept as their oracle (tests/core). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define HAVE_X86 1
+#else
+#define HAVE_X86 0
+#endif
+
+/* ---- portable versions (the oracle) --------------------------------------- */
+
+static void gemv_f32_ref(const ocr2_tensor *w, const float *x, int k, int r0, int r1, float *y)
+{
+	const float *W = w->data;
+	for (int r = r0; r < r1; r++) {
+		const float *wr = W + (size_t)r * k;
+		float acc = 0;
+		for (int i = 0; i < k; i++)
+			acc += wr[i] * x[i];
+		y[r - r0] = acc;
+	}
+}
+
+static void gemv_bf16_ref(const ocr2_tensor *w, const float *x, int k, int r0, int r1, float *y)
+{
+	const uint16_t *W = w->data;
+	for (int r = r0; r < r1; r++) {
+		const uint16_t *wr = W + (size_t)r * k;
+		float acc = 0;
+		for (int i = 0; i < k; i++)
+			acc += ocr2_bf16_to_f32(wr[i]) * x[i];
+		y[r - r0] = acc;
+	}
+}
+
+/* q8: each run of 32 weights along a row shares one f32 scale. */
+static void gemv_q8_ref(const ocr2_tensor *w, const float *x, int k, int r0, int r1, float *y)
+{
+	const int8_t *W = w->data;
+	for (int r = r0; r < r1; r++) {
+		const int8_t *wr = W + (size_t)r * k;
+		const float *sc = w->scales + (size_t)r * (k / 32);
+		float acc = 0;
+		for (int b = 0; b < k / 32; b++) {
+			float blk = 0;
+			for (int i = 0; i < 32; i++)
+				blk += (float)wr[b * 32 + i] * x[b * 32 + i];
+			acc += blk * sc[b];
+		}
+		y[r - r0] = acc;
+	}
+}
+
+static void gemv_any_ref(const ocr2_tensor *w, const float *x, int k, int r0, int r1, float *y)
+{
+	for (int r = r0; r < r1; r++) {
+		float acc = 0;
+		for (int i = 0; i < k; i++)
+			acc += ocr2_tensor_f32(w, (int64_t)r * k + i) * x[i];
+		y[r - r0] = acc;
+	}
+}
+
+/* ---- AVX-512 ------------------------------------------------------------- */
+#if HAVE_X86
+#define AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,fma")))
+
+/* bf16 -> f32 is a 16-bit left shift, so the product is exact f32 math on
+ * the stored weights: no rounding of x to bf16 (which vdpbf16ps would need). */
+AVX512 static inline __m512 bf16x16(const uint16_t *p)
+{
+	__m256i h = _mm256_loadu_si256((const __m256i *)p);
+	return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
+
+AVX512 static inline __m512 bf16x16_mask(const uint16_t *p, __mmask16 m)
+{
+	__m256i h = _mm256_maskz_loadu_epi16(m, p);
+	return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
+
+AVX512 static void gemv_bf16_avx512(const ocr2_tensor *w, const float *x, int k, int r0, int r1,
+				    float *y)
+{
+	const uint16_t *W = w->data;
+	int k32 = k & ~31, rem = k - k32;
+	__mmask16 m0 = rem >= 16 ? 0xffff : (__mmask16)((1u << rem) - 1);
+	__mmask16 m1 = rem > 16 ? (__mmask16)((1u << (rem - 16)) - 1) : 0;
+	int r = r0;
+	/* Two rows at a time: four independent load streams keep the memory
+	 * system busy; x stays in L1. */
+	for (; r + 2 <= r1; r += 2) {
+		const uint16_t *a = W + (size_t)r * k, *b = a + k;
+		__m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
+		__m512 b0 = _mm512_setzero_ps(), b1 = _mm512_setzero_ps();
+		for (int i = 0; i < k32; i += 32) {
+			__m512 x0 = _mm512_loadu_ps(x + i), x1 = _mm512_loadu_ps(x + i + 16);
+			a0 = _mm512_fmadd_ps(bf16x16(a + i), x0, a0);
+			a1 = _mm512_fmadd_ps(bf16x16(a + i + 16), x1, a1);
+			b0 = _mm512_fmadd_ps(bf16x16(b + i), x0, b0);
+			b1 = _mm512_fmadd_ps(bf16x16(b + i + 16), x1, b1);
+		}
+		if (rem) {
+			__m512 x0 = _mm512_maskz_loadu_ps(m0, x + k32);
+			__m512 x1 = _mm512_maskz_loadu_ps(m1, x + k32 + 16);
+			a0 = _mm512_fmadd_ps(bf16x16_mask(a + k32, m0), x0, a0);
+			a1 = _mm512_fmadd_ps(bf16x16_mask(a + k32 + 16, m1), x1, a1);
+			b0 = _mm512_fmadd_ps(bf16x16_mask(b + k32, m0), x0, b0);
+			b1 = _mm512_fmadd_ps(bf16x16_mask(b + k32 + 16, m1), x1, b1);
+		}
+		y[r - r0] = _mm512_reduce_add_ps(_mm512_add_ps(a0, a1));
+		y[r + 1 - r0] = _mm512_reduce_add_ps(_mm512_add_ps(b0, b1));
+	}
+	for (; r < r1; r++) {
+		const uint16_t *a = W + (size_t)r * k;
+		__m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
+		for (int i = 0; i < k32; i += 32) {
+			a0 = _mm512_fmadd_ps(bf16x16(a + i), _mm512_loadu_ps(x + i), a0);
+			a1 = _mm512_fmadd_ps(bf16x16(a + i + 16), _mm512_loadu_ps(x + i + 16), a1);
+		}
+		if (rem) {
+			a0 = _mm512_fmadd_ps(bf16x16_mask(a + k32, m0),
+					     _mm512_maskz_loadu_ps(m0, x + k32), a0);
+			a1 = _mm512_fmadd_ps(bf16x16_mask(a + k32 + 16, m1),
+					     _mm512_maskz_loadu_ps(m1, x + k32 + 16), a1);
+		}
+		y[r - r0] = _mm512_reduce_add_ps(_mm512_add_ps(a0, a1));
+	}
+}
+
+AVX512 static void gemv_f32_avx512(const ocr2_tensor *w, const float *x, int k, int r0, int r1,
+				   float *y)
+{
+	const float *W = w->data;
+	int k16 = k & ~15, rem = k - k16;
+	__mmask16 m = (__mmask16)((1u << rem) - 1);
+	for (int r = r0; r < r1; r++) {
+		const float *a = W + (size_t)r * k;
+		__m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
+		int i = 0;
+		for (; i + 32 <= k16; i += 32) {
+			a0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(x + i), a0);
+			a1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(x + i + 16),
+					     a1);
+		}
+		for (; i < k16; i += 16)
+			a0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(x + i), a0);
+		if (rem)
+			a1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + k16),
+					     _mm512_maskz_loadu_ps(m, x + k16), a1);
+		y[r - r0] = _mm512_reduce_add_ps(_mm512_add_ps(a0, a1));
+	}
+}
+
+AVX512 static inline __m512 i8x16(const int8_t *p)
+{
+	return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)p)));
+}
+
+AVX512 static void gemv_q8_avx512(const ocr2_tensor *w, const float *x, int k, int r0, int r1,
+				  float *y)
+{
+	const int8_t *W = w->data;
+	int nb = k / 32;
+	for (int r = r0; r < r1; r++) {
+		const int8_t *a = W + (size_t)r * k;
+		const float *sc = w->scales + (size_t)r * nb;
+		__m512 acc = _mm512_setzero_ps();
+		for (int b = 0; b < nb; b++) {
+			const int8_t *blk = a + b * 32;
+			__m512 v = _mm512_mul_ps(i8x16(blk), _mm512_loadu_ps(x + b * 32));
+			v = _mm512_fmadd_ps(i8x16(blk + 16), _mm512_loadu_ps(x + b * 32 + 16), v);
+			acc = _mm512_fmadd_ps(v, _mm512_set1_ps(sc[b]), acc);
+		}
+		y[r - r0] = _mm512_reduce_add_ps(acc);
+	}
+}
+#endif
+
+/* ---- dispatch ------------------------------------------------------------ */
+
+static int use_simd = -1; /* -1 unknown, 0 no, 1 AVX-512 */
+
+static int simd_level(void)
+{
+	if (use_simd < 0) {
+		const char *e = getenv("OCR2_NO_SIMD");
+		int ok = 0;
+#if HAVE_X86
+		__builtin_cpu_init();
+		ok = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+		     __builtin_cpu_supports("avx512vl");
+#endif
+		use_simd = ok && !(e && *e && strcmp(e, "0")) ? 1 : 0;
+	}
+	return use_simd;
+}
+
+const char *ocr2_gemv_kernel_name(void)
+{
+	return simd_level() ? "avx512" : "portable";
+}
+
+void ocr2_gemv_rows_ref(const ocr2_tensor *w, const float *x, int k, int r0, int r1, float *y)
+{
+	switch (w->dtype) {
+	case OCR2_DT_F32: gemv_f32_ref(w, x, k, r0, r1, y); return;
+	case OCR2_DT_BF16: gemv_bf16_ref(w, x, k, r0, r1, y); return;
+	case OCR2_DT_Q8: gemv_q8_ref(w, x, k, r0, r1, y); return;
+	default: gemv_any_ref(w, x, k, r0, r1, y); return;
+	}
+}
+
+void ocr2_gemv_rows(const ocr2_tensor *w, const float *x, int k, int r0, int r1, float *y)
+{
+#if HAVE_X86
+	if (simd_level()) {
+		switch (w->dtype) {
+		case OCR2_DT_F32: gemv_f32_avx512(w, x, k, r0, r1, y); return;
+		case OCR2_DT_BF16: gemv_bf16_avx512(w, x, k, r0, r1, y); return;
+		case OCR2_DT_Q8:
+			gemv_q8_avx512(w, x, k, r0, r1, y);
+			return;
+		default: break;
+		}
+	}
+#endif
+	ocr2_gemv_rows_ref(w, x, k, r0, r1, y);
+}

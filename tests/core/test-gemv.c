@@ -1,0 +1,129 @@
+/* test-gemv.c - the AVX-512 matrix-vector kernels against the portable loops
+ * (their oracle) for every stored dtype and awkward row lengths, and
+ * ocr2_linear's gemv and sgemm paths against each other. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+static uint64_t rng = 0x9E3779B97F4A7C15ull;
+static float frand(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return (float)((rng >> 11) * (1.0 / 9007199254740992.0)) * 2.f - 1.f;
+}
+
+static int failures;
+
+/* Relative to the sum of |w x| terms: the only difference between the two
+ * paths is summation order, bounded by ~k * eps * sum|w x|. */
+static void compare(const char *what, const float *a, const float *b, const float *scale, int n,
+		    int k)
+{
+	double worst = 0;
+	for (int i = 0; i < n; i++) {
+		double e = fabs((double)a[i] - b[i]) / (scale[i] + 1e-30);
+		if (e > worst)
+			worst = e;
+	}
+	double tol = 4.0 * k * 1.2e-7; /* k * eps with margin */
+	if (!(worst <= tol)) {
+		printf("FAIL %s k=%d: worst relative error %.3g > %.3g\n", what, k, worst, tol);
+		failures++;
+	}
+}
+
+static void test_dtype(ocr2_dtype dt, int m, int k)
+{
+	size_t n = (size_t)m * k;
+	float *wf = malloc(n * sizeof *wf), *x = malloc((size_t)k * sizeof *x);
+	float *y0 = malloc((size_t)m * sizeof *y0), *y1 = malloc((size_t)m * sizeof *y1);
+	float *scale = calloc((size_t)m, sizeof *scale);
+	void *data = NULL;
+	float *scales = NULL;
+	for (size_t i = 0; i < n; i++)
+		wf[i] = frand();
+	for (int i = 0; i < k; i++)
+		x[i] = frand() * 3;
+	ocr2_tensor t = {.name = "w", .dtype = dt, .ndim = 2, .shape = {m, k}, .nelem = (int64_t)n};
+	if (dt == OCR2_DT_F32)
+		data = wf;
+	else if (dt == OCR2_DT_BF16) {
+		uint16_t *h = malloc(n * 2);
+		for (size_t i = 0; i < n; i++)
+			h[i] = ocr2_f32_to_bf16(wf[i]);
+		data = h;
+	} else { /* Q8 */
+		int8_t *q = malloc(n);
+		scales = malloc(n / 32 * sizeof *scales);
+		for (size_t b = 0; b < n / 32; b++) {
+			float mx = 0;
+			for (int i = 0; i < 32; i++)
+				mx = fmaxf(mx, fabsf(wf[b * 32 + i]));
+			scales[b] = mx / 127;
+			for (int i = 0; i < 32; i++)
+				q[b * 32 + i] = (int8_t)lrintf(wf[b * 32 + i] / (scales[b] ? scales[b] : 1));
+		}
+		data = q;
+		t.scales = scales;
+	}
+	t.data = data;
+	for (int r = 0; r < m; r++)
+		for (int i = 0; i < k; i++)
+			scale[r] += fabsf(ocr2_tensor_f32(&t, (int64_t)r * k + i) * x[i]);
+	ocr2_gemv_rows_ref(&t, x, k, 0, m, y0);
+	ocr2_gemv_rows(&t, x, k, 0, m, y1);
+	char what[64];
+	snprintf(what, sizeof what, "gemv dtype %d", (int)dt);
+	compare(what, y0, y1, scale, m, k);
+	/* a row sub-range lands at y[0] */
+	if (m > 3) {
+		ocr2_gemv_rows(&t, x, k, 1, m - 1, y1);
+		compare("gemv sub-range", y0 + 1, y1, scale + 1, m - 2, k);
+	}
+	/* ocr2_linear: 1 row (gemv, pooled) vs 5 rows (sgemm) give the same rows */
+	if (dt != OCR2_DT_Q8 || 1) {
+		float *xs = malloc((size_t)5 * k * sizeof *xs), *ys = malloc((size_t)5 * m * sizeof *ys);
+		for (int t5 = 0; t5 < 5; t5++)
+			memcpy(xs + (size_t)t5 * k, x, (size_t)k * sizeof *x);
+		ocr2_pool *pool = ocr2_pool_new(2);
+		ocr2_linear(pool, x, 1, k, &t, NULL, y1);
+		compare("linear n=1", y0, y1, scale, m, k);
+		ocr2_linear(pool, xs, 5, k, &t, NULL, ys);
+		compare("linear n=5 row 4", y0, ys + (size_t)4 * m, scale, m, k);
+		ocr2_pool_free(pool);
+		free(xs);
+		free(ys);
+	}
+	if (data != wf)
+		free(data);
+	free(scales);
+	free(wf);
+	free(x);
+	free(y0);
+	free(y1);
+	free(scale);
+}
+
+int main(void)
+{
+	printf("gemv kernel: %s\n", ocr2_gemv_kernel_name());
+	int ks[] = {1, 15, 16, 17, 31, 32, 33, 64, 100, 896, 1280, 1281};
+	for (size_t i = 0; i < sizeof ks / sizeof *ks; i++) {
+		test_dtype(OCR2_DT_F32, 37, ks[i]);
+		test_dtype(OCR2_DT_BF16, 37, ks[i]);
+		if (ks[i] % 32 == 0)
+			test_dtype(OCR2_DT_Q8, 37, ks[i]);
+	}
+	test_dtype(OCR2_DT_BF16, 1000, 1280);
+	if (failures) {
+		printf("%d failures\n", failures);
+		return 1;
+	}
+	printf("ok\n");
+	return 0;
+}
