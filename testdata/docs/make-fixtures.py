@@ -264,6 +264,8 @@ def make_tiff(text, frames, fax, tmp):
     # big-endian (Motorola) byte order
     run("tiffcp", "-B", "-c", "lzw", out("tiff-none.tif"), out("tiff-bigendian.tif"))
     expect("tiff-bigendian.tif")
+    run("tiffcp", "-8", "-c", "zip", out("tiff-multi.tif"), out("tiff-bigtiff.tif"))
+    expect("tiff-bigtiff.tif", note="BigTIFF (tiffcp -8)")
 
 
 # ---- hand-written PDFs ----------------------------------------------------------

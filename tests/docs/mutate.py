@@ -57,7 +57,7 @@ with tempfile.TemporaryDirectory() as tmp:
     with open(supp, "w") as o:
         o.write("leak:libfontconfig.so\n")
     env = dict(os.environ, ASAN_OPTIONS="exitcode=99:detect_leaks=1",
-               LSAN_OPTIONS="suppressions=" + supp,
+               LSAN_OPTIONS="print_suppressions=0:suppressions=" + supp,
                UBSAN_OPTIONS="halt_on_error=1:exitcode=98")
     for f in fixtures:
         src = open(os.path.join(fixdir, f), "rb").read()
