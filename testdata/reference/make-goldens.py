@@ -188,6 +188,21 @@ def encoder_goldens(name):
 				out["sam_trace_%s" % tag] = torch.stack([t[:TRACE_ROWS].reshape(-1, t.shape[-1])
 									 for t in tr[:-1]]).numpy()
 				out["sam_neck_%s" % tag] = tr[-1][:TRACE_ROWS].reshape(-1, tr[-1].shape[-1]).numpy()
+			# flow encoder trace (global view): rows 0-3 (visual), N..N+3 and 2N-4..2N-1 (queries),
+			# the input then after each layer (before the final norm)
+			tr = []
+			N = st["sam"][-1].shape[0]
+			enc.flow_all(st["sam"][-1], trace=tr)
+			rows = list(range(4)) + list(range(N, N + 4)) + list(range(2 * N - 4, 2 * N))
+			out["flow_trace_global_rows"] = ids32(rows)
+			out["flow_trace_global"] = torch.stack([t[rows] for t in tr]).numpy()
+			# resized position tables (the 768 view): pos_embed 64->48 bicubic antialias (every 5th
+			# row/column) and the first global block's rel-pos 127->95 linear
+			pe = enc.pos_embed(48)
+			out["pos_embed_48_sample"] = pe[::5, ::5].contiguous().numpy()
+			gb = "model.sam_model.blocks.%d.attn." % cfg.sam_global[0]
+			out["rel_pos_h_95"] = R.resize_rel_pos(W[gb + "rel_pos_h"], 95).contiguous().numpy()
+			out["rel_pos_w_95"] = R.resize_rel_pos(W[gb + "rel_pos_w"], 95).contiguous().numpy()
 			out["sam_global"] = st["sam"][-1].numpy()
 			out["flow_global"] = st["flow"][-1].numpy()
 			if k:

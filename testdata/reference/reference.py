@@ -379,12 +379,17 @@ def to_tensor(pil):
 # encoder (model.md §4)
 
 
+def resize_rel_pos(rel, L):
+	"""[n, d] -> [L, d] by 1-D linear interpolation along n (align_corners=False), as get_rel_pos does."""
+	if rel.shape[0] == L:
+		return rel
+	return F.interpolate(rel.t()[None], size=L, mode="linear", align_corners=False)[0].t()
+
+
 def get_rel_pos(size, rel):
 	"""Rel-pos rows for q_size == k_size == size: resized linearly (align_corners=False) to
 	2*size-1 rows when needed, then gathered at q - k + size - 1 -> [size, size, d]."""
-	L = 2 * size - 1
-	if rel.shape[0] != L:
-		rel = F.interpolate(rel.t()[None], size=L, mode="linear", align_corners=False)[0].t()
+	rel = resize_rel_pos(rel, 2 * size - 1)
 	idx = torch.arange(size, device=rel.device)
 	idx = idx[:, None] - idx[None, :] + size - 1
 	return rel[idx]
@@ -487,8 +492,8 @@ class Encoder:
 		m[N:, N:] = torch.ones(N, N, dtype=torch.bool, device=device).tril()
 		return m
 
-	def flow_all(self, feat, queries=None):
-		"""feat [N, E] -> final-normed outputs for all 2N rows."""
+	def flow_all(self, feat, queries=None, trace=None):
+		"""feat [N, E] -> final-normed outputs for all 2N rows (trace: input, then each layer's output)."""
 		W, c = self.W, self.c
 		N, E = feat.shape
 		if queries is None:
@@ -501,6 +506,8 @@ class Encoder:
 		hd = E // nh
 		cos, sin = rope_cos_sin(torch.arange(T, device=x.device), hd, c.enc_theta)
 		allowed = self.flow_mask(N, x.device)
+		if trace is not None:
+			trace.append(x)
 		for i in range(c.enc_layers):
 			p = "model.qwen2_model.model.model.layers.%d." % i
 			h = rms_norm(x, W[p + "input_layernorm.weight"], c.enc_eps)
@@ -518,6 +525,8 @@ class Encoder:
 			x = x + F.linear(o, W[p + "self_attn.o_proj.weight"])
 			h = rms_norm(x, W[p + "post_attention_layernorm.weight"], c.enc_eps)
 			x = x + swiglu(h, W, p + "mlp.")
+			if trace is not None:
+				trace.append(x)
 		return rms_norm(x, W["model.qwen2_model.model.model.norm.weight"], c.enc_eps)
 
 	def check_mask(self, feat):

@@ -494,6 +494,22 @@ def check_pillow():
 		       candidates_same=cand == gr["candidates"])
 	check("pillow", "grids", grids)
 
+	def tf_grids():
+		# informational: transformers' processor picks grids with GOT-OCR2's get_optimal_tiled_canvas
+		from transformers.models.got_ocr2.image_processing_got_ocr2 import get_optimal_tiled_canvas
+		with open(os.path.join(TD, "golden", "grids.json")) as f:
+			gr = json.load(f)
+		diff = []
+		for w, h, cc, rr in gr["grids"]:
+			if max(w, h) <= 768:
+				continue
+			g = tuple(get_optimal_tiled_canvas((h, w), (768, 768), 2, 6))
+			if g != (cc, rr):
+				diff.append([w, h, cc, rr, list(g)])
+		record("pillow", "transformers grid choice vs official (informational)", ok=not diff,
+		       n_differ=len(diff), differ=diff[:20])
+	check("pillow", "tf grids", tf_grids)
+
 
 def main():
 	ap = argparse.ArgumentParser()
