@@ -354,6 +354,22 @@ ocr2_status ocr2_model_quantize(const char *src_dir, const char *dst_dir,
 /* One block of 32 weights: scale = max|w|/127, q = round(w/scale). */
 void ocr2_q8_block(const float *w, int8_t *q, float *scale);
 
+/* ---- the real model (lib/pipeline.c) ---------------------------------------- */
+
+typedef struct ocr2_pipeline ocr2_pipeline;
+/* Loads config.json, the weights (checked), tokenizer.json (special ids checked
+ * against the config) and both model halves; n_threads 0 = all cores. */
+ocr2_status ocr2_pipeline_load(const char *dir, int n_threads, ocr2_pipeline **out);
+void ocr2_pipeline_free(ocr2_pipeline *p);
+ocr2_status ocr2_pipeline_recognize(ocr2_pipeline *p, const ocr2_image *img,
+				    const ocr2_recognize_params *rp, ocr2_result *r);
+const ocr2_config *ocr2_pipeline_config(const ocr2_pipeline *p);
+struct enc_model;
+struct dec_model;
+/* For ocr2 bench: the pieces inside. */
+void ocr2_pipeline_parts(ocr2_pipeline *p, struct enc_model **enc, struct dec_model **dec,
+			 ocr2_pool **pool, const ocr2_weights **w);
+
 /* ---- the stand-in model (lib/standin.c; only with -Dstand_in=true) -------- */
 /* Returns canned text from the file $OCR2_STAND_IN for every page (see
  * standin.c for the test knobs). ocr2_model_load picks it only in a build with
