@@ -217,7 +217,7 @@ async function main() {
 		// decode vectors: random ids (any vocabulary or added id), single
 		// bytes that make invalid UTF-8, and cuts through encoded strings
 		const vocabSize = tok.getVocabSize(true);
-		const single = Object.entries(tok.getVocab(false)).filter(([k]) => [...k].length === 1).map(([, v]) => v);
+		const single = Object.entries(tok.getVocab(false)).filter(([k]) => [...k].length === 1).map(([, v]) => v).sort((a, b) => a - b);
 		for (let i = 0; i < 400; i++) {
 			let ids = [];
 			const r = rnd();
