@@ -1216,6 +1216,8 @@ int cmd_scan(int argc, char **argv)
 	if (rc)
 		return rc;
 	options *o = &r.o;
+	input_list l = {0};
+	bool *run_it = NULL;
 	if (optind >= argc)
 		BAD("no input; see 'ocr2 scan --help'");
 	if (o->pages && ocr2_pagesel_parse(o->pages, &r.sel) != OCR2_OK)
@@ -1231,7 +1233,6 @@ int cmd_scan(int argc, char **argv)
 	}
 
 	/* expand the inputs */
-	input_list l = {0};
 	bool any_dir = false;
 	int n_stdin = 0;
 	for (int i = optind; i < argc; i++) {
@@ -1249,8 +1250,11 @@ int cmd_scan(int argc, char **argv)
 			add_input(&l, a, base && base[1] ? base + 1 : a);
 		}
 	}
-	if (n_stdin > 1)
-		BAD("'-' (standard input) given more than once");
+	if (n_stdin > 1) {
+		cli_error("scan", "'-' (standard input) given more than once");
+		r.status = EXIT_USAGE;
+		goto out;
+	}
 
 	/* where the outputs go */
 	bool out_dir = false;
@@ -1260,7 +1264,10 @@ int cmd_scan(int argc, char **argv)
 		out_dir = any_dir || l.n > 1 || (ol && o->output[ol - 1] == '/') ||
 			  (stat(o->output, &st) == 0 && S_ISDIR(st.st_mode));
 	} else if ((l.n > 1 || any_dir) && o->fmt != FMT_JSON && o->fmt != FMT_JSONL) {
-		BAD("several inputs need -o DIR (or -f json/jsonl to write them all to stdout)");
+		cli_error("scan", "several inputs need -o DIR (or -f json/jsonl to write them all "
+				  "to stdout)");
+		r.status = EXIT_USAGE;
+		goto out;
 	}
 	for (int i = 0; i < l.n; i++) {
 		if (!o->output)
@@ -1276,9 +1283,12 @@ int cmd_scan(int argc, char **argv)
 
 	/* the shard, then what is already done */
 	int todo = 0, skipped = 0, collide = 0;
-	bool *run_it = calloc((size_t)l.n + 1, sizeof *run_it);
-	if (!run_it)
-		BAD("out of memory");
+	run_it = calloc((size_t)l.n + 1, sizeof *run_it);
+	if (!run_it) {
+		cli_error("scan", "out of memory");
+		r.status = EXIT_PARTIAL;
+		goto out;
+	}
 	for (int i = 0; i < l.n; i++) {
 		if (o->shard_n && fnv1a(l.v[i].rel) % (uint64_t)o->shard_n != (uint64_t)(o->shard_k - 1))
 			continue;
@@ -1339,6 +1349,7 @@ int cmd_scan(int argc, char **argv)
 		msg("%d output%s already present, skipped (--force redoes them)", skipped,
 		    skipped == 1 ? "" : "s");
 
+out:
 	ocr2_model_free(r.model);
 	ocr2_pagesel_free(r.sel);
 	for (int i = 0; i < l.n; i++) {
