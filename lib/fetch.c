@@ -802,7 +802,7 @@ static ocr2_status list_repo(ctx *c, listing *l)
 	snprintf(l->repo, sizeof l->repo, "%s", c->repo);
 	snprintf(l->revision, sizeof l->revision, "%s", c->revision);
 	if (is_hex(c->revision, 40)) {
-		snprintf(l->commit, sizeof l->commit, "%s", c->revision);
+		snprintf(l->commit, sizeof l->commit, "%.40s", c->revision);
 	} else {
 		quote_ref(c->revision, q, sizeof q);
 		snprintf(url, sizeof url, "%s/api/models/%s/revision/%s", c->endpoint, c->repo, q);
