@@ -60,6 +60,8 @@ struct dec_ctx {
 	/* attention score rows: [n_heads * att_blocks, max_ctx], sized once */
 	int att_blocks;
 	float *scores;
+	dec_trace_fn trace;               /* debugging hook, see decoder.h */
+	void *trace_user;
 };
 
 /* ---- loading ------------------------------------------------------------- */
@@ -293,6 +295,12 @@ void dec_ctx_reset(dec_ctx *c)
 	c->len = 0;
 }
 
+void dec_ctx_trace(dec_ctx *c, dec_trace_fn fn, void *user)
+{
+	c->trace = fn;
+	c->trace_user = user;
+}
+
 int dec_ctx_len(const dec_ctx *c)
 {
 	return c->len;
@@ -412,9 +420,11 @@ static void moe(dec_ctx *c, const dec_layer *L, int n)
 		float sum = 0;
 		for (int j = 0; j < K; j++)
 			sum += w[j];
-		/* norm_topk_prob: HF divides by (sum + 1e-20) */
+		/* HF MoEGate: renormalise only when top_k > 1 and norm_topk_prob
+		 * (dividing by sum + 1e-20); the published config has neither. */
+		bool norm = K > 1 && cf->norm_topk_prob;
 		for (int j = 0; j < K; j++)
-			w[j] = (cf->norm_topk_prob ? w[j] / (sum + 1e-20f) : w[j]) * cf->routed_scaling;
+			w[j] = (norm ? w[j] / (sum + 1e-20f) : w[j]) * cf->routed_scaling;
 	}
 	memset(c->tmp, 0, (size_t)n * H * sizeof *c->tmp);
 	for (int e = 0; e < E; e++) {
@@ -456,6 +466,8 @@ static void forward(dec_ctx *c, int n, float *logits)
 	const ocr2_config *cf = &m->cfg;
 	int H = cf->hidden, p0 = c->len;
 	size_t nh = (size_t)n * H;
+	if (c->trace)
+		c->trace(c->trace_user, 0, c->x, n, H);
 	for (int l = 0; l < cf->n_layers; l++) {
 		const dec_layer *L = &m->layers[l];
 		ocr2_rmsnorm(c->xn, c->x, L->ln_in, n, H, cf->rms_eps);
@@ -469,6 +481,8 @@ static void forward(dec_ctx *c, int n, float *logits)
 			swiglu(c, c->xn, n, L->gate, L->up, L->down, c->tmp);
 		for (size_t i = 0; i < nh; i++)
 			c->x[i] += c->tmp[i];
+		if (c->trace)
+			c->trace(c->trace_user, l + 1, c->x, n, H);
 	}
 	c->len += n;
 	const float *last = c->x + (size_t)(n - 1) * H;

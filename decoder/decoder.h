@@ -8,7 +8,11 @@
 typedef struct dec_model dec_model;
 typedef struct dec_ctx dec_ctx;
 
-/* Binds and shape-checks every decoder tensor (names per model.md §2.2). */
+/* Binds and shape-checks every decoder tensor (names per model.md §2.2) with
+ * the exact shapes the config implies; a mismatch is OCR2_ERR_MODEL naming
+ * the tensor. Big matrices stay in w's mapping (w must outlive the model);
+ * norm weights and routers are copied to f32. MoE top-k ties go to the
+ * lower expert index (torch.topk leaves them unspecified). */
 ocr2_status dec_load(const ocr2_weights *w, const ocr2_config *c, dec_model **out);
 void dec_free(dec_model *m);
 
@@ -16,6 +20,12 @@ void dec_free(dec_model *m);
 ocr2_status dec_ctx_new(const dec_model *m, int max_ctx, ocr2_pool *pool, dec_ctx **out);
 void dec_ctx_free(dec_ctx *c);
 void dec_ctx_reset(dec_ctx *c);
+/* Debugging hook (comparisons with a reference): called by prefill and step
+ * with the residual stream x [n, hidden] of the rows just processed, after
+ * the embedding (layer 0) and after each layer l (l = 1..n_layers), before
+ * the final norm. fn NULL turns it off. */
+typedef void (*dec_trace_fn)(void *user, int layer, const float *x, int n, int hidden);
+void dec_ctx_trace(dec_ctx *c, dec_trace_fn fn, void *user);
 int dec_ctx_len(const dec_ctx *c);  /* positions in the cache */
 int dec_ctx_max(const dec_ctx *c);  /* max_ctx */
 int dec_vocab(const dec_ctx *c);    /* length of a logits vector */

@@ -7,6 +7,49 @@
 
 typedef struct enc_model enc_model;
 
+/* ---- the loaded model (shared by the encoder sources only) ------------------------- */
+
+#define ENC_MAX_SAM_LAYERS 64
+#define ENC_MAX_FLOW_LAYERS 128
+
+typedef struct {
+	bool global;                      /* global attention (else windowed) */
+	float *n1w, *n1b, *n2w, *n2b;     /* [W] */
+	const ocr2_tensor *qkv, *proj, *lin1, *lin2;
+	float *qkv_b, *proj_b, *lin1_b, *lin2_b;
+	/* Rel-pos tables [2K-1, hd] for attention side K: index 0 for the 1024
+	 * view, 1 for the 768 view (equal for windowed blocks). */
+	float *rel_h[2], *rel_w[2];
+	int rel_k[2];
+} enc_sam_block;
+
+typedef struct {
+	float *in_norm, *post_norm;       /* [E] */
+	const ocr2_tensor *q, *k, *v, *o, *gate, *up, *down;
+	float *q_b, *k_b, *v_b;
+} enc_flow_layer;
+
+struct enc_model {
+	ocr2_config c;
+	/* SAM (model.md §4.1) */
+	const ocr2_tensor *patch_w;       /* [W, 3, 16, 16] */
+	float *patch_b;
+	float *pos[2];                    /* [G, G, W] for G = 64 (1024) and 48 (768) */
+	enc_sam_block sam[ENC_MAX_SAM_LAYERS];
+	const ocr2_tensor *neck0, *neck2, *net2, *net3;
+	float *neck1_w, *neck1_b, *neck3_w, *neck3_b;
+	/* flow encoder (§4.2) */
+	enc_flow_layer flow[ENC_MAX_FLOW_LAYERS];
+	float *flow_norm;
+	float *query_1024, *query_768;    /* [256, E], [144, E] */
+	/* projector (§4.3) */
+	const ocr2_tensor *proj_w;        /* [hidden, E] */
+	float *proj_b, *view_sep;         /* [hidden] */
+};
+
+/* View side -> index into the per-view tables (0: base 1024, 1: tile 768). */
+int enc_view_index(const enc_model *m, int S);
+
 ocr2_status enc_load(const ocr2_weights *w, const ocr2_config *c, enc_model **out);
 void enc_free(enc_model *m);
 
@@ -14,10 +57,13 @@ void enc_free(enc_model *m);
 
 /* The crop grid for a W x H image: cols = rows = 1 means no local crops. */
 void enc_choose_grid(int w, int h, int tile, int min_crops, int max_crops, int *cols, int *rows);
-/* Pillow's Image.resize(BICUBIC) on 8-bit RGB, bit-exact (model.md §3.5). */
-void enc_resize_bicubic(const uint8_t *src, int sw, int sh, uint8_t *dst, int dw, int dh);
-/* ImageOps.pad(img, (size,size), BICUBIC, color=127) (model.md §3.3); dst is size*size*3. */
-void enc_pad_view(const ocr2_image *img, int size, uint8_t *dst);
+/* Pillow's Image.resize(BICUBIC) on 8-bit RGB, bit-exact (model.md §3.5).
+ * Sizes must be >= 1. Fails only with OCR2_ERR_NOMEM. */
+ocr2_status enc_resize_bicubic(const uint8_t *src, int sw, int sh, uint8_t *dst, int dw, int dh);
+/* ImageOps.pad(img, (size,size), BICUBIC, color=127) (model.md §3.3); dst is
+ * size*size*3. A side that would round to 0 (a > 2048:1 strip, which Pillow
+ * refuses) is kept at 1 pixel. Fails only with OCR2_ERR_NOMEM. */
+ocr2_status enc_pad_view(const ocr2_image *img, int size, uint8_t *dst);
 /* u8 RGB HWC -> f32 CHW in [-1, 1] (model.md §3.6). */
 void enc_normalize(const uint8_t *rgb, int size, float *chw);
 

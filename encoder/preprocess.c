@@ -206,10 +206,12 @@ static bool resize(const uint8_t *src, int sw, int sh, uint8_t *dst, int dw, int
 	return ok;
 }
 
-void enc_resize_bicubic(const uint8_t *src, int sw, int sh, uint8_t *dst, int dw, int dh)
+ocr2_status enc_resize_bicubic(const uint8_t *src, int sw, int sh, uint8_t *dst, int dw, int dh)
 {
 	if (!resize(src, sw, sh, dst, dw, dh))
-		memset(dst, 0, (size_t)dw * dh * 3); /* callers size-check first; see make_views */
+		return ocr2_fail(OCR2_ERR_NOMEM, "image: out of memory resizing %dx%d to %dx%d", sw,
+				 sh, dw, dh);
+	return OCR2_OK;
 }
 
 /* ---- ImageOps.pad (model.md §3.3) -------------------------------------------- */
@@ -260,10 +262,12 @@ static bool pad_view(const ocr2_image *img, int size, uint8_t *dst)
 	return ok;
 }
 
-void enc_pad_view(const ocr2_image *img, int size, uint8_t *dst)
+ocr2_status enc_pad_view(const ocr2_image *img, int size, uint8_t *dst)
 {
 	if (!pad_view(img, size, dst))
-		memset(dst, 0, (size_t)size * size * 3);
+		return ocr2_fail(OCR2_ERR_NOMEM, "image: out of memory padding %dx%d",
+				 img->width, img->height);
+	return OCR2_OK;
 }
 
 /* ---- views (model.md §3.3, §3.4) and normalisation (§3.6) --------------------- */

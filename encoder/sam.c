@@ -1,3 +1,246 @@
-/* sam.c - not yet implemented. */
-#include "internal.h"
+/* sam.c - SAM ViT-B with DeepEncoder's neck and compression convs
+ * (model.md §4.1): one view [3, S, S] -> [(S/64)^2, enc_hidden] tokens.
+ *
+ *   patch conv 16/16 -> + pos_embed -> blocks x L:
+ *       x += proj(attn(LN1 x))      windowed (14x14, zero-padded, unmasked)
+ *                                   or global; decomposed rel-pos bias
+ *       x += lin2(gelu(lin1(LN2 x)))
+ *   -> conv1x1 -> LN2d -> conv3x3 -> LN2d -> conv3x3/2 -> conv3x3/2 -> flatten
+ *
+ * Activations are channels-last [tokens, channels]; convolutions are im2col
+ * plus ocr2_linear, attention is sgemm per (window, head, query block). */
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "encoder.h"
+
+/* Channels-last input [H, W, C] -> rows [Ho*Wo, C*k*k] in the (c, ky, kx)
+ * order of a PyTorch conv weight [out, C, k, k]; zero outside. */
+static void im2col(const float *x, int H, int W, int C, int k, int stride, int pad, int Ho,
+		   int Wo, float *out)
+{
+	size_t K = (size_t)C * k * k;
+	for (int oy = 0; oy < Ho; oy++)
+		for (int ox = 0; ox < Wo; ox++) {
+			float *row = out + ((size_t)oy * Wo + ox) * K;
+			for (int ky = 0; ky < k; ky++) {
+				int iy = oy * stride - pad + ky;
+				for (int kx = 0; kx < k; kx++) {
+					int ix = ox * stride - pad + kx;
+					float *d = row + ky * k + kx;
+					if (iy < 0 || iy >= H || ix < 0 || ix >= W) {
+						for (int c = 0; c < C; c++)
+							d[(size_t)c * k * k] = 0;
+						continue;
+					}
+					const float *px = x + ((size_t)iy * W + ix) * C;
+					for (int c = 0; c < C; c++)
+						d[(size_t)c * k * k] = px[c];
+				}
+			}
+		}
+}
+
+/* out [Ho*Wo, Cout] = conv(x [H, W, C]) with weight [Cout, C, k, k]. */
+static ocr2_status conv(ocr2_pool *pool, const float *x, int H, int W, int C,
+			const ocr2_tensor *w, int k, int stride, int pad, const float *bias,
+			float *out, int *Ho, int *Wo)
+{
+	*Ho = (H + 2 * pad - k) / stride + 1;
+	*Wo = (W + 2 * pad - k) / stride + 1;
+	float *cols = malloc((size_t)*Ho * *Wo * C * k * k * sizeof *cols);
+	if (!cols)
+		return ocr2_fail(OCR2_ERR_NOMEM, "encoder: out of memory (conv)");
+	im2col(x, H, W, C, k, stride, pad, *Ho, *Wo, cols);
+	ocr2_linear(pool, cols, *Ho * *Wo, C * k * k, w, bias, out);
+	free(cols);
+	return OCR2_OK;
+}
+
+/* ---- attention ---------------------------------------------------------------- */
+
+#define QBLK 256 /* query rows per work item: bounds the score buffer */
+
+typedef struct {
+	const float *qkv; /* [n_win * T, 3 * W]: q | k | v, each head-major */
+	float *out;       /* [n_win * T, W] */
+	int T, side, W, hd, heads, nblk;
+	const float *rh, *rw; /* [2 * side - 1, hd] */
+	float scale;
+	int failed;
+} attn_job;
+
+static void attn_item(void *arg, int i, int n)
+{
+	attn_job *j = arg;
+	int T = j->T, side = j->side, W = j->W, hd = j->hd, L = 2 * side - 1, ld = 3 * W;
+	int blk = i % j->nblk, h = i / j->nblk % j->heads, win = i / (j->nblk * j->heads);
+	int r0 = blk * QBLK, r1 = r0 + QBLK < T ? r0 + QBLK : T, nr = r1 - r0;
+	const float *base = j->qkv + (size_t)win * T * ld;
+	const float *q = base + (size_t)r0 * ld + h * hd, *k = base + W + h * hd;
+	const float *v = base + 2 * W + h * hd;
+	float *s = malloc((size_t)nr * T * sizeof *s);
+	float *ph = malloc((size_t)nr * L * 2 * sizeof *ph), *pw = ph ? ph + (size_t)nr * L : NULL;
+	if (!s || !ph) {
+		free(s);
+		free(ph);
+		j->failed = 1;
+		return;
+	}
+	/* scores = q k^T / sqrt(hd) */
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nr, T, hd, j->scale, q, ld, k, ld,
+		    0.0f, s, T);
+	/* decomposed rel-pos: the UNSCALED q against every table row, then
+	 * bias[t, (kh, kw)] = ph[t, qh - kh + side - 1] + pw[t, qw - kw + side - 1] */
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nr, L, hd, 1.0f, q, ld, j->rh, hd,
+		    0.0f, ph, L);
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nr, L, hd, 1.0f, q, ld, j->rw, hd,
+		    0.0f, pw, L);
+	for (int r = 0; r < nr; r++) {
+		int t = r0 + r, qh = t / side, qw = t % side;
+		float *sr = s + (size_t)r * T;
+		const float *bh = ph + (size_t)r * L + qh + side - 1;
+		const float *bw = pw + (size_t)r * L + qw + side - 1;
+		for (int kh = 0; kh < side; kh++)
+			for (int kw = 0; kw < side; kw++)
+				sr[kh * side + kw] += bh[-kh] + bw[-kw];
+		ocr2_softmax(sr, T);
+	}
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nr, hd, T, 1.0f, s, T, v, ld, 0.0f,
+		    j->out + ((size_t)win * T + r0) * W + h * hd, W);
+	free(s);
+	free(ph);
+}
+
+/* ---- one block ----------------------------------------------------------------- */
+
+static ocr2_status block(enc_model *m, ocr2_pool *pool, const enc_sam_block *b, int vi,
+			 float *x, int G)
+{
+	const ocr2_config *c = &m->c;
+	int W = c->sam_width, heads = c->sam_heads, hd = W / heads;
+	int side = b->global ? G : c->sam_window;
+	int nw = b->global ? 1 : (G + side - 1) / side; /* windows per axis */
+	int T = side * side, ntok = nw * nw * T, n = G * G;
+	ocr2_status st = OCR2_OK;
+	if (b->rel_k[vi] != side)
+		return ocr2_fail(OCR2_ERR_INTERNAL, "encoder: rel-pos table for side %d, not %d",
+				 b->rel_k[vi], side);
+	float *h = calloc((size_t)ntok * W, sizeof *h);
+	float *qkv = malloc((size_t)ntok * 3 * W * sizeof *qkv);
+	float *o = malloc((size_t)ntok * W * sizeof *o);
+	float *p = malloc((size_t)ntok * W * sizeof *p);
+	float *mlp = malloc((size_t)n * c->sam_mlp * sizeof *mlp);
+	if (!h || !qkv || !o || !p || !mlp) {
+		st = ocr2_fail(OCR2_ERR_NOMEM, "encoder: out of memory (SAM block)");
+		goto out;
+	}
+	/* LN1, then window partition: zero-padded tokens stay zero and take part
+	 * unmasked; the global case is one window of the whole grid. */
+	float *ln = p; /* [n, W] scratch */
+	ocr2_layernorm(ln, x, b->n1w, b->n1b, n, W, 1e-6f);
+	for (int y = 0; y < G; y++)
+		for (int xx = 0; xx < G; xx++) {
+			int wy = y / side, wx = xx / side, ly = y % side, lx = xx % side;
+			size_t dst = ((size_t)(wy * nw + wx) * T + ly * side + lx) * W;
+			memcpy(h + dst, ln + ((size_t)y * G + xx) * W, (size_t)W * sizeof *h);
+		}
+	ocr2_linear(pool, h, ntok, W, b->qkv, b->qkv_b, qkv); /* [ntok, 3W] */
+	int nblk = (T + QBLK - 1) / QBLK;
+	attn_job j = {qkv, o, T, side, W, hd, heads, nblk, b->rel_h[vi], b->rel_w[vi],
+		      1.0f / sqrtf((float)hd), 0};
+	ocr2_pool_run(pool, attn_item, &j, nw * nw * heads * nblk);
+	if (j.failed) {
+		st = ocr2_fail(OCR2_ERR_NOMEM, "encoder: out of memory (SAM attention)");
+		goto out;
+	}
+	ocr2_linear(pool, o, ntok, W, b->proj, b->proj_b, p); /* [ntok, W] */
+	/* un-partition, crop the padding, residual */
+	for (int y = 0; y < G; y++)
+		for (int xx = 0; xx < G; xx++) {
+			int wy = y / side, wx = xx / side, ly = y % side, lx = xx % side;
+			const float *src = p + ((size_t)(wy * nw + wx) * T + ly * side + lx) * W;
+			float *dst = x + ((size_t)y * G + xx) * W;
+			for (int i = 0; i < W; i++)
+				dst[i] += src[i];
+		}
+	/* MLP: x += lin2(gelu(lin1(LN2 x))) */
+	ocr2_layernorm(h, x, b->n2w, b->n2b, n, W, 1e-6f);
+	ocr2_linear(pool, h, n, W, b->lin1, b->lin1_b, mlp); /* [n, mlp] */
+	ocr2_gelu(mlp, n * c->sam_mlp);
+	ocr2_linear(pool, mlp, n, c->sam_mlp, b->lin2, b->lin2_b, p); /* [n, W] */
+	for (size_t i = 0; i < (size_t)n * W; i++)
+		x[i] += p[i];
+out:
+	free(h);
+	free(qkv);
+	free(o);
+	free(p);
+	free(mlp);
+	return st;
+}
+
+/* ---- the view ------------------------------------------------------------------ */
+
+ocr2_status enc_sam(enc_model *m, ocr2_pool *pool, const float *chw, int S, float *out)
+{
+	const ocr2_config *c = &m->c;
+	int vi = enc_view_index(m, S);
+	if (vi < 0)
+		return ocr2_fail(OCR2_ERR_INTERNAL, "encoder: view side %d is neither %d nor %d",
+				 S, c->base_size, c->tile_size);
+	int P = c->patch, G = S / P, n = G * G, W = c->sam_width, Cn = c->sam_neck;
+	ocr2_status st = OCR2_OK;
+	float *x = malloc((size_t)n * W * sizeof *x);
+	float *cols = malloc((size_t)n * 3 * P * P * sizeof *cols);
+	float *y = NULL, *y2 = NULL;
+	if (!x || !cols) {
+		st = ocr2_fail(OCR2_ERR_NOMEM, "encoder: out of memory (SAM)");
+		goto out;
+	}
+	/* patch embed: rows (c, ky, kx) straight from CHW; [n, W] */
+	for (int py = 0; py < G; py++)
+		for (int px = 0; px < G; px++) {
+			float *row = cols + ((size_t)py * G + px) * 3 * P * P;
+			for (int ch = 0; ch < 3; ch++)
+				for (int ky = 0; ky < P; ky++)
+					memcpy(row + (ch * P + ky) * P,
+					       chw + ((size_t)ch * S + py * P + ky) * S + px * P,
+					       (size_t)P * sizeof *row);
+		}
+	ocr2_linear(pool, cols, n, 3 * P * P, m->patch_w, m->patch_b, x);
+	free(cols);
+	cols = NULL;
+	for (size_t i = 0; i < (size_t)n * W; i++)
+		x[i] += m->pos[vi][i];
+	for (int l = 0; l < c->sam_layers && st == OCR2_OK; l++)
+		st = block(m, pool, &m->sam[l], vi, x, G);
+	if (st)
+		goto out;
+	/* neck: conv1x1 -> LN2d -> conv3x3 p1 -> LN2d, all [n, Cn] */
+	int Ho, Wo;
+	size_t ny = (size_t)n * Cn, n2 = (size_t)(G / 2 + 1) * (G / 2 + 1) * c->sam_net2;
+	y = malloc((ny > n2 ? ny : n2) * sizeof *y);
+	y2 = malloc((size_t)n * (Cn > c->sam_net2 ? Cn : c->sam_net2) * sizeof *y2);
+	if (!y || !y2) {
+		st = ocr2_fail(OCR2_ERR_NOMEM, "encoder: out of memory (SAM neck)");
+		goto out;
+	}
+	ocr2_linear(pool, x, n, W, m->neck0, NULL, y);
+	ocr2_layernorm(y, y, m->neck1_w, m->neck1_b, n, Cn, 1e-6f);
+	if ((st = conv(pool, y, G, G, Cn, m->neck2, 3, 1, 1, NULL, y2, &Ho, &Wo)))
+		goto out;
+	ocr2_layernorm(y2, y2, m->neck3_w, m->neck3_b, n, Cn, 1e-6f);
+	/* net_2: [G/2 * G/2, net2]; net_3: [G/4 * G/4, E], already row-major */
+	if ((st = conv(pool, y2, G, G, Cn, m->net2, 3, 2, 1, NULL, y, &Ho, &Wo)))
+		goto out;
+	st = conv(pool, y, Ho, Wo, c->sam_net2, m->net3, 3, 2, 1, NULL, out, &Ho, &Wo);
+out:
+	free(x);
+	free(cols);
+	free(y);
+	free(y2);
+	return st;
+}

@@ -187,6 +187,9 @@ ocr2_status ocr2_blocks_parse(const char *raw, ocr2_blocks *out)
 	if (!raw)
 		raw = "";
 	const char *end = raw + strlen(raw);
+	static const char eos[] = "<\xef\xbd\x9c" "end\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>";
+	if ((size_t)(end - raw) >= sizeof eos - 1 && !memcmp(end - (sizeof eos - 1), eos, sizeof eos - 1))
+		end -= sizeof eos - 1;
 	int cap = 0;
 
 	/* the block being filled: its tag (or none for leading text) and where its

@@ -158,8 +158,10 @@ static ocr2_status finish_open(ocr2_doc *d, const char *pdf_path, ocr2_doc **out
 		return s;
 	}
 	if (d->n_pages < 1) {
+		/* message first: it names the file, which dies with d */
+		s = ocr2_fail(OCR2_ERR_EMPTY, "%s: document has no pages", d->name);
 		ocr2_doc_free(d);
-		return ocr2_fail(OCR2_ERR_EMPTY, "%s: document has no pages", d->name);
+		return s;
 	}
 	*out = d;
 	return OCR2_OK;

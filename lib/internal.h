@@ -262,6 +262,7 @@ typedef struct {
 /* Describes an installed model directory for `ocr2 model list` (sizes only,
  * no hashing). */
 ocr2_status ocr2_model_dir_describe(const char *dir, ocr2_model_dir_state *st);
+
 /* ---- model checks (lib/modelcheck.c) ------------------------------------- */
 
 /* Verifies that every tensor the architecture needs (model.md §2.2, sized

@@ -1,24 +1,26 @@
 #!/usr/bin/python3
-"""Prints 'N passed, N failed' from a meson testlog.json; exits 1 on any failure."""
+"""Prints 'N passed, N failed' over meson testlog.json files; exits 1 on any
+failure or when no test ran."""
 import json, sys
 
 passed = failed = skipped = 0
-try:
-    with open(sys.argv[1]) as f:
-        for line in f:
-            if not line.strip():
-                continue
-            r = json.loads(line)["result"]
-            if r in ("OK", "EXPECTEDFAIL"):
-                passed += 1
-            elif r == "SKIP":
-                skipped += 1
-            else:
-                failed += 1
-                print("FAILED:", json.loads(line)["name"])
-except OSError as e:
-    print(f"cannot read {sys.argv[1]}: {e}")
-    failed += 1
+for path in sys.argv[1:]:
+    try:
+        with open(path) as f:
+            for line in f:
+                if not line.strip():
+                    continue
+                r = json.loads(line)
+                if r["result"] in ("OK", "EXPECTEDFAIL"):
+                    passed += 1
+                elif r["result"] == "SKIP":
+                    skipped += 1
+                else:
+                    failed += 1
+                    print(f"FAILED: {path.split('/')[0]}: {r['name']} ({r['result']})")
+    except OSError as e:
+        print(f"cannot read {path}: {e}")
+        failed += 1
 if passed + failed == 0:
     print("no test ran")
     failed = 1

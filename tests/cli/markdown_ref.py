@@ -11,6 +11,8 @@ str.replace, step for step as the official HF infer() and vLLM PDF script do:
   4. for each other match in order: replace it by '', then '\\coloneqq'->':=',
      '\\eqqcolon'->'=:', and (PDF script) '\n\n\n\n'->'\n\n', '\n\n\n'->'\n\n'
 
+drop_images=True replaces image tags by nothing (ocr2's -f text).
+
 Usage: markdown_ref.py DIR   writes DIR/NAME.md (default links images/N.jpg)
 and DIR/NAME.p3.md (links img/p3-N.png, the template "img/p%p-%n.png" with
 page 3) for every DIR/NAME.raw.
@@ -22,7 +24,7 @@ import sys
 EOS = '<\uff5cend\u2581of\u2581sentence\uff5c>'
 
 
-def convert(text, link):
+def convert(text, link, drop_images=False):
     if text.endswith(EOS):
         text = text[:-len(EOS)]
     text = text.strip()
@@ -30,7 +32,7 @@ def convert(text, link):
     images = [m[0] for m in matches if '<|ref|>image<|/ref|>' in m[0]]
     others = [m[0] for m in matches if '<|ref|>image<|/ref|>' not in m[0]]
     for idx, m in enumerate(images):
-        text = text.replace(m, '![](' + link(idx) + ')\n')
+        text = text.replace(m, '' if drop_images else '![](' + link(idx) + ')\n')
     for m in others:
         text = (text.replace(m, '').replace('\\coloneqq', ':=').replace('\\eqqcolon', '=:')
                 .replace('\n\n\n\n', '\n\n').replace('\n\n\n', '\n\n'))

@@ -1,7 +1,8 @@
 /* md-tool.c - runs the output half of libocr2 on a file for the cli tests:
  *   md-tool markdown FILE [PAGE TEMPLATE]   ocr2_markdown_from_raw to stdout
  *   md-tool blocks FILE                     ocr2_blocks_parse, one block a line
- *   md-tool pixel V SIZE                    ocr2_grid_to_pixel */
+ *   md-tool pixel V SIZE                    ocr2_grid_to_pixel
+ *   md-tool pixels < "V SIZE" lines         the same, one answer a line */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,12 @@ int main(int argc, char **argv)
 {
 	if (argc >= 4 && !strcmp(argv[1], "pixel")) {
 		printf("%d\n", ocr2_grid_to_pixel(atoi(argv[2]), atoi(argv[3])));
+		return 0;
+	}
+	if (argc == 2 && !strcmp(argv[1], "pixels")) {
+		int v, size;
+		while (scanf("%d %d", &v, &size) == 2)
+			printf("%d\n", ocr2_grid_to_pixel(v, size));
 		return 0;
 	}
 	if (argc < 3)

@@ -184,12 +184,34 @@ def diff(case, path):
 	return 0
 
 
+SYNTH_VIEWS = [(1, 1), (5, 3), (769, 2), (2, 769), (1500, 7), (800, 800), (1025, 1024)]
+
+
+def synth_views():
+	"""ImageOps.pad + crops of small and extreme noise images (seed 100 + index)."""
+	out = []
+	for n, (w, h) in enumerate(SYNTH_VIEWS):
+		im = Image.fromarray(noise(w, h, 100 + n), "RGB")
+		cols, rows = choose_grid(w, h)
+		glob = ImageOps.pad(im, (BASE, BASE), method=Image.Resampling.BICUBIC,
+				    color=(127, 127, 127), centering=(0.5, 0.5))
+		crops = []
+		if cols * rows > 1:
+			big = im.resize((TILE * cols, TILE * rows))
+			for t in range(cols * rows):
+				x, y = (t % cols) * TILE, (t // cols) * TILE
+				crops.append(sha(big.crop((x, y, x + TILE, y + TILE)).tobytes()))
+		out.append({"seed": 100 + n, "w": w, "h": h, "grid": [cols, rows],
+			    "global_sha256": sha(glob.tobytes()), "crops_sha256": crops})
+	return out
+
+
 def main():
 	if len(sys.argv) == 4 and sys.argv[1] == "--diff":
 		sys.exit(diff(sys.argv[2], sys.argv[3]))
 	import PIL
 	doc = {"generator": "tests/encoder/make-preprocess-golden.py",
-	       "pillow": PIL.__version__, "grids": grids(), "resizes": resizes(),
+	       "pillow": PIL.__version__, "grids": grids(), "resizes": resizes(), "synth_views": synth_views(),
 	       "pages": pages()}
 	os.makedirs(os.path.dirname(OUT), exist_ok=True)
 	with open(OUT, "w") as f:

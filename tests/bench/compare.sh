@@ -1,0 +1,39 @@
+#!/bin/bash
+# Side by side, one run, same weights and page: ocr2 (bench + an end-to-end
+# scan with a fixed token budget) against the float32 PyTorch reference on the
+# CPU. Prints both sets of figures and the ratios.
+#   tests/bench/compare.sh MODEL_DIR PAGE.png [TOKENS (default 32)] [THREADS]
+# Make a full-size random model with: testdata/make-tiny.py --full --out DIR
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+model=$1 page=$2 tokens=${3:-32} threads=${4:-$(nproc)}
+OCR2=${OCR2:-build/cmd/ocr2}
+echo "== ocr2 bench"
+"$OCR2" bench -m "$model" -t "$threads" --decode-tokens "$tokens" | tee /tmp/ocr2-bench.$$
+echo "== ocr2 scan (end to end, --ngram 0 --max-tokens $tokens)"
+s=$(date +%s.%N)
+"$OCR2" scan -q -m "$model" -t "$threads" --ngram 0 --max-tokens "$tokens" -f raw "$page" >/dev/null
+e=$(date +%s.%N)
+ocr2_e2e=$(echo "$e - $s" | bc -l)
+printf 'ocr2 end to end      %.2f s\n' "$ocr2_e2e"
+echo "== PyTorch reference (float32, CPU)"
+/usr/bin/python3 tests/bench/ref-bench.py --model "$model" --image "$page" --steps "$tokens" \
+	--threads "$threads" | tee /tmp/ocr2-ref.$$
+/usr/bin/python3 - "$ocr2_e2e" /tmp/ocr2-bench.$$ /tmp/ocr2-ref.$$ <<'PY'
+import sys
+def kv(path, tag):
+    for line in open(path):
+        if line.startswith(tag):
+            return {k: float(v) for k, v in (p.split("=") for p in line.split()[1:])}
+o, r = kv(sys.argv[2], "bench:"), kv(sys.argv[3], "ref:")
+e2e = float(sys.argv[1])
+print("== ratios (reference time / ocr2 time; > 1 means ocr2 is faster)")
+for name, a, b in [("encoder 1024 view", r["enc1024_s"], o["enc1024_s"]),
+                   ("encoder 768 crop", r["enc768_s"], o["enc768_s"]),
+                   ("prefill", o["prefill_tps"], r["prefill_tps"]),
+                   ("decode", o["decode_tps"], r["decode_tps"]),
+                   ("end to end", r["end_to_end_s"], e2e)]:
+    print("%-18s %.2fx" % (name, a / b))
+print("decode vs bandwidth bound: %.1f%%" % (100 * o["fraction"]))
+PY
+rm -f /tmp/ocr2-bench.$$ /tmp/ocr2-ref.$$

@@ -1,0 +1,255 @@
+/* test-encoder.c - DeepEncoder V2 stages against the float32 PyTorch reference
+ * (testdata/reference/reference.py via make-goldens.py):
+ *   test-encoder MODEL GOLDEN IMAGE
+ * MODEL is a directory under $TESTDATA/models, GOLDEN a safetensors file under
+ * $TESTDATA/golden, IMAGE a PNG under $TESTDATA.
+ *
+ * Each stage is fed the reference's own input where it can be (flow gets the
+ * reference SAM output, the projector the reference flow output), so a
+ * failure names the stage that broke. The views must be byte-identical
+ * (Pillow sha256 in the golden's metadata).
+ *
+ * Tolerance: both sides compute in float32 on the same (widened) weights and
+ * differ only in summation order (OpenBLAS sgemm blocking vs torch, softmax
+ * and norm accumulation). Measured on tiny/tiny-f32 (values up to ~5): SAM
+ * 5-7e-6, flow 1.3-1.6e-6, projector 5-7e-7, whole sequence 6.5e-6 max-abs.
+ * TOL = 5e-5 leaves ~8x headroom for other BLAS builds while still catching
+ * any real mistake (a wrong mask, rel-pos index or rounding gives >= 1e-2). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "encoder.h"
+#include "testutil.h"
+
+#define TOL 5e-5
+
+static int failures;
+
+static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void fail(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	failures++;
+}
+
+static const float *golden(const ocr2_weights *g, const char *name, int64_t nelem)
+{
+	const ocr2_tensor *t = ocr2_weights_get(g, name);
+	if (!t || t->dtype != OCR2_DT_F32 || t->nelem != nelem) {
+		fail("golden: tensor %s missing or not f32[%lld]", name, (long long)nelem);
+		return NULL;
+	}
+	return t->data;
+}
+
+static void compare(const char *what, const float *got, const float *ref, size_t n)
+{
+	if (!ref)
+		return;
+	double ma, mr;
+	size_t i = tu_maxdiff(got, ref, n, &ma, &mr);
+	printf("%-14s max_abs %.3g (element %zu: %.7g vs %.7g), max |ref| %.3g\n", what, ma, i,
+	       got[i], ref[i], mr);
+	if (!(ma <= TOL))
+		fail("%s: max abs error %.3g > %.3g at element %zu", what, ma, TOL, i);
+}
+
+/* The golden's __metadata__ object (safetensors header), parsed. */
+static json_value *metadata(const char *path, char **text)
+{
+	size_t n;
+	*text = tu_slurp(path, &n);
+	if (!*text || n < 8)
+		return NULL;
+	uint64_t hl = 0;
+	for (int i = 7; i >= 0; i--)
+		hl = hl << 8 | (uint8_t)(*text)[i];
+	if (hl > n - 8)
+		return NULL;
+	return json_parse(*text + 8, (size_t)hl, path);
+}
+
+static void check_view(const char *what, const uint8_t *p, size_t n, const char *want)
+{
+	char hex[65];
+	tu_sha256_hex(p, n, hex);
+	if (!want || strcmp(hex, want))
+		fail("%s: u8 sha256 %s, Pillow %s", what, hex, want ? want : "(none)");
+}
+
+/* Queries are causal among themselves and visual rows never see them: with
+ * query j perturbed, outputs < j stay bit-identical and outputs >= j move. */
+static void check_mask(enc_model *m, ocr2_pool *pool, const float *sam, int N)
+{
+	int E = m->c.enc_hidden, j = N / 2;
+	float *a = malloc((size_t)N * E * sizeof *a), *b = malloc((size_t)N * E * sizeof *b);
+	float *table = N == 256 ? m->query_1024 : m->query_768;
+	enc_flow(m, pool, sam, N, a);
+	float saved = table[(size_t)j * E];
+	table[(size_t)j * E] += 1.0f;
+	enc_flow(m, pool, sam, N, b);
+	table[(size_t)j * E] = saved;
+	bool before_same = !memcmp(a, b, (size_t)j * E * sizeof *a);
+	double moved = 0;
+	for (size_t i = (size_t)j * E; i < (size_t)N * E; i++)
+		moved = fmax(moved, fabs(a[i] - b[i]));
+	if (!before_same || !(moved > 1e-4))
+		fail("flow mask: earlier queries %s, later moved by %g", before_same ? "kept" : "CHANGED",
+		     moved);
+	else
+		printf("flow mask: queries < %d unchanged, >= %d moved by %.3g\n", j, j, moved);
+	free(a);
+	free(b);
+}
+
+static void check_errors(enc_model *m, ocr2_pool *pool, const ocr2_weights *w,
+			 const ocr2_config *c)
+{
+	float dummy[16] = {0}, out[16];
+	if (enc_flow(m, pool, dummy, 3, out) == OCR2_OK)
+		fail("enc_flow accepted 3 visual tokens");
+	if (enc_sam(m, pool, dummy, 512, out) == OCR2_OK)
+		fail("enc_sam accepted a 512 view");
+	ocr2_config bad = *c;
+	bad.sam_net2 += 1;
+	enc_model *m2 = NULL;
+	ocr2_status st = enc_load(w, &bad, &m2);
+	if (st != OCR2_ERR_MODEL || m2 || !strstr(ocr2_errmsg(), "net_2.weight"))
+		fail("enc_load with a wrong net_2 width: status %d, message '%s'", st,
+		     ocr2_errmsg());
+	else
+		printf("bad shape: %s\n", ocr2_errmsg());
+}
+
+int main(int argc, char **argv)
+{
+	const char *td = getenv("TESTDATA");
+	if (argc != 4 || !td) {
+		fprintf(stderr, "usage: TESTDATA=dir test-encoder MODEL GOLDEN IMAGE\n");
+		return 2;
+	}
+	char mdir[1024], gpath[1024], ipath[1024], cpath[1100];
+	snprintf(mdir, sizeof mdir, "%s/models/%s", td, argv[1]);
+	snprintf(gpath, sizeof gpath, "%s/golden/%s", td, argv[2]);
+	snprintf(ipath, sizeof ipath, "%s/%s", td, argv[3]);
+	snprintf(cpath, sizeof cpath, "%s/config.json", mdir);
+	ocr2_config c;
+	ocr2_weights *w = NULL, *g = NULL;
+	enc_model *m = NULL;
+	ocr2_image img;
+	if (ocr2_config_load(cpath, &c) || ocr2_weights_load(mdir, &w)) {
+		fprintf(stderr, "%s (run testdata/make-tiny.py --out testdata/models)\n",
+			ocr2_errmsg());
+		return 1;
+	}
+	if (ocr2_weights_load_file(gpath, &g) || enc_load(w, &c, &m)) {
+		fprintf(stderr, "%s\n", ocr2_errmsg());
+		return 1;
+	}
+	if (tu_load_png(ipath, &img)) {
+		fprintf(stderr, "%s: cannot read\n", ipath);
+		return 1;
+	}
+	ocr2_pool *pool = ocr2_pool_new(2);
+	int E = c.enc_hidden, H = c.hidden, S = c.base_size, T = c.tile_size;
+	int q = 4 * c.patch, nb = (S / q) * (S / q), nt = (T / q) * (T / q);
+
+	/* views: Pillow-identical bytes */
+	char *htext;
+	json_value *hdr = metadata(gpath, &htext);
+	const json_value *meta = json_get(hdr, "__metadata__");
+	const char *crops_json = json_str(json_get(meta, "crop_views_u8_sha256"), "[]");
+	json_value *crop_sha = json_parse(crops_json, strlen(crops_json), "crop_views_u8_sha256");
+	enc_views v;
+	if (enc_make_views(&img, &c, false, &v)) {
+		fprintf(stderr, "%s\n", ocr2_errmsg());
+		return 1;
+	}
+	const ocr2_tensor *gt = ocr2_weights_get(g, "grid");
+	int gc = gt ? ((const int32_t *)gt->data)[0] : -1, gr = gt ? ((const int32_t *)gt->data)[1] : -1;
+	if (!(v.n_crops ? v.cols == gc && v.rows == gr : gc == 0 && gr == 0))
+		fail("grid (%d,%d), reference (%d,%d)", v.cols, v.rows, gc, gr);
+	check_view("global view", v.global, (size_t)S * S * 3,
+		   json_str(json_get(meta, "global_view_u8_sha256"), NULL));
+	if (!crop_sha || crop_sha->len != (size_t)v.n_crops)
+		fail("%d crops, reference %zu", v.n_crops, crop_sha ? crop_sha->len : 0);
+	for (int t = 0; t < v.n_crops && crop_sha && (size_t)t < crop_sha->len; t++)
+		check_view("crop view", v.crops + (size_t)t * T * T * 3, (size_t)T * T * 3,
+			   json_str(json_at(crop_sha, t), NULL));
+	printf("views: grid %dx%d, %d crops, bytes checked\n", v.cols, v.rows, v.n_crops);
+
+	/* per stage, global view then the first crop */
+	float *chw = malloc((size_t)3 * S * S * sizeof *chw);
+	float *sam = malloc((size_t)nb * E * sizeof *sam), *flow = malloc((size_t)nb * E * sizeof *flow);
+	float *proj = malloc((size_t)nb * H * sizeof *proj);
+	int n_emb_ref = v.n_crops * nt + nb + 1;
+	const float *emb_ref = golden(g, "image_embeds", (int64_t)n_emb_ref * H);
+	for (int pass = 0; pass < (v.n_crops ? 2 : 1); pass++) {
+		int side = pass ? T : S, N = pass ? nt : nb;
+		const char *tag = pass ? "crop0" : "global";
+		const float *sam_ref = pass ? golden(g, "sam_crops", (int64_t)v.n_crops * nt * E)
+					    : golden(g, "sam_global", (int64_t)nb * E);
+		const float *flow_ref = pass ? golden(g, "flow_crops", (int64_t)v.n_crops * nt * E)
+					     : golden(g, "flow_global", (int64_t)nb * E);
+		if (!sam_ref || !flow_ref || !emb_ref)
+			break;
+		char what[64];
+		enc_normalize(pass ? v.crops : v.global, side, chw);
+		double t0 = ocr2_now();
+		if (enc_sam(m, pool, chw, side, sam))
+			fail("enc_sam: %s", ocr2_errmsg());
+		double t1 = ocr2_now();
+		snprintf(what, sizeof what, "sam %s", tag);
+		compare(what, sam, sam_ref, (size_t)N * E);
+		if (enc_flow(m, pool, sam_ref, N, flow))
+			fail("enc_flow: %s", ocr2_errmsg());
+		double t2 = ocr2_now();
+		snprintf(what, sizeof what, "flow %s", tag);
+		compare(what, flow, flow_ref, (size_t)N * E);
+		enc_project(m, pool, flow_ref, N, proj);
+		snprintf(what, sizeof what, "proj %s", tag);
+		compare(what, proj, emb_ref + (size_t)(pass ? 0 : v.n_crops * nt) * H, (size_t)N * H);
+		printf("  %s: SAM %.2f s, flow %.2f s\n", tag, t1 - t0, t2 - t1);
+		if (!pass)
+			check_mask(m, pool, sam_ref, N);
+	}
+
+	/* the whole image: [crops..., global, view_seperator] */
+	float *emb;
+	int n_emb;
+	double t0 = ocr2_now();
+	if (enc_image(m, pool, &img, false, &emb, &n_emb)) {
+		fail("enc_image: %s", ocr2_errmsg());
+	} else {
+		printf("image: %d embeddings in %.2f s\n", n_emb, ocr2_now() - t0);
+		if (n_emb != n_emb_ref)
+			fail("image: %d embeddings, reference %d", n_emb, n_emb_ref);
+		else
+			compare("image_embeds", emb, emb_ref, (size_t)n_emb * H);
+		free(emb);
+	}
+	check_errors(m, pool, w, &c);
+
+	enc_views_free(&v);
+	json_free(crop_sha);
+	json_free(hdr);
+	free(htext);
+	free(chw);
+	free(sam);
+	free(flow);
+	free(proj);
+	free(img.rgb);
+	ocr2_pool_free(pool);
+	enc_free(m);
+	ocr2_weights_free(g);
+	ocr2_weights_free(w);
+	if (failures)
+		fprintf(stderr, "%d failures\n", failures);
+	return failures ? 1 : 0;
+}
