@@ -188,6 +188,22 @@ def case_rerun_after_touch(e, files):
     assert_complete(e, files)
 
 
+def case_stale(e, files):
+    """Files an earlier fetch left that the new revision lacks are removed;
+    files the user put there are not."""
+    expect(e.fetch(), 0)
+    mine = os.path.join(e.model, "notes.txt")
+    open(mine, "w").write("mine\n")
+    del e.hub.files[SHARD2]
+    del e.hub.files["model.safetensors.index.json"]
+    expect(e.fetch(), 0)
+    check(not os.path.exists(os.path.join(e.model, SHARD2)), "stale shard kept")
+    check(not os.path.exists(os.path.join(e.model, "model.safetensors.index.json")),
+          "stale index kept")
+    check(os.path.exists(mine), "a file ocr2 did not fetch was removed")
+    check(os.path.exists(os.path.join(e.model, SHARD1)), "current shard removed")
+
+
 def case_resume(e, files):
     e.hub.faults[SHARD1] = "cut:50000"
     p = e.fetch("--retries", "0")
