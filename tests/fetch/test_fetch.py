@@ -418,6 +418,18 @@ def case_token_file(e, files):
     check(all(r["auth"] == "Bearer hf_fromfile" for r in e.hub.requests()), "token file unused")
 
 
+def case_proxy(e, files):
+    """http_proxy is honoured (libcurl's environment handling): the endpoint's
+    host is never resolved here, the proxy (the fake hub's second port) gets
+    every request with the absolute URL."""
+    proxy = "http://127.0.0.1:%d" % e.hub.servers[1].server_address[1]
+    p = e.fetch(env={"HF_ENDPOINT": "http://hub.invalid", "http_proxy": proxy, "no_proxy": ""})
+    expect(p, 0)
+    assert_complete(e, files)
+    reqs = e.hub.requests()
+    check(reqs and all(r["server"] == 1 for r in reqs), "not through the proxy: %s" % reqs)
+
+
 def case_offline(e, files):
     p = e.fetch("--offline")
     expect(p, 1, "no record of a download")
