@@ -996,7 +996,11 @@ static bool do_input(run *r, const input *in, FILE *out_stdout)
 		goto fail;
 	}
 	ocr2_format ff = ocr2_doc_format(doc);
-	writer w = {f, r->o.fmt, in->path, ocr2_format_name(ff), 0, 0, !in->out};
+	char fname[16];
+	snprintf(fname, sizeof fname, "%s", ocr2_format_name(ff));
+	for (char *c = fname; *c; c++)
+		*c = (char)(*c >= 'A' && *c <= 'Z' ? *c - 'A' + 'a' : *c);
+	writer w = {f, r->o.fmt, in->path, fname, 0, 0, !in->out};
 	bool pdf_style = ff == OCR2_FMT_PDF || ff == OCR2_FMT_TIFF;
 	writer_begin(&w);
 	for (int i = 0; i < n; i++) {

@@ -1,6 +1,7 @@
 /* encoder.c - DeepEncoder V2 assembly: binds and shape-checks the encoder
  * tensors, precomputes the per-view position tables, and turns one image
  * into its embedding sequence (model.md §4.3, §4.4). */
+#include <cblas.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -139,6 +140,18 @@ static float *resize_rel(const ocr2_tensor *t, int Lo)
 }
 
 /* ---- load / free -------------------------------------------------------------- */
+
+void enc_pool_run_blas(ocr2_pool *pool, void (*fn)(void *arg, int i, int n), void *arg, int n)
+{
+	if (!pool || ocr2_pool_size(pool) < 2 || n < 2) {
+		ocr2_pool_run(pool, fn, arg, n);
+		return;
+	}
+	int saved = openblas_get_num_threads();
+	openblas_set_num_threads(1);
+	ocr2_pool_run(pool, fn, arg, n);
+	openblas_set_num_threads(saved);
+}
 
 int enc_view_index(const enc_model *m, int S)
 {

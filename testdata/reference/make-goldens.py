@@ -132,6 +132,154 @@ def decoder_goldens(name):
 	print("  text_greedy_vllm_3_50 %s" % list(out["text_greedy_vllm_3_50"]))
 
 
+IMAGES = [  # (golden name, fixture) -- see testdata/README.md for how the PNGs were made
+	("bzip2-p1", "images/bzip2-p1-72dpi.png"),   # 612x792: grid (2,3), 6 crops
+	("crc-p1", "images/crc-p1-60dpi.png"),       # 510x660: no crops
+]
+TRACE_ROWS = 2  # SAM trace: the first 2 token rows of the patch grid
+
+
+def make_color_fixture(path):
+	"""testdata/images/color-97x61.png: seeded RGB gradient + noise + two bars (Pillow tests)."""
+	from PIL import Image
+	rng = np.random.default_rng(97061)
+	h, w = 61, 97
+	y, x = np.mgrid[0:h, 0:w]
+	a = np.stack([x * 255 // (w - 1), y * 255 // (h - 1), (x * y) % 256], -1).astype(np.int32)
+	a = np.clip(a + rng.integers(-40, 41, size=a.shape), 0, 255).astype(np.uint8)
+	a[20:30, 30:60] = [255, 0, 0]
+	a[40:45, :] = [0, 0, 0]
+	Image.fromarray(a, "RGB").save(path)
+
+
+def u8sha(pil):
+	return hashlib.sha256(np.asarray(pil, dtype=np.uint8).tobytes()).hexdigest()
+
+
+def encoder_goldens(name):
+	mdir = os.path.join(TD, "models", name)
+	cfg, W = R.load_model(mdir)
+	enc = R.Encoder(W, cfg)
+	dec = R.Decoder(W, cfg)
+	for gname, rel in IMAGES:
+		meta = model_meta(mdir)
+		path = os.path.join(TD, rel)
+		meta["image"] = rel
+		meta["image_sha256"] = sha256_file(path)
+		im = R.load_image(path)
+		views = R.preprocess(im)
+		out = {}
+		k = len(views["crops"])
+		out["grid"] = ids32(views["grid"] if views["grid"] else (0, 0))
+		meta["global_view_u8_sha256"] = u8sha(views["global"])
+		meta["crop_views_u8_sha256"] = json.dumps([u8sha(c) for c in views["crops"]])
+		st = {}
+		with torch.no_grad():
+			seq = enc.encode(views, st)
+			gv = st["views"][-1]
+			out["global_view_rowsum"] = gv.sum(2).numpy()                  # [3, 1024]
+			out["global_view_sample"] = gv[:, ::37, ::37].contiguous().numpy()
+			if k:
+				out["crop_views_rowsum"] = torch.stack([v.sum(2) for v in st["views"][:k]]).numpy()
+			# SAM traces (patch+pos, after each block, after the neck) on the first token rows
+			for tag, v in (("global", st["views"][-1]),) + ((("crop0", st["views"][0]),) if k else ()):
+				tr = []
+				enc.sam(v, trace=tr)
+				out["sam_trace_%s" % tag] = torch.stack([t[:TRACE_ROWS].reshape(-1, t.shape[-1])
+									 for t in tr[:-1]]).numpy()
+				out["sam_neck_%s" % tag] = tr[-1][:TRACE_ROWS].reshape(-1, tr[-1].shape[-1]).numpy()
+			# flow encoder trace (global view): rows 0-3 (visual), N..N+3 and 2N-4..2N-1 (queries),
+			# the input then after each layer (before the final norm)
+			tr = []
+			N = st["sam"][-1].shape[0]
+			enc.flow_all(st["sam"][-1], trace=tr)
+			rows = list(range(4)) + list(range(N, N + 4)) + list(range(2 * N - 4, 2 * N))
+			out["flow_trace_global_rows"] = ids32(rows)
+			out["flow_trace_global"] = torch.stack([t[rows] for t in tr]).numpy()
+			# resized position tables (the 768 view): pos_embed 64->48 bicubic antialias (every 5th
+			# row/column) and the first global block's rel-pos 127->95 linear
+			pe = enc.pos_embed(48)
+			out["pos_embed_48_sample"] = pe[::5, ::5].contiguous().numpy()
+			gb = "model.sam_model.blocks.%d.attn." % cfg.sam_global[0]
+			out["rel_pos_h_95"] = R.resize_rel_pos(W[gb + "rel_pos_h"], 95).contiguous().numpy()
+			out["rel_pos_w_95"] = R.resize_rel_pos(W[gb + "rel_pos_w"], 95).contiguous().numpy()
+			out["sam_global"] = st["sam"][-1].numpy()
+			out["flow_global"] = st["flow"][-1].numpy()
+			if k:
+				out["sam_crops"] = torch.stack(st["sam"][:k]).numpy()
+				out["flow_crops"] = torch.stack(st["flow"][:k]).numpy()
+			out["image_embeds"] = seq.numpy()
+			ids = R.image_prompt_ids(seq.shape[0])
+			out["prompt_ids"] = ids32(ids)
+			gen, kept, _, margins = R.generate(dec, ids, seq, STEPS, None)
+			out["greedy_off"] = ids32(gen)
+			out["greedy_off_margin"] = np.asarray(margins, dtype=np.float32)
+			out["prefill_top_ids"], out["prefill_top_logits"], _ = logit_sample(kept[0], [0])
+		assert enc.checked_mask
+		meta["mask_check"] = "passed: visual rows independent of queries, queries causal, visual bidirectional"
+		meta["contents"] = ("encoder goldens for %s: grid (cols, rows; 0,0 = no crops); views as rowsums/"
+				    "samples + u8 sha256; SAM trace rows 0..%d after patch+pos and each block; SAM/flow "
+				    "per view; image_embeds = [crops..., global, view_seperator]; greedy_off = %d steps "
+				    "with the document prompt, guard off" % (rel, TRACE_ROWS - 1, STEPS))
+		gp = os.path.join(GOLD, "encoder-%s-%s.safetensors" % (gname, name))
+		R.save_safetensors(gp, out, meta)
+		print("%s: %d bytes grid %s k=%d seq %s min margin %.3g\n  greedy %s" % (
+			gp, os.path.getsize(gp), views["grid"], k, tuple(seq.shape), min(margins), gen))
+
+
+def pillow_goldens():
+	"""Pillow BICUBIC resize vectors and crop-grid choices (JSON)."""
+	from PIL import Image, ImageOps
+	import PIL
+	cpath = os.path.join(TD, "images", "color-97x61.png")
+	if not os.path.exists(cpath):
+		make_color_fixture(cpath)
+	cases = {
+		"images/color-97x61.png": [(97, 61), (194, 122), (1024, 645), (50, 31), (13, 7), (1, 1), (97, 200),
+					   (300, 61), (768, 768), (33, 99), (2, 1000)],
+		"images/bzip2-p1-72dpi.png": [(1536, 2304), (791, 1024), (306, 396), (1023, 17), (613, 793), (612, 395)],
+		"images/crc-p1-60dpi.png": [(791, 1024), (255, 330), (1536, 768), (509, 661)],
+	}
+	vec = []
+	for rel, sizes in cases.items():
+		im = R.load_image(os.path.join(TD, rel))
+		for w, h in sizes:
+			r = im.resize((w, h), Image.BICUBIC)
+			vec.append({"input": rel, "width": w, "height": h, "sha256": u8sha(r)})
+		p = ImageOps.pad(im, (1024, 1024), method=Image.BICUBIC, color=(127, 127, 127))
+		vec.append({"input": rel, "op": "pad1024", "width": 1024, "height": 1024, "sha256": u8sha(p)})
+	res = {"pillow": PIL.__version__,
+	       "about": "sha256 of Pillow's RGB uint8 output (H*W*3 bytes, row-major) of "
+			"Image.resize((width, height), BICUBIC) on the fixture after exif_transpose+convert('RGB'); "
+			"op pad1024 = ImageOps.pad(im, (1024,1024), BICUBIC, color=(127,127,127))",
+	       "vectors": vec}
+	with open(os.path.join(GOLD, "pillow-resize.json"), "w") as f:
+		json.dump(res, f, indent=1)
+		f.write("\n")
+	# grid choices: model.md §3.2 table, edges, and seeded random sizes
+	sizes = [(768, 768), (800, 800), (1191, 1684), (1920, 1080), (3000, 1000), (1536, 1024), (769, 500),
+		 (768, 769), (769, 768), (1, 769), (769, 1), (1536, 768), (768, 1536), (2304, 768), (1000, 1000),
+		 (612, 792), (510, 660), (1224, 1584), (1700, 2200), (2480, 3508), (4000, 100), (100, 4000)]
+	rng = np.random.default_rng(3232)
+	for _ in range(300):
+		sizes.append((int(rng.integers(1, 5000)), int(rng.integers(1, 5000))))
+	for _ in range(100):  # near-tie aspect ratios
+		c, r = [int(v) for v in rng.integers(1, 7, size=2)]
+		m = int(rng.integers(100, 1200))
+		sizes.append((c * m, r * m))
+	grids = []
+	for w, h in sizes:
+		g = R.choose_grid(w, h)
+		grids.append([w, h, g[0] if g else 0, g[1] if g else 0])
+	res = {"about": "[width, height, cols, rows] chosen by the official algorithm (cols=rows=0: no crops, "
+			"both sides <= 768); candidate order (CPython set, sorted by cols*rows) in 'candidates'",
+	       "candidates": R.crop_candidates(), "grids": grids}
+	with open(os.path.join(GOLD, "grids.json"), "w") as f:
+		json.dump(res, f, separators=(",", ":"))
+		f.write("\n")
+	print("pillow-resize.json: %d vectors; grids.json: %d sizes" % (len(vec), len(grids)))
+
+
 def main():
 	ap = argparse.ArgumentParser()
 	ap.add_argument("--part", default="all", choices=["decoder", "encoder", "pillow", "all"])

@@ -159,7 +159,7 @@ def rms_norm(x, w, eps):
 def rope_cos_sin(pos, dim, theta):
 	"""HF "default" rope: inv_freq = 1/theta^(2i/dim), cos/sin of cat(freqs, freqs), float32."""
 	inv = 1.0 / (theta ** (torch.arange(0, dim, 2, dtype=torch.int64).float() / dim))
-	fr = pos.float()[:, None] * inv[None, :]
+	fr = pos.float()[:, None] * inv.to(pos.device)[None, :]
 	emb = torch.cat([fr, fr], dim=-1)
 	return emb.cos(), emb.sin()
 
@@ -187,15 +187,16 @@ class Decoder:
 		self.W, self.c = W, cfg
 
 	def embed(self, ids, image_embeds=None):
-		ids = torch.as_tensor(ids, dtype=torch.long)
-		x = self.W["model.embed_tokens.weight"][ids].clone()
+		E = self.W["model.embed_tokens.weight"]
+		ids = torch.as_tensor(ids, dtype=torch.long, device=E.device)
+		x = E[ids].clone()
 		m = ids == IMAGE_TOKEN
 		n = int(m.sum())
 		if n:
 			if image_embeds is None or image_embeds.shape[0] != n:
 				raise ValueError("%d image slots, %s embeddings" % (
 					n, None if image_embeds is None else image_embeds.shape[0]))
-			x[m] = image_embeds.float()
+			x[m] = image_embeds.float().to(x.device)
 		return x
 
 	def new_cache(self):
@@ -221,10 +222,10 @@ class Decoder:
 		"""x [T, H] embeddings at positions start..start+T-1; cache updated; returns logits [T, V]."""
 		W, c = self.W, self.c
 		T, nh, hd = x.shape[0], c.heads, c.head_dim
-		pos = torch.arange(start, start + T)
+		pos = torch.arange(start, start + T, device=x.device)
 		cos, sin = rope_cos_sin(pos, hd, c.rope_theta)
 		# query t (absolute start+t) may see keys 0..start+t
-		allowed = torch.arange(start + T)[None, :] <= pos[:, None]
+		allowed = torch.arange(start + T, device=x.device)[None, :] <= pos[:, None]
 		if hiddens is not None:
 			hiddens.append(x.clone())
 		for i in range(c.layers):
@@ -378,13 +379,19 @@ def to_tensor(pil):
 # encoder (model.md §4)
 
 
+def resize_rel_pos(rel, L):
+	"""[n, d] -> [L, d] by 1-D linear interpolation along n (align_corners=False), as get_rel_pos does."""
+	if rel.shape[0] == L:
+		return rel
+	return F.interpolate(rel.t()[None], size=L, mode="linear", align_corners=False)[0].t()
+
+
 def get_rel_pos(size, rel):
 	"""Rel-pos rows for q_size == k_size == size: resized linearly (align_corners=False) to
 	2*size-1 rows when needed, then gathered at q - k + size - 1 -> [size, size, d]."""
-	L = 2 * size - 1
-	if rel.shape[0] != L:
-		rel = F.interpolate(rel.t()[None], size=L, mode="linear", align_corners=False)[0].t()
-	idx = torch.arange(size)[:, None] - torch.arange(size)[None, :] + size - 1
+	rel = resize_rel_pos(rel, 2 * size - 1)
+	idx = torch.arange(size, device=rel.device)
+	idx = idx[:, None] - idx[None, :] + size - 1
 	return rel[idx]
 
 
@@ -477,16 +484,16 @@ class Encoder:
 
 	# ---- flow encoder
 	@staticmethod
-	def flow_mask(N):
+	def flow_mask(N, device=None):
 		"""[2N, 2N] bool, True = may attend. Visual rows: visual columns only (bidirectional).
 		Query rows: all visual columns + query columns up to and including themselves."""
-		m = torch.zeros(2 * N, 2 * N, dtype=torch.bool)
+		m = torch.zeros(2 * N, 2 * N, dtype=torch.bool, device=device)
 		m[:, :N] = True
-		m[N:, N:] = torch.ones(N, N, dtype=torch.bool).tril()
+		m[N:, N:] = torch.ones(N, N, dtype=torch.bool, device=device).tril()
 		return m
 
-	def flow_all(self, feat, queries=None):
-		"""feat [N, E] -> final-normed outputs for all 2N rows."""
+	def flow_all(self, feat, queries=None, trace=None):
+		"""feat [N, E] -> final-normed outputs for all 2N rows (trace: input, then each layer's output)."""
 		W, c = self.W, self.c
 		N, E = feat.shape
 		if queries is None:
@@ -497,8 +504,10 @@ class Encoder:
 		x = torch.cat([feat, queries], dim=0)
 		T, nh, kvh = 2 * N, c.enc_heads, c.enc_kv
 		hd = E // nh
-		cos, sin = rope_cos_sin(torch.arange(T), hd, c.enc_theta)
-		allowed = self.flow_mask(N)
+		cos, sin = rope_cos_sin(torch.arange(T, device=x.device), hd, c.enc_theta)
+		allowed = self.flow_mask(N, x.device)
+		if trace is not None:
+			trace.append(x)
 		for i in range(c.enc_layers):
 			p = "model.qwen2_model.model.model.layers.%d." % i
 			h = rms_norm(x, W[p + "input_layernorm.weight"], c.enc_eps)
@@ -516,6 +525,8 @@ class Encoder:
 			x = x + F.linear(o, W[p + "self_attn.o_proj.weight"])
 			h = rms_norm(x, W[p + "post_attention_layernorm.weight"], c.enc_eps)
 			x = x + swiglu(h, W, p + "mlp.")
+			if trace is not None:
+				trace.append(x)
 		return rms_norm(x, W["model.qwen2_model.model.model.norm.weight"], c.enc_eps)
 
 	def check_mask(self, feat):
@@ -528,7 +539,7 @@ class Encoder:
 		g = torch.Generator().manual_seed(7)
 		j = N // 2
 		Q2 = Q.clone()
-		Q2[j:] += torch.randn(Q2[j:].shape, generator=g)
+		Q2[j:] += torch.randn(Q2[j:].shape, generator=g).to(Q2.device)
 		b = self.flow_all(feat, Q2)
 		d_vis = (a[:N] - b[:N]).abs().max().item()
 		d_before = (a[N:N + j] - b[N:N + j]).abs().max().item()
@@ -553,7 +564,8 @@ class Encoder:
 	def encode(self, views, out=None):
 		"""views: dict from preprocess(). Returns the image embedding sequence [144k+257, H];
 		fills `out` (dict) with the per-stage tensors when given."""
-		vt = [to_tensor(c) for c in views["crops"]] + [to_tensor(views["global"])]
+		dev = self.W["model.view_seperator"].device
+		vt = [to_tensor(c).to(dev) for c in views["crops"]] + [to_tensor(views["global"]).to(dev)]
 		sams, flows, projs = [], [], []
 		for v in vt:
 			s = self.sam(v)
@@ -569,9 +581,11 @@ class Encoder:
 		return seq
 
 
-def load_model(model_dir):
+def load_model(model_dir, device="cpu"):
 	cfg = Config(model_dir)
 	W = load_safetensors(os.path.join(model_dir, "model-00001-of-000001.safetensors"))
+	if device != "cpu":
+		W = {k: v.to(device) for k, v in W.items()}
 	return cfg, W
 
 
