@@ -1,8 +1,297 @@
-/* bench.c - ocr2 bench (not yet implemented). */
+/* bench.c - ocr2 bench: times load, the encoder per view, prefill and
+ * decode on one model directory, and puts decode next to the memory-bandwidth
+ * bound it measures itself (bytes of active weights per token / triad GB/s). */
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
 #include "cmd.h"
+#include "decoder.h"
+#include "encoder.h"
+#include "internal.h"
+
+/* ---- STREAM-style triad a = b + s*c over the pool's threads --------------- */
+
+typedef struct {
+	float *a, *b, *c;
+	size_t n;
+} triad_job;
+
+static void triad_part(void *arg, int i, int n)
+{
+	triad_job *j = arg;
+	size_t lo = j->n * (size_t)i / (size_t)n, hi = j->n * (size_t)(i + 1) / (size_t)n;
+	for (size_t k = lo; k < hi; k++)
+		j->a[k] = j->b[k] + 3.0f * j->c[k];
+}
+
+static void init_part(void *arg, int i, int n)
+{
+	triad_job *j = arg;
+	size_t lo = j->n * (size_t)i / (size_t)n, hi = j->n * (size_t)(i + 1) / (size_t)n;
+	for (size_t k = lo; k < hi; k++) {
+		j->a[k] = 0;
+		j->b[k] = 1;
+		j->c[k] = 2;
+	}
+}
+
+/* Best of several runs, counting 3 arrays of traffic like STREAM does. */
+static double triad_gbs(ocr2_pool *pool)
+{
+	triad_job j = {.n = (size_t)1 << 25}; /* 128 MiB per array: far beyond cache */
+	j.a = malloc(j.n * 4);
+	j.b = malloc(j.n * 4);
+	j.c = malloc(j.n * 4);
+	if (!j.a || !j.b || !j.c) {
+		free(j.a);
+		free(j.b);
+		free(j.c);
+		return 0;
+	}
+	int items = ocr2_pool_size(pool);
+	ocr2_pool_run(pool, init_part, &j, items); /* first touch on the threads that use it */
+	double best = 1e30;
+	for (int r = 0; r < 6; r++) {
+		double t = ocr2_now();
+		ocr2_pool_run(pool, triad_part, &j, items);
+		t = ocr2_now() - t;
+		if (t < best)
+			best = t;
+	}
+	free(j.a);
+	free(j.b);
+	free(j.c);
+	return 3.0 * 4.0 * (double)j.n / best / 1e9;
+}
+
+/* ---- bytes a decode step streams ----------------------------------------- */
+
+static double tensor_bytes(const ocr2_weights *w, const char *name)
+{
+	const ocr2_tensor *t = ocr2_weights_get(w, name);
+	if (!t)
+		return 0;
+	double b = (double)t->nbytes;
+	if (t->dtype == OCR2_DT_Q8)
+		b += (double)t->nelem / 32 * 4;
+	return b;
+}
+
+static double active_bytes(const ocr2_weights *w, const ocr2_config *c)
+{
+	char n[256];
+	double total = tensor_bytes(w, "lm_head.weight");
+	static const char *attn[] = {"q_proj", "k_proj", "v_proj", "o_proj"};
+	static const char *mlp[] = {"gate_proj", "up_proj", "down_proj"};
+	for (int l = 0; l < c->n_layers; l++) {
+		for (int i = 0; i < 4; i++) {
+			snprintf(n, sizeof n, "model.layers.%d.self_attn.%s.weight", l, attn[i]);
+			total += tensor_bytes(w, n);
+		}
+		for (int i = 0; i < 3; i++) {
+			if (l < c->first_k_dense) {
+				snprintf(n, sizeof n, "model.layers.%d.mlp.%s.weight", l, mlp[i]);
+				total += tensor_bytes(w, n);
+				continue;
+			}
+			snprintf(n, sizeof n, "model.layers.%d.mlp.shared_experts.%s.weight", l, mlp[i]);
+			total += tensor_bytes(w, n);
+			snprintf(n, sizeof n, "model.layers.%d.mlp.experts.0.%s.weight", l, mlp[i]);
+			total += c->n_experts_per_tok * tensor_bytes(w, n);
+		}
+		if (l >= c->first_k_dense) {
+			snprintf(n, sizeof n, "model.layers.%d.mlp.gate.weight", l);
+			total += tensor_bytes(w, n);
+		}
+	}
+	return total;
+}
+
+static double peak_rss_mb(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_maxrss / 1024.0;
+}
+
+static uint64_t rng_state = 0x243F6A8885A308D3ull;
+static float frand(void)
+{
+	rng_state = rng_state * 6364136223846793005ull + 1442695040888963407ull;
+	return (float)((rng_state >> 40) * (1.0 / 16777216.0)) * 2.f - 1.f;
+}
+
+static int time_view(enc_model *enc, ocr2_pool *pool, const ocr2_config *c, int S, int reps,
+		     double *secs)
+{
+	int N = (S / 64) * (S / 64);
+	float *chw = malloc((size_t)3 * S * S * sizeof *chw);
+	float *tok = malloc((size_t)N * c->enc_hidden * sizeof *tok);
+	float *q = malloc((size_t)N * c->enc_hidden * sizeof *q);
+	float *e = malloc((size_t)N * c->hidden * sizeof *e);
+	int ok = chw && tok && q && e;
+	double best = 1e30;
+	for (size_t i = 0; ok && i < (size_t)3 * S * S; i++)
+		chw[i] = frand();
+	for (int r = 0; ok && r < reps; r++) {
+		double t = ocr2_now();
+		ok = enc_sam(enc, pool, chw, S, tok) == OCR2_OK &&
+		     enc_flow(enc, pool, tok, N, q) == OCR2_OK;
+		if (ok)
+			enc_project(enc, pool, q, N, e);
+		t = ocr2_now() - t;
+		if (t < best)
+			best = t;
+	}
+	free(chw);
+	free(tok);
+	free(q);
+	free(e);
+	*secs = best;
+	return ok;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: ocr2 bench [-m DIR] [-t N] [--images N] [--decode-tokens N] [--no-encoder]\n\n"
+		"Times one model directory: load, encoder per 1024 view and 768 crop, prefill\n"
+		"and decode, peak RSS, and decode as a fraction of the memory-bandwidth bound\n"
+		"(active weight bytes per token / measured triad bandwidth). Prints a table\n"
+		"and a final machine-readable line starting with 'bench:'.\n\n"
+		"  -m, --model DIR         model directory\n"
+		"  -t, --threads N         threads (default: all cores)\n"
+		"      --images N          image embeddings in the prefill prompt (default 1121,\n"
+		"                          an A4 page at 144 dpi: 6 crops)\n"
+		"      --decode-tokens N   decode steps to time (default 32)\n"
+		"      --reps N            encoder repetitions, best taken (default 1)\n"
+		"      --no-encoder        skip the encoder timings\n"
+		"  -h, --help              this help\n");
+}
 
 int cmd_bench(int argc, char **argv)
 {
-	cli_error("bench", "not implemented yet");
-	return EXIT_USAGE;
+	static const struct option opts[] = {{"model", required_argument, 0, 'm'},
+					      {"threads", required_argument, 0, 't'},
+					      {"images", required_argument, 0, 'i'},
+					      {"decode-tokens", required_argument, 0, 'd'},
+					      {"reps", required_argument, 0, 'r'},
+					      {"no-encoder", no_argument, 0, 'E'},
+					      {"help", no_argument, 0, 'h'},
+					      {0, 0, 0, 0}};
+	const char *model = NULL;
+	int threads = 0, n_img = 1121, n_dec = 32, reps = 1, no_enc = 0, c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "m:t:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'm': model = optarg; break;
+		case 't': threads = atoi(optarg); break;
+		case 'i': n_img = atoi(optarg); break;
+		case 'd': n_dec = atoi(optarg); break;
+		case 'r': reps = atoi(optarg); break;
+		case 'E': no_enc = 1; break;
+		case 'h': usage(stdout); return EXIT_OK;
+		default: usage(stderr); return EXIT_USAGE;
+		}
+	}
+	if (optind != argc || threads < 0 || n_img < 0 || n_dec < 1 || reps < 1) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	char *dir = cli_model_dir(model);
+	double t = ocr2_now();
+	ocr2_pipeline *p = NULL;
+	if (ocr2_pipeline_load(dir, threads, &p) != OCR2_OK) {
+		cli_error("bench", "%s", ocr2_errmsg());
+		free(dir);
+		return EXIT_MODEL;
+	}
+	double t_load = ocr2_now() - t;
+	enc_model *enc;
+	dec_model *dec;
+	ocr2_pool *pool;
+	const ocr2_weights *w;
+	ocr2_pipeline_parts(p, &enc, &dec, &pool, &w);
+	const ocr2_config *cfg = ocr2_pipeline_config(p);
+	int nt = ocr2_pool_size(pool);
+	double enc1024 = NAN, enc768 = NAN;
+	if (!no_enc && (!time_view(enc, pool, cfg, 1024, reps, &enc1024) ||
+			!time_view(enc, pool, cfg, 768, reps, &enc768))) {
+		cli_error("bench", "encoder: %s", ocr2_errmsg());
+		ocr2_pipeline_free(p);
+		free(dir);
+		return EXIT_PARTIAL;
+	}
+	/* prefill: BOS + image rows + the document prompt's text ids (model.md §6) */
+	static const int32_t tail[] = {201, 128820, 21842, 270, 4940, 304, 2121, 7919, 16};
+	int n_ids = 1 + n_img + 9;
+	int32_t *ids = malloc((size_t)n_ids * sizeof *ids);
+	float *img = malloc((size_t)(n_img ? n_img : 1) * cfg->hidden * sizeof *img);
+	float *logits = malloc((size_t)cfg->vocab * sizeof *logits);
+	dec_ctx *ctx = NULL;
+	int rc = EXIT_OK;
+	if (!ids || !img || !logits ||
+	    dec_ctx_new(dec, n_ids + n_dec + 1, pool, &ctx) != OCR2_OK) {
+		cli_error("bench", "decoder: %s", ocr2_errmsg());
+		rc = EXIT_PARTIAL;
+		goto out;
+	}
+	ids[0] = cfg->bos_id;
+	for (int i = 0; i < n_img; i++)
+		ids[1 + i] = cfg->image_token_id;
+	memcpy(ids + 1 + n_img, tail, sizeof tail);
+	for (size_t i = 0; i < (size_t)n_img * cfg->hidden; i++)
+		img[i] = frand();
+	t = ocr2_now();
+	if (dec_prefill(ctx, ids, n_ids, img, n_img, logits) != OCR2_OK) {
+		cli_error("bench", "prefill: %s", ocr2_errmsg());
+		rc = EXIT_PARTIAL;
+		goto out;
+	}
+	double t_prefill = ocr2_now() - t;
+	t = ocr2_now();
+	for (int s = 0; s < n_dec; s++) {
+		int best = 0;
+		for (int v = 1; v < cfg->vocab; v++)
+			if (logits[v] > logits[best])
+				best = v;
+		if (dec_step(ctx, best, logits) != OCR2_OK) {
+			cli_error("bench", "decode: %s", ocr2_errmsg());
+			rc = EXIT_PARTIAL;
+			goto out;
+		}
+	}
+	double t_decode = ocr2_now() - t;
+	double tps = n_dec / t_decode, bytes = active_bytes(w, cfg);
+	double bw = triad_gbs(pool), bound = bw * 1e9 / bytes;
+	printf("model        %s\n", dir);
+	printf("threads      %d (gemv kernel: %s)\n", nt, ocr2_gemv_kernel_name());
+	printf("load         %.3f s\n", t_load);
+	if (!no_enc) {
+		printf("encoder 1024 %.3f s per view\n", enc1024);
+		printf("encoder 768  %.3f s per crop\n", enc768);
+	}
+	printf("prefill      %d tokens in %.3f s: %.1f tokens/s\n", n_ids, t_prefill,
+	       n_ids / t_prefill);
+	printf("decode       %d tokens in %.3f s: %.2f tokens/s\n", n_dec, t_decode, tps);
+	printf("active bytes %.1f MB per token\n", bytes / 1e6);
+	printf("triad        %.1f GB/s -> bound %.2f tokens/s; decode at %.1f%% of it\n", bw,
+	       bound, 100.0 * tps / bound);
+	printf("peak RSS     %.0f MB\n", peak_rss_mb());
+	printf("bench: threads=%d load_s=%.4f enc1024_s=%.4f enc768_s=%.4f prefill_tokens=%d "
+	       "prefill_tps=%.2f decode_tps=%.3f active_mb=%.2f triad_gbs=%.2f bound_tps=%.3f "
+	       "fraction=%.4f peak_rss_mb=%.0f\n",
+	       nt, t_load, enc1024, enc768, n_ids, n_ids / t_prefill, tps, bytes / 1e6, bw, bound,
+	       tps / bound, peak_rss_mb());
+out:
+	dec_ctx_free(ctx);
+	free(ids);
+	free(img);
+	free(logits);
+	ocr2_pipeline_free(p);
+	free(dir);
+	return rc;
 }

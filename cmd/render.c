@@ -154,8 +154,8 @@ static int render_one(const char *in, const char *dir, const ocr2_pagesel *sel,
 			failed = 1;
 			continue;
 		}
-		snprintf(name, nlen, "%s-%0*d.png", stem, digits(n), i);
-		if (!write_page(&img, dir, name, in))
+		if (snprintf(name, nlen, "%s-%0*d.png", stem, digits(n), i) >= (int)nlen ||
+		    !write_page(&img, dir, name, in))
 			failed = 1;
 		ocr2_image_free(&img);
 	}

@@ -1,8 +1,201 @@
-/* tokenize.c - ocr2 tokenize (not yet implemented). */
+/* tokenize.c - ocr2 tokenize: text on stdin to token ids, or ids back to
+ * text, with the model's tokenizer.json (lib/tokenizer.c). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "cmd.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: ocr2 tokenize [-m DIR | --tokenizer FILE] [--decode]\n"
+		"\n"
+		"Reads UTF-8 text on stdin, byte for byte (a trailing newline is text too),\n"
+		"and writes its token ids on one line, space-separated. Special tokens such\n"
+		"as <image> or <|ref|> written in the text are recognised; no BOS is added.\n"
+		"\n"
+		"  -m, --model DIR     model directory; only DIR/tokenizer.json is read\n"
+		"                      (default: $OCR2_MODEL, then\n"
+		"                      $XDG_DATA_HOME/ocr2/models/deepseek-ocr-2)\n"
+		"      --tokenizer FILE  a tokenizer.json file instead of a model directory\n"
+		"  -d, --decode        read whitespace-separated ids and write the text they\n"
+		"                      decode to (special tokens kept, no newline added)\n"
+		"  -h, --help          this help\n"
+		"\n"
+		"Exit status: 0 ok, 1 invalid input (UTF-8 or id), 2 usage, 3 tokenizer.json\n"
+		"missing or invalid.\n");
+}
+
+static char *read_stdin(size_t *len)
+{
+	size_t cap = 1 << 16, n = 0;
+	char *buf = malloc(cap + 1);
+	if (!buf)
+		return NULL;
+	for (;;) {
+		if (n == cap) {
+			char *nb = realloc(buf, 2 * cap + 1);
+			if (!nb) {
+				free(buf);
+				return NULL;
+			}
+			buf = nb;
+			cap *= 2;
+		}
+		size_t got = fread(buf + n, 1, cap - n, stdin);
+		n += got;
+		if (got == 0) {
+			if (ferror(stdin)) {
+				free(buf);
+				return NULL;
+			}
+			break;
+		}
+	}
+	buf[n] = 0;
+	*len = n;
+	return buf;
+}
+
+static int encode(ocr2_tokenizer *t, const char *text, size_t len)
+{
+	int32_t *ids;
+	int n;
+	ocr2_status st = ocr2_tokenizer_encode(t, text, len, &ids, &n);
+	if (st) {
+		cli_error("tokenize", "stdin: %s", ocr2_errmsg());
+		return EXIT_PARTIAL;
+	}
+	for (int i = 0; i < n; i++)
+		printf(i ? " %d" : "%d", (int)ids[i]);
+	putchar('\n');
+	free(ids);
+	return EXIT_OK;
+}
+
+static int decode(ocr2_tokenizer *t, const char *text)
+{
+	size_t cap = 256;
+	int n = 0;
+	int32_t *ids = malloc(cap * sizeof *ids);
+	const char *p = text;
+	int rc = EXIT_OK;
+	if (!ids) {
+		cli_error("tokenize", "out of memory");
+		return EXIT_PARTIAL;
+	}
+	for (;;) {
+		while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r' || *p == '\f' || *p == '\v')
+			p++;
+		if (!*p)
+			break;
+		char *end;
+		errno = 0;
+		long v = strtol(p, &end, 10);
+		if (end == p || errno || v < 0 || v > INT32_MAX ||
+		    (*end && !strchr(" \t\n\r\f\v", *end))) {
+			int k = 0;
+			while (p[k] && !strchr(" \t\n\r\f\v", p[k]) && k < 20)
+				k++;
+			cli_error("tokenize", "stdin: '%.*s' is not a token id", k, p);
+			free(ids);
+			return EXIT_PARTIAL;
+		}
+		if ((size_t)n == cap) {
+			int32_t *ni = realloc(ids, 2 * cap * sizeof *ids);
+			if (!ni) {
+				cli_error("tokenize", "out of memory");
+				free(ids);
+				return EXIT_PARTIAL;
+			}
+			ids = ni;
+			cap *= 2;
+		}
+		ids[n++] = (int32_t)v;
+		p = end;
+	}
+	char *out;
+	size_t len;
+	if (ocr2_tokenizer_decode(t, ids, n, &out, &len)) {
+		cli_error("tokenize", "stdin: %s", ocr2_errmsg());
+		rc = EXIT_PARTIAL;
+	} else {
+		fwrite(out, 1, len, stdout);
+		free(out);
+	}
+	free(ids);
+	return rc;
+}
 
 int cmd_tokenize(int argc, char **argv)
 {
-	cli_error("tokenize", "not implemented yet");
-	return EXIT_USAGE;
+	const char *model = NULL, *file = NULL;
+	bool dec = false;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			usage(stdout);
+			return EXIT_OK;
+		} else if (!strcmp(a, "-d") || !strcmp(a, "--decode")) {
+			dec = true;
+		} else if (!strcmp(a, "-m") || !strcmp(a, "--model") || !strcmp(a, "--tokenizer")) {
+			if (i + 1 >= argc) {
+				cli_error("tokenize", "%s needs an argument", a);
+				return EXIT_USAGE;
+			}
+			if (!strcmp(a, "--tokenizer"))
+				file = argv[++i];
+			else
+				model = argv[++i];
+		} else if (!strncmp(a, "--model=", 8)) {
+			model = a + 8;
+		} else if (!strncmp(a, "--tokenizer=", 12)) {
+			file = a + 12;
+		} else {
+			cli_error("tokenize", "unknown argument '%s'; see 'ocr2 tokenize --help'", a);
+			return EXIT_USAGE;
+		}
+	}
+	if (model && file) {
+		cli_error("tokenize", "give -m or --tokenizer, not both");
+		return EXIT_USAGE;
+	}
+	char *path;
+	if (file) {
+		path = strdup(file);
+	} else {
+		char *dir = cli_model_dir(model);
+		path = dir ? malloc(strlen(dir) + sizeof "/tokenizer.json") : NULL;
+		if (path)
+			sprintf(path, "%s/tokenizer.json", dir);
+		free(dir);
+	}
+	if (!path) {
+		cli_error("tokenize", "out of memory");
+		return EXIT_PARTIAL;
+	}
+	ocr2_tokenizer *t;
+	if (ocr2_tokenizer_load(path, &t)) {
+		cli_error("tokenize", "%s", ocr2_errmsg());
+		free(path);
+		return EXIT_MODEL;
+	}
+	free(path);
+	size_t len;
+	char *text = read_stdin(&len);
+	int rc;
+	if (!text) {
+		cli_error("tokenize", "stdin: read error");
+		rc = EXIT_PARTIAL;
+	} else {
+		rc = dec ? decode(t, text) : encode(t, text, len);
+	}
+	free(text);
+	ocr2_tokenizer_free(t);
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		cli_error("tokenize", "stdout: write error");
+		return EXIT_PARTIAL;
+	}
+	return rc;
 }

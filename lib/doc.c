@@ -183,16 +183,18 @@ ocr2_status ocr2_doc_open(const char *path, const ocr2_doc_params *p, ocr2_doc *
 		return ocr2_fail(OCR2_ERR_IO, "%s: cannot open: %s", path, strerror(e));
 	}
 	struct stat st;
-	if (!is_stdin && fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+	bool regular = !is_stdin && fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+	if (!is_stdin && !regular && fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
 		close(fd);
 		ocr2_doc_free(d);
 		return ocr2_fail(OCR2_ERR_IO, "%s: is a directory", path);
 	}
-	/* A PDF named by path is left to poppler, which reads only what it
-	 * needs; everything else (and stdin) is read into memory. */
+	/* A PDF in a regular file is left to poppler, which reads only what
+	 * it needs; everything else (stdin, pipes, images) is read into
+	 * memory. */
 	uint8_t head[PDF_SCAN];
 	size_t nh = 0;
-	if (!is_stdin) {
+	if (regular) {
 		while (nh < sizeof head) {
 			ssize_t r = read(fd, head + nh, sizeof head - nh);
 			if (r < 0 && errno == EINTR)

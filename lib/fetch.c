@@ -802,7 +802,7 @@ static ocr2_status list_repo(ctx *c, listing *l)
 	snprintf(l->repo, sizeof l->repo, "%s", c->repo);
 	snprintf(l->revision, sizeof l->revision, "%s", c->revision);
 	if (is_hex(c->revision, 40)) {
-		snprintf(l->commit, sizeof l->commit, "%s", c->revision);
+		snprintf(l->commit, sizeof l->commit, "%.40s", c->revision);
 	} else {
 		quote_ref(c->revision, q, sizeof q);
 		snprintf(url, sizeof url, "%s/api/models/%s/revision/%s", c->endpoint, c->repo, q);
@@ -1314,6 +1314,17 @@ static ocr2_status fetch_online(const char *dir, const ocr2_fetch_params *p,
 			goto out;
 		if ((s = ms))
 			goto out;
+	}
+	/* files an earlier fetch put here that this revision no longer has
+	 * (an older shard layout) would only confuse the loader */
+	for (int j = 0; j < old.n; j++) {
+		int keep = 0;
+		for (int i = 0; i < l.n && !keep; i++)
+			keep = !strcmp(l.f[i].path, old.f[j].path);
+		char *stale = keep ? NULL : path_join(dir, old.f[j].path);
+		if (stale)
+			unlink(stale);
+		free(stale);
 	}
 out:
 	if (!s)

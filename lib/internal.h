@@ -18,6 +18,23 @@ ocr2_status ocr2_fail(ocr2_status s, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 double ocr2_now(void); /* monotonic seconds */
 
+/* ---- UTF-8 and Unicode classes (lib/unicode.c) ----------------------------- */
+
+/* Disjoint classes: L*, M*, Nd, Nl, No, Pc, other P*, S*, White_Space (\s). */
+enum {
+	OCR2_UC_OTHER, OCR2_UC_L, OCR2_UC_M, OCR2_UC_ND, OCR2_UC_NL, OCR2_UC_NO,
+	OCR2_UC_PC, OCR2_UC_P, OCR2_UC_S, OCR2_UC_WS,
+};
+int ocr2_uclass(uint32_t cp);
+bool ocr2_uclass_is_word(uint32_t cp); /* Rust regex \w */
+const char *ocr2_unicode_version(void);  /* of the class tables, e.g. "14.0.0" */
+/* Decodes one strict UTF-8 scalar value; returns its length, 0 if invalid. */
+int ocr2_utf8_next(const unsigned char *s, size_t n, uint32_t *cp);
+/* Length (>= 1) of the invalid sequence at s, counted as from_utf8_lossy does. */
+int ocr2_utf8_invalid_len(const unsigned char *s, size_t n);
+/* Offset of the first invalid byte, or n when text[0..n) is valid UTF-8. */
+size_t ocr2_utf8_check(const char *text, size_t n);
+
 /* ---- JSON (lib/json.c) ----------------------------------------------------- */
 /* A DOM parser for config.json, tokenizer.json and safetensors headers.
  * Strict RFC 8259; depth-limited; strings are NUL-terminated UTF-8 (may
@@ -336,6 +353,22 @@ ocr2_status ocr2_model_quantize(const char *src_dir, const char *dst_dir,
 				void (*progress)(void *user, int done, int total), void *user);
 /* One block of 32 weights: scale = max|w|/127, q = round(w/scale). */
 void ocr2_q8_block(const float *w, int8_t *q, float *scale);
+
+/* ---- the real model (lib/pipeline.c) ---------------------------------------- */
+
+typedef struct ocr2_pipeline ocr2_pipeline;
+/* Loads config.json, the weights (checked), tokenizer.json (special ids checked
+ * against the config) and both model halves; n_threads 0 = all cores. */
+ocr2_status ocr2_pipeline_load(const char *dir, int n_threads, ocr2_pipeline **out);
+void ocr2_pipeline_free(ocr2_pipeline *p);
+ocr2_status ocr2_pipeline_recognize(ocr2_pipeline *p, const ocr2_image *img,
+				    const ocr2_recognize_params *rp, ocr2_result *r);
+const ocr2_config *ocr2_pipeline_config(const ocr2_pipeline *p);
+struct enc_model;
+struct dec_model;
+/* For ocr2 bench: the pieces inside. */
+void ocr2_pipeline_parts(ocr2_pipeline *p, struct enc_model **enc, struct dec_model **dec,
+			 ocr2_pool **pool, const ocr2_weights **w);
 
 /* ---- the stand-in model (lib/standin.c; only with -Dstand_in=true) -------- */
 /* Returns canned text from the file $OCR2_STAND_IN for every page (see

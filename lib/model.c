@@ -43,17 +43,21 @@ static ocr2_status real_load(const char *dir, const ocr2_model_params *p, void *
 				 strerror(errno));
 	if (!S_ISDIR(st.st_mode))
 		return ocr2_fail(OCR2_ERR_MODEL, "%s: not a directory", dir);
-	return ocr2_fail(OCR2_ERR_MODEL, "%s: model not available yet", dir);
+	ocr2_pipeline *pl = NULL;
+	ocr2_status s = ocr2_pipeline_load(dir, p->n_threads, &pl);
+	*out = pl;
+	return s;
 }
 
 static ocr2_status real_recognize(void *real, const ocr2_image *img, const ocr2_recognize_params *p,
 				  ocr2_result *out)
 {
-	return ocr2_fail(OCR2_ERR_MODEL, "model not available yet");
+	return ocr2_pipeline_recognize(real, img, p, out);
 }
 
 static void real_free(void *real)
 {
+	ocr2_pipeline_free(real);
 }
 
 /* ---- the public interface -------------------------------------------------- */

@@ -61,7 +61,9 @@ typedef enum {
 	OCR2_FMT_JPEG,
 } ocr2_format;
 
-/* Format from magic bytes only (never the extension). */
+/* Format from magic bytes only (never the extension): PNG and JPEG signatures
+ * and TIFF/BigTIFF headers at byte 0; "%PDF-" anywhere in the first 1024 bytes
+ * (leading junk is tolerated as poppler and Acrobat tolerate it). */
 ocr2_format ocr2_format_sniff(const void *buf, size_t n);
 const char *ocr2_format_name(ocr2_format f);
 
@@ -83,7 +85,12 @@ ocr2_status ocr2_doc_open_memory(const void *data, size_t n, const char *name,
 int ocr2_doc_page_count(const ocr2_doc *d);
 ocr2_format ocr2_doc_format(const ocr2_doc *d);
 /* Decodes page `index` (0-based) into *out (caller frees with ocr2_image_free).
- * EXIF orientation is applied for JPEG; alpha is composited on white. */
+ * PDF: the crop box (with /Rotate) at p->dpi, ceil(points * dpi / 72) pixels a
+ * side, drawn as `pdftocairo -png -r DPI` draws it (identical pixels when the
+ * page has no CropBox; otherwise as with -cropbox). TIFF: every directory is a
+ * page. JPEG: EXIF orientation applied as Pillow's exif_transpose. Alpha is
+ * composited on white: round((c*a + 255*(255-a)) / 255). Sizes over
+ * max_pixels give OCR2_ERR_TOO_LARGE before any pixel memory is allocated. */
 ocr2_status ocr2_doc_render(ocr2_doc *d, int index, ocr2_image *out);
 void ocr2_doc_free(ocr2_doc *d);
 

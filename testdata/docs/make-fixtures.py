@@ -264,6 +264,8 @@ def make_tiff(text, frames, fax, tmp):
     # big-endian (Motorola) byte order
     run("tiffcp", "-B", "-c", "lzw", out("tiff-none.tif"), out("tiff-bigendian.tif"))
     expect("tiff-bigendian.tif")
+    run("tiffcp", "-8", "-c", "zip", out("tiff-multi.tif"), out("tiff-bigtiff.tif"))
+    expect("tiff-bigtiff.tif", note="BigTIFF (tiffcp -8)")
 
 
 # ---- hand-written PDFs ----------------------------------------------------------
@@ -401,6 +403,19 @@ def make_bad(photo):
     expect_status("empty.png", "FORMAT")
 
 
+def cache_stats():
+    """The real files themselves (in testdata/cache/, too big to commit):
+    per page the size and Pillow's mean RGB value."""
+    for name, tol in (("viewfax.tif", 0.0), ("multipage.tif", 0.05)):
+        im = Image.open(os.path.join(CACHE, name))
+        stats = []
+        for i in range(im.n_frames):
+            im.seek(i)
+            px = pil_rgb(im).astype(np.float64)
+            stats.append("%dx%d:%.4f" % (px.shape[1], px.shape[0], px.mean()))
+        manifest.append("@%s pages=%d meantol=%g %s" % (name, im.n_frames, tol, " ".join(stats)))
+
+
 def main():
     for f in ("bzip2-manual.pdf", "viewfax.tif", "multipage.tif"):
         if not os.path.exists(os.path.join(CACHE, f)):
@@ -417,6 +432,7 @@ def main():
         make_tiff(text, frames, fax, tmp)
         make_pdf(tmp)
         make_bad(frames[0])
+    cache_stats()
     with open(out("expected.txt"), "w") as f:
         f.write("# made by make-fixtures.py; fixture pages=N max=MAXERR mean=MEANERR EXPECTED.ppm...\n"
                 "# or: fixture status=STATUS at=open|render; or: fixture pages=N pdftocairo\n")

@@ -195,6 +195,41 @@ static void check_fixture(const char *dir, char *line)
 
 	int pages = -1;
 	sscanf(tok[1], "pages=%d", &pages);
+	if (tok[0][0] == '@') { /* a real document in TESTCACHE: size and mean per page */
+		const char *cache = getenv("TESTCACHE");
+		snprintf(path, sizeof path, "%s/%s", cache ? cache : "testdata/cache", tok[0] + 1);
+		double tol = 0;
+		sscanf(tok[2], "meantol=%lf", &tol);
+		s = ocr2_doc_open(path, NULL, &d);
+		CHECK(s == OCR2_OK, "%s: %s (run bash testdata/fetch.sh)", path, ocr2_errmsg());
+		if (s != OCR2_OK)
+			return;
+		CHECK(ocr2_doc_page_count(d) == pages, "%s: %d pages, expected %d", path,
+		      ocr2_doc_page_count(d), pages);
+		for (int i = 0; i < pages && i < nt - 3; i++) {
+			int w = 0, h = 0;
+			double mean = -1;
+			sscanf(tok[3 + i], "%dx%d:%lf", &w, &h, &mean);
+			ocr2_image img = {0};
+			s = ocr2_doc_render(d, i, &img);
+			CHECK(s == OCR2_OK, "%s: page %d: %s", path, i + 1, ocr2_errmsg());
+			if (s != OCR2_OK)
+				continue;
+			double sum = 0;
+			size_t np = (size_t)img.width * img.height * 3;
+			for (size_t k = 0; k < np; k++)
+				sum += img.rgb[k];
+			double m = sum / np;
+			CHECK(img.width == w && img.height == h && fabs(m - mean) <= tol + 1e-4,
+			      "%s: page %d: %dx%d mean %.4f, Pillow %dx%d mean %.4f", path, i + 1,
+			      img.width, img.height, m, w, h, mean);
+			printf("ok %s page %d: %dx%d, mean %.4f (Pillow %.4f)\n", tok[0] + 1, i + 1,
+			       img.width, img.height, m, mean);
+			ocr2_image_free(&img);
+		}
+		ocr2_doc_free(d);
+		return;
+	}
 	if (nt > 2 && !strncmp(tok[2], "pdftocairo", 10)) {
 		int cropbox = !strcmp(tok[2], "pdftocairo-cropbox");
 		s = ocr2_doc_open(path, NULL, &d);

@@ -1,0 +1,48 @@
+#!/bin/bash
+# Full-size fidelity (issue 3.5 / 4.5): ocr2 on a full-size random checkpoint
+# against the float32 PyTorch reference's outputs for the same page, made by
+# testdata/reference/full-size.py (on a machine with room for the f32 model).
+#   tests/bench/full-size-check.sh MODEL_DIR REFERENCE.safetensors PAGE.png
+# Not in CI: the checkpoint is 6.8 GB (testdata/make-tiny.py --full).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+model=$1 ref=$2 page=$3
+OCR2=${OCR2:-build/cmd/ocr2}
+steps=$(/usr/bin/python3 -c "
+import sys; sys.path.insert(0, 'testdata/reference'); import reference as R
+print(len(R.load_safetensors('$ref')['ids']))")
+dump=$(mktemp -d)
+trap 'rm -rf "$dump"' EXIT
+rc=0
+/usr/bin/time -v "$OCR2" scan -m "$model" --ngram 0 --max-tokens "$steps" -f raw --dump "$dump" \
+	-v "$page" >/dev/null 2>"$dump/time.txt" || rc=$?
+# exit 1 is the expected "truncated" status: the reference stops after $steps too
+[ $rc -le 1 ] || { cat "$dump/time.txt"; exit 1; }
+grep "ocr2 scan:" "$dump/time.txt"
+grep -E "Maximum resident|Elapsed" "$dump/time.txt"
+/usr/bin/python3 - "$ref" "$dump" <<'PY'
+import glob, json, os, sys
+import numpy as np
+sys.path.insert(0, "testdata/reference")
+import reference as R
+ref = {k: v.numpy() for k, v in R.load_safetensors(sys.argv[1]).items()}
+d = sorted(glob.glob(os.path.join(sys.argv[2], "**", "dump.json"), recursive=True))
+assert d, "no dump.json written"
+page = os.path.dirname(d[0])
+meta = json.load(open(d[0]))
+feat = np.fromfile(os.path.join(page, "features.f32"), dtype="<f4").reshape(meta["features"])
+logits = np.fromfile(os.path.join(page, "logits.f32"), dtype="<f4")
+ids = [int(x) for x in open(os.path.join(page, "tokens.txt")).read().split()]
+ok = True
+def rel(a, b):
+    return float(np.abs(a - b).max() / max(1.0, np.abs(b).max()))
+e = rel(feat, ref["features"]); print("features  %s max-abs/max(1,|ref|) = %.3g" % (feat.shape, e))
+ok &= feat.shape == ref["features"].shape and e < 1e-3
+e = rel(logits, ref["logits0"]); print("logits0   max-abs/max(1,|ref|) = %.3g" % e)
+ok &= e < 1e-3
+want = [int(x) for x in ref["ids"] if x != 1]
+print("ids ocr2 %s\nids ref  %s" % (ids, want))
+ok &= ids == want
+print("full-size:", "MATCH" if ok else "MISMATCH")
+sys.exit(0 if ok else 1)
+PY
