@@ -1315,6 +1315,17 @@ static ocr2_status fetch_online(const char *dir, const ocr2_fetch_params *p,
 		if ((s = ms))
 			goto out;
 	}
+	/* files an earlier fetch put here that this revision no longer has
+	 * (an older shard layout) would only confuse the loader */
+	for (int j = 0; j < old.n; j++) {
+		int keep = 0;
+		for (int i = 0; i < l.n && !keep; i++)
+			keep = !strcmp(l.f[i].path, old.f[j].path);
+		char *stale = keep ? NULL : path_join(dir, old.f[j].path);
+		if (stale)
+			unlink(stale);
+		free(stale);
+	}
 out:
 	if (!s)
 		s = manifest_write(dir, &l);

@@ -17,6 +17,7 @@
  * char is in the table (else its raw UTF-8), concatenated, then invalid UTF-8
  * replaced by U+FFFD as Rust's from_utf8_lossy does. */
 #include <errno.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,14 +40,25 @@ typedef struct {
 	size_t n;
 } strmap;
 
-static uint64_t hash_bytes(const char *s, size_t n)
+#define FNV_INIT 0xcbf29ce484222325ULL
+
+static uint64_t fnv(uint64_t h, const char *s, size_t n)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
 	for (size_t i = 0; i < n; i++) {
 		h ^= (unsigned char)s[i];
 		h *= 0x100000001b3ULL;
 	}
-	return h ^ (h >> 29);
+	return h;
+}
+
+static uint32_t fnv_final(uint64_t h)
+{
+	return (uint32_t)(h ^ (h >> 29));
+}
+
+static uint64_t hash_bytes(const char *s, size_t n)
+{
+	return fnv_final(fnv(FNV_INIT, s, n));
 }
 
 static bool strmap_init(strmap *m, size_t n)
@@ -71,6 +83,22 @@ static hslot *strmap_find(const strmap *m, const char *s, size_t len, uint32_t h
 	}
 }
 
+/* The id of the concatenation a + b, whose hash is given, or -1. */
+static int32_t strmap_get2(const strmap *m, const char *a, size_t alen, const char *b, size_t blen,
+			   uint32_t hash)
+{
+	size_t i = hash & m->mask;
+	for (;;) {
+		const hslot *h = &m->slots[i];
+		if (!h->s)
+			return -1;
+		if (h->hash == hash && h->len == alen + blen && memcmp(h->s, a, alen) == 0 &&
+		    memcmp(h->s + alen, b, blen) == 0)
+			return h->id;
+		i = (i + 1) & m->mask;
+	}
+}
+
 static int32_t strmap_get(const strmap *m, const char *s, size_t len)
 {
 	if (!m->slots)
@@ -81,9 +109,8 @@ static int32_t strmap_get(const strmap *m, const char *s, size_t len)
 
 /* Inserts or overwrites (a JSON object with a repeated key: the last wins, as
  * with serde into a HashMap). The table is sized for every insert at init. */
-static void strmap_put(strmap *m, const char *s, size_t len, int32_t id)
+static void strmap_put_hashed(strmap *m, const char *s, size_t len, uint32_t hash, int32_t id)
 {
-	uint32_t hash = (uint32_t)hash_bytes(s, len);
 	hslot *h = strmap_find(m, s, len, hash);
 	if (!h->s) {
 		h->s = s;
@@ -92,6 +119,11 @@ static void strmap_put(strmap *m, const char *s, size_t len, int32_t id)
 		m->n++;
 	}
 	h->id = id;
+}
+
+static void strmap_put(strmap *m, const char *s, size_t len, int32_t id)
+{
+	strmap_put_hashed(m, s, len, (uint32_t)hash_bytes(s, len), id);
 }
 
 /* ---- (left id, right id) -> (rank, merged id) hash ----------------------- */
@@ -209,38 +241,33 @@ static char *read_all(const char *path, size_t *n, ocr2_status *st)
 		ocr2_fail(OCR2_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
 		return NULL;
 	}
-	size_t cap = 1 << 20, len = 0;
-	char *buf = NULL;
-	for (;;) {
-		char *nb = realloc(buf, cap);
-		if (!nb) {
-			free(buf);
-			fclose(f);
-			*st = ocr2_fail(OCR2_ERR_NOMEM, "%s: out of memory", path);
-			return NULL;
-		}
-		buf = nb;
-		size_t got = fread(buf + len, 1, cap - len, f);
-		len += got;
-		if (len < cap) {
-			if (ferror(f)) {
-				ocr2_fail(OCR2_ERR_IO, "%s: read error", path);
-				free(buf);
-				fclose(f);
-				return NULL;
-			}
-			break;
-		}
-		if (cap > ((size_t)1 << 31)) {
-			*st = ocr2_fail(OCR2_ERR_FORMAT, "%s: too large for a tokenizer.json", path);
-			free(buf);
-			fclose(f);
-			return NULL;
-		}
-		cap *= 2;
+	struct stat sb;
+	if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		ocr2_fail(OCR2_ERR_IO, "%s: not a regular file", path);
+		fclose(f);
+		return NULL;
+	}
+	if ((uint64_t)sb.st_size > ((uint64_t)1 << 31)) {
+		*st = ocr2_fail(OCR2_ERR_FORMAT, "%s: too large for a tokenizer.json", path);
+		fclose(f);
+		return NULL;
+	}
+	size_t size = (size_t)sb.st_size;
+	char *buf = malloc(size + 1);
+	if (!buf) {
+		*st = ocr2_fail(OCR2_ERR_NOMEM, "%s: out of memory", path);
+		fclose(f);
+		return NULL;
+	}
+	size_t got = fread(buf, 1, size, f);
+	if (got != size) {
+		ocr2_fail(OCR2_ERR_IO, "%s: read error", path);
+		free(buf);
+		fclose(f);
+		return NULL;
 	}
 	fclose(f);
-	*n = len;
+	*n = size;
 	return buf;
 }
 
@@ -426,6 +453,38 @@ static ocr2_status load_added(ocr2_tokenizer *t, const json_value *list, const c
 	return OCR2_OK;
 }
 
+/* One merge as read from the file: "a b" or [a, b]. Returns false on a bad
+ * entry; *skip is set for a "#version" comment line. */
+static bool parse_merge(const json_value *m, const char **a, size_t *alen, const char **b,
+			size_t *blen, bool *skip)
+{
+	*skip = false;
+	if (m->type == JSON_STRING) {
+		/* "a b": exactly one space; "#version" lines are comments */
+		if (m->len >= 8 && memcmp(m->str, "#version", 8) == 0) {
+			*skip = true;
+			return true;
+		}
+		const char *sp = memchr(m->str, ' ', m->len);
+		if (!sp || memchr(sp + 1, ' ', m->len - (size_t)(sp + 1 - m->str)))
+			return false;
+		*a = m->str;
+		*alen = (size_t)(sp - m->str);
+		*b = sp + 1;
+		*blen = m->len - *alen - 1;
+		return true;
+	}
+	if (m->type == JSON_ARRAY && m->len == 2 && m->items[0].type == JSON_STRING &&
+	    m->items[1].type == JSON_STRING) {
+		*a = m->items[0].str;
+		*alen = m->items[0].len;
+		*b = m->items[1].str;
+		*blen = m->items[1].len;
+		return true;
+	}
+	return false;
+}
+
 static ocr2_status load_merges(ocr2_tokenizer *t, const json_value *merges, const char *path)
 {
 	size_t cap = 16;
@@ -435,66 +494,54 @@ static ocr2_status load_merges(ocr2_tokenizer *t, const json_value *merges, cons
 	if (!t->merges)
 		return ocr2_fail(OCR2_ERR_NOMEM, "%s: out of memory", path);
 	t->merges_mask = cap - 1;
-	char *buf = NULL;
-	size_t bufcap = 0;
 	int32_t rank = 0;
-	ocr2_status st = OCR2_OK;
-	for (size_t i = 0; i < merges->len; i++) {
-		const json_value *m = &merges->items[i];
+	/* In batches: hash and prefetch the three vocabulary lookups of each
+	 * merge first, so that their cache misses overlap. */
+	enum { BATCH = 32 };
+	struct {
 		const char *a, *b;
 		size_t alen, blen;
-		if (m->type == JSON_STRING) {
-			/* "a b": exactly one space; "#version" lines are comments */
-			if (m->len >= 8 && memcmp(m->str, "#version", 8) == 0)
+		uint32_t ha, hb, hc;
+		bool skip;
+	} q[BATCH];
+	for (size_t i0 = 0; i0 < merges->len; i0 += BATCH) {
+		size_t nb = merges->len - i0 < BATCH ? merges->len - i0 : BATCH;
+		for (size_t k = 0; k < nb; k++) {
+			if (!parse_merge(&merges->items[i0 + k], &q[k].a, &q[k].alen, &q[k].b, &q[k].blen,
+					 &q[k].skip))
+				return ocr2_fail(OCR2_ERR_FORMAT,
+						 "%s: merges[%zu] is neither \"a b\" nor [a, b]", path,
+						 i0 + k);
+			if (q[k].skip)
 				continue;
-			const char *sp = memchr(m->str, ' ', m->len);
-			if (!sp || memchr(sp + 1, ' ', m->len - (size_t)(sp + 1 - m->str))) {
-				st = ocr2_fail(OCR2_ERR_FORMAT, "%s: merges[%zu] is not \"a b\"", path, i);
-				break;
-			}
-			a = m->str;
-			alen = (size_t)(sp - m->str);
-			b = sp + 1;
-			blen = m->len - alen - 1;
-		} else if (m->type == JSON_ARRAY && m->len == 2 && m->items[0].type == JSON_STRING &&
-			   m->items[1].type == JSON_STRING) {
-			a = m->items[0].str;
-			alen = m->items[0].len;
-			b = m->items[1].str;
-			blen = m->items[1].len;
-		} else {
-			st = ocr2_fail(OCR2_ERR_FORMAT, "%s: merges[%zu] is neither \"a b\" nor [a, b]",
-				       path, i);
-			break;
+			uint64_t ha = fnv(FNV_INIT, q[k].a, q[k].alen);
+			q[k].ha = fnv_final(ha);
+			q[k].hb = (uint32_t)hash_bytes(q[k].b, q[k].blen);
+			q[k].hc = fnv_final(fnv(ha, q[k].b, q[k].blen));
+			__builtin_prefetch(&t->vocab.slots[q[k].ha & t->vocab.mask]);
+			__builtin_prefetch(&t->vocab.slots[q[k].hb & t->vocab.mask]);
+			__builtin_prefetch(&t->vocab.slots[q[k].hc & t->vocab.mask]);
 		}
-		if (alen + blen > bufcap) {
-			bufcap = 2 * (alen + blen) + 64;
-			char *nb = realloc(buf, bufcap);
-			if (!nb) {
-				st = ocr2_fail(OCR2_ERR_NOMEM, "%s: out of memory", path);
-				break;
-			}
-			buf = nb;
+		for (size_t k = 0; k < nb; k++) {
+			if (q[k].skip)
+				continue;
+			int32_t ia = strmap_get2(&t->vocab, q[k].a, q[k].alen, "", 0, q[k].ha);
+			int32_t ib = strmap_get2(&t->vocab, q[k].b, q[k].blen, "", 0, q[k].hb);
+			int32_t ic = strmap_get2(&t->vocab, q[k].a, q[k].alen, q[k].b, q[k].blen, q[k].hc);
+			if (ia < 0 || ib < 0 || ic < 0)
+				return ocr2_fail(OCR2_ERR_FORMAT,
+						 "%s: merges[%zu]: a token is not in the vocabulary", path,
+						 i0 + k);
+			uint64_t key = ((uint64_t)(uint32_t)ia << 32 | (uint32_t)ib) + 1;
+			size_t h = mix64(key) & t->merges_mask;
+			while (t->merges[h].key && t->merges[h].key != key)
+				h = (h + 1) & t->merges_mask;
+			/* a repeated pair keeps its last rank, as the HashMap it is collected into */
+			t->merges[h] = (mslot){.key = key, .rank = rank, .id = ic};
+			rank++;
 		}
-		memcpy(buf, a, alen);
-		memcpy(buf + alen, b, blen);
-		int32_t ia = strmap_get(&t->vocab, a, alen), ib = strmap_get(&t->vocab, b, blen);
-		int32_t ic = strmap_get(&t->vocab, buf, alen + blen);
-		if (ia < 0 || ib < 0 || ic < 0) {
-			st = ocr2_fail(OCR2_ERR_FORMAT, "%s: merges[%zu]: a token is not in the vocabulary",
-				       path, i);
-			break;
-		}
-		uint64_t key = ((uint64_t)(uint32_t)ia << 32 | (uint32_t)ib) + 1;
-		size_t h = mix64(key) & t->merges_mask;
-		while (t->merges[h].key && t->merges[h].key != key)
-			h = (h + 1) & t->merges_mask;
-		/* a repeated pair keeps its last rank, as the HashMap it is collected into */
-		t->merges[h] = (mslot){.key = key, .rank = rank, .id = ic};
-		rank++;
 	}
-	free(buf);
-	return st;
+	return OCR2_OK;
 }
 
 /* The bytes an id decodes to (ByteLevel decoder, one token at a time). */
@@ -608,12 +655,21 @@ static ocr2_status load_model(ocr2_tokenizer *t, const json_value *root, const c
 	if (!t->arena || !strmap_init(&t->vocab, vocab->len))
 		return ocr2_fail(OCR2_ERR_NOMEM, "%s: out of memory", path);
 	char *p = t->arena;
+	/* hashes first, then inserts with the slots prefetched ahead */
+	uint32_t *hashes = malloc((vocab->len + 1) * sizeof *hashes);
+	if (!hashes)
+		return ocr2_fail(OCR2_ERR_NOMEM, "%s: out of memory", path);
+	for (size_t i = 0; i < vocab->len; i++)
+		hashes[i] = (uint32_t)hash_bytes(vocab->keys[i], vocab->key_lens[i]);
 	for (size_t i = 0; i < vocab->len; i++) {
+		if (i + 16 < vocab->len)
+			__builtin_prefetch(&t->vocab.slots[hashes[i + 16] & t->vocab.mask]);
 		size_t len = vocab->key_lens[i];
 		memcpy(p, vocab->keys[i], len + 1);
-		strmap_put(&t->vocab, p, len, (int32_t)vocab->items[i].num);
+		strmap_put_hashed(&t->vocab, p, len, hashes[i], (int32_t)vocab->items[i].num);
 		p += len + 1;
 	}
+	free(hashes);
 	t->model_vocab_size = t->vocab.n;
 	for (unsigned b = 0; b < 256; b++) {
 		char s[4];

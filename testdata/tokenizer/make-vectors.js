@@ -10,7 +10,8 @@
 //                   mkdir /tmp/t && cd /tmp/t && npm install tokenizers@0.23.2
 //                   node make-vectors.js --module /tmp/t/node_modules/tokenizers \
 //                     ../cache/tokenizer.json vectors.jsonl
-//   --set unicode14  strings with code points assigned after Unicode 14.0.
+//   --set unicode14  strings with code points assigned after Unicode 14.0,
+//                 and strings of uniformly random code points.
 //                 tokenizers 0.20.3 (the official environment) matches with
 //                 Oniguruma 6.9.8 = Unicode 14.0; tokenizers >= 0.21.2 bundles
 //                 Oniguruma 6.9.10 = Unicode 16.0 and splits these differently.
@@ -211,13 +212,27 @@ async function main() {
 			for (const t of ['a' + c, c + 'a', ' ' + c, c + ' ', '!' + c, c + '!', '1' + c + '2', c + c, 'x' + c + 'y z'])
 				texts.push(t);
 		}
+		// any scalar value at all, assigned or not, among letters and spaces
+		for (let i = 0; i < 1000; i++) {
+			let s = '';
+			for (let n = int(1, 20); n > 0; n--) {
+				if (rnd() < 0.5) {
+					s += pick([' ', 'a', '\n', '!', '1', 'é', '日']);
+				} else {
+					let cp;
+					do cp = int(0, 0x10ffff); while (cp >= 0xd800 && cp < 0xe000);
+					s += String.fromCodePoint(cp);
+				}
+			}
+			texts.push(s);
+		}
 	}
 	for (const t of texts) lines.push(JSON.stringify({text: t, ids: await encode(t)}));
 	if (set === 'main') {
 		// decode vectors: random ids (any vocabulary or added id), single
 		// bytes that make invalid UTF-8, and cuts through encoded strings
 		const vocabSize = tok.getVocabSize(true);
-		const single = Object.entries(tok.getVocab(false)).filter(([k]) => [...k].length === 1).map(([, v]) => v);
+		const single = Object.entries(tok.getVocab(false)).filter(([k]) => [...k].length === 1).map(([, v]) => v).sort((a, b) => a - b);
 		for (let i = 0; i < 400; i++) {
 			let ids = [];
 			const r = rnd();

@@ -127,6 +127,40 @@ static int check_vectors(const ocr2_tokenizer *t, const char *path, int *vocab_s
 	return count;
 }
 
+/* The ten ground-truth vectors of model.md §6/§7: Hugging Face tokenizers
+ * on DeepSeek-OCR's tokenizer.json, as a third-party test lists them. */
+static void check_ground_truth(const ocr2_tokenizer *t)
+{
+	static const struct {
+		const char *text;
+		int n;
+		int32_t ids[12];
+	} gt[] = {
+		{"Hello", 1, {19923}},
+		{"The capital of France is", 5, {671, 6102, 294, 8760, 344}},
+		{"\n<|grounding|>Convert the document to markdown.", 9,
+		 {201, 128820, 21842, 270, 4940, 304, 2121, 7919, 16}},
+		{"\nFree OCR.", 4, {201, 21431, 126041, 16}},
+		{"<image>\n<|grounding|>Convert the document to markdown.", 10,
+		 {128815, 201, 128820, 21842, 270, 4940, 304, 2121, 7919, 16}},
+		{"12345", 2, {6895, 1883}},
+		{"year 2026, price $1299.99", 11,
+		 {24821, 223, 939, 24, 14, 5220, 957, 9603, 27, 16, 1977}},
+		{"日本語のテキスト", 5, {88768, 1576, 17383, 20367, 24552}},
+		{"  spaced", 2, {223, 48914}},
+		{"def main():\n\tpass", 5, {3465, 1840, 15536, 200, 9762}},
+	};
+	for (size_t i = 0; i < sizeof gt / sizeof *gt; i++) {
+		int32_t *ids;
+		int n;
+		ocr2_status st = ocr2_tokenizer_encode(t, gt[i].text, strlen(gt[i].text), &ids, &n);
+		CHECK(st == OCR2_OK && n == gt[i].n && !memcmp(ids, gt[i].ids, (size_t)n * sizeof *ids),
+		      "ground truth '%s'", gt[i].text);
+		if (st == OCR2_OK)
+			free(ids);
+	}
+}
+
 static void check_errors(const ocr2_tokenizer *t)
 {
 	static const struct {
@@ -384,6 +418,7 @@ int main(void)
 	int nu14 = check_vectors(t, vec, &vocab_size, true);
 	CHECK(nu14 >= 100, "%s: only %d vectors", vec, nu14);
 	int nflags = check_flags(path, data);
+	check_ground_truth(t);
 	check_errors(t);
 	check_load(path, t);
 	ocr2_tokenizer_free(t);

@@ -1,10 +1,11 @@
-/* fuzz-tokenizer.c - throws arbitrary bytes at the tokenizer: encode must
- * never crash, must reject invalid UTF-8 with OCR2_ERR_UTF8, and must give
- * decode(encode(x)) == x for valid text; decode must take any id list.
+/* stress-tokenizer.c - throws seeded random bytes at the tokenizer (no
+ * libFuzzer needed; tests/fuzz/fuzz-tokenizer.c is the libFuzzer target):
+ * encode must never crash, must reject invalid UTF-8 with OCR2_ERR_UTF8 and
+ * nothing else, and must give decode(encode(x)) == x for valid text; decode
+ * must take any id list and give valid UTF-8 or OCR2_ERR_INVALID.
  *
- *   fuzz-tokenizer TOKENIZER_JSON [SECONDS [SEED]]   seeded random inputs
- * Built with -fsanitize=fuzzer it is also a libFuzzer target
- * (LLVMFuzzerTestOneInput, tokenizer from $OCR2_TOKENIZER). For sanitizers:
+ *   stress-tokenizer TOKENIZER_JSON [SECONDS [SEED]]
+ * Under sanitizers:
  *   meson setup build-asan -Db_sanitize=address,undefined -Dstand_in=true */
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include "internal.h"
 
 static ocr2_tokenizer *tok;
+static uint64_t rng_state;
 
 static void die(const char *what, const uint8_t *data, size_t n)
 {
@@ -23,17 +25,8 @@ static void die(const char *what, const uint8_t *data, size_t n)
 	abort();
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n);
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
+static void check_input(const uint8_t *data, size_t n)
 {
-	if (!tok) {
-		const char *p = getenv("OCR2_TOKENIZER");
-		if (!p || ocr2_tokenizer_load(p, &tok)) {
-			fprintf(stderr, "set OCR2_TOKENIZER to a tokenizer.json\n");
-			abort();
-		}
-	}
 	int32_t *ids;
 	int nids;
 	bool valid = ocr2_utf8_check((const char *)data, n) == n;
@@ -72,11 +65,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
 	} else if (st != OCR2_ERR_INVALID)
 		die("decode failed unexpectedly", data, n);
 	free(raw);
-	return 0;
 }
-
-#ifndef OCR2_LIBFUZZER
-static uint64_t rng_state;
 
 static uint32_t rnd(void)
 {
@@ -154,7 +143,7 @@ static size_t make_input(uint8_t *buf, size_t cap)
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
-		fprintf(stderr, "usage: fuzz-tokenizer TOKENIZER_JSON [SECONDS [SEED]]\n");
+		fprintf(stderr, "usage: stress-tokenizer TOKENIZER_JSON [SECONDS [SEED]]\n");
 		return 2;
 	}
 	if (ocr2_tokenizer_load(argv[1], &tok)) {
@@ -176,7 +165,7 @@ int main(int argc, char **argv)
 			} else
 				n = make_input(buf, 1 << 16);
 			valid += ocr2_utf8_check((const char *)buf, n) == n;
-			LLVMFuzzerTestOneInput(buf, n);
+			check_input(buf, n);
 			iters++;
 		}
 	}
@@ -185,4 +174,3 @@ int main(int argc, char **argv)
 	ocr2_tokenizer_free(tok);
 	return 0;
 }
-#endif
