@@ -100,6 +100,12 @@ ocr2_status ocr2_pagesel_parse(const char *spec, ocr2_pagesel **out);
 int ocr2_pagesel_has(const ocr2_pagesel *s, int page1);  /* NULL selects all */
 void ocr2_pagesel_free(ocr2_pagesel *s);
 
+/* Shards "K/N" (1 <= K <= N <= 1000000, plain decimal digits only). */
+ocr2_status ocr2_shard_parse(const char *spec, int *k, int *n);
+/* Whether an input belongs to shard k of n: FNV-1a 64 of its name (as mirrored
+ * under -o) modulo n equals k-1, so every machine computes the same slices. */
+int ocr2_shard_has(const char *name, int k, int n);
+
 /* ---- the model ----------------------------------------------------------- */
 
 typedef struct ocr2_model ocr2_model;
