@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -119,8 +120,18 @@ static void on_event(void *arg, ocr2_fetch_event ev, const char *file, uint64_t 
 		human(u->total, b, sizeof b);
 		human((uint64_t)rate, r, sizeof r);
 		duration(rate > 0 ? (u->total - all) / rate : -1, eta, sizeof eta);
-		fprintf(stderr, "\r\033[K%.32s  %5.1f%%  %s / %s  %s/s  ETA %s", file,
-			u->total ? 100.0 * all / u->total : 100.0, a, b, r, eta);
+		char stats[256], line[512];
+		snprintf(stats, sizeof stats, "%5.1f%%  %s / %s  %s/s  ETA %s",
+			 u->total ? 100.0 * all / u->total : 100.0, a, b, r, eta);
+		/* one terminal line, or \r cannot redraw it: the name gives way */
+		struct winsize ws;
+		int cols = ioctl(2, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 20 ? ws.ws_col : 80;
+		int room = cols - 1 - (int)strlen(stats) - 2;
+		if (room >= 8)
+			snprintf(line, sizeof line, "%.*s  %s", room, file, stats);
+		else
+			snprintf(line, sizeof line, "%.*s", cols - 1, stats);
+		fprintf(stderr, "\r\033[K%s", line);
 		fflush(stderr);
 		u->drawn = 1;
 		break;

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -279,6 +280,31 @@ static mode_t current_umask(void)
 	return m;
 }
 
+/* Removes the temporary files a killed run left for `final` (".NAME.tmp.XXXXXX"
+ * beside it): only one run writes a given output at a time. */
+static void remove_stale_tmp(const char *final)
+{
+	char *d = dir_of(final);
+	const char *base = strrchr(final, '/');
+	base = base ? base + 1 : final;
+	size_t bl = strlen(base);
+	DIR *dir = opendir(d);
+	if (dir) {
+		struct dirent *e;
+		while ((e = readdir(dir))) {
+			const char *n = e->d_name;
+			if (n[0] == '.' && !strncmp(n + 1, base, bl) && !strncmp(n + 1 + bl, ".tmp.", 5) &&
+			    strlen(n + 1 + bl + 5) == 6) {
+				char *p = join(d, n);
+				unlink(p);
+				free(p);
+			}
+		}
+		closedir(dir);
+	}
+	free(d);
+}
+
 /* Creates a temporary file next to `final` and registers it in slot. */
 static FILE *tmp_create(const char *final, int slot)
 {
@@ -374,8 +400,24 @@ static bool supported_file(const char *path)
 	return n > 0 && ocr2_format_sniff(head, (size_t)n) != OCR2_FMT_UNKNOWN;
 }
 
-/* Adds the supported files under dir (sorted; recursing when asked; dot
- * files and symbolic links to directories skipped). rel is the prefix of the
+/* A name that says "document": such a file in a directory is taken even when
+ * its bytes are not a supported format, so that a corrupt, empty or dangling
+ * document is reported instead of silently passed over. */
+static bool document_name(const char *name)
+{
+	static const char *const ext[] = {".pdf", ".tif", ".tiff", ".png", ".jpg", ".jpeg"};
+	const char *dot = strrchr(name, '.');
+	if (!dot)
+		return false;
+	for (size_t i = 0; i < sizeof ext / sizeof *ext; i++)
+		if (!strcasecmp(dot, ext[i]))
+			return true;
+	return false;
+}
+
+/* Adds the files under dir (sorted; recursing when asked; dot files and
+ * symbolic links to directories skipped) whose first bytes are a supported
+ * format, or whose name says they should be. rel is the prefix of the
  * mirrored names. Returns false when dir cannot be read. */
 static bool walk(input_list *l, const char *dir, const char *rel, bool recursive)
 {
@@ -412,9 +454,12 @@ static bool walk(input_list *l, const char *dir, const char *rel, bool recursive
 			if (S_ISDIR(st.st_mode)) {
 				if (recursive && lstat(p, &lst) == 0 && !S_ISLNK(lst.st_mode))
 					ok = walk(l, p, r, true) && ok;
-			} else if (S_ISREG(st.st_mode) && supported_file(p)) {
+			} else if (S_ISREG(st.st_mode) &&
+				   (supported_file(p) || document_name(names[i]))) {
 				add_input(l, p, r);
 			}
+		} else if (document_name(names[i])) {
+			add_input(l, p, r); /* dangling or unreadable: reported when opened */
 		}
 		free(p);
 		free(r);
@@ -422,16 +467,6 @@ static bool walk(input_list *l, const char *dir, const char *rel, bool recursive
 	}
 	free(names);
 	return ok;
-}
-
-static uint64_t fnv1a(const char *s)
-{
-	uint64_t h = 0xcbf29ce484222325ull;
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 0x100000001b3ull;
-	}
-	return h;
 }
 
 /* "dir/name.pdf" -> "dir/name" + ext */
@@ -964,6 +999,7 @@ static bool do_input(run *r, const input *in, FILE *out_stdout)
 {
 	FILE *f = out_stdout;
 	if (in->out) {
+		remove_stale_tmp(in->out);
 		if (mkdirs(in->out, false) != 0 || !(f = tmp_create(in->out, 0))) {
 			msg("%s: cannot create: %s", in->out, strerror(errno));
 			worse(r, EXIT_PARTIAL);
@@ -1167,8 +1203,7 @@ static int parse_options(int argc, char **argv, options *o)
 		case OPT_FORCE: o->force = true; break;
 		case OPT_SHARD: {
 			int k, n;
-			char extra;
-			if (sscanf(optarg, "%d/%d%c", &k, &n, &extra) != 2 || n < 1 || k < 1 || k > n)
+			if (ocr2_shard_parse(optarg, &k, &n) != OCR2_OK)
 				BAD("--shard %s: not K/N with 1 <= K <= N", optarg);
 			o->shard_k = k;
 			o->shard_n = n;
@@ -1216,6 +1251,8 @@ int cmd_scan(int argc, char **argv)
 	if (rc)
 		return rc;
 	options *o = &r.o;
+	input_list l = {0};
+	bool *run_it = NULL;
 	if (optind >= argc)
 		BAD("no input; see 'ocr2 scan --help'");
 	if (o->pages && ocr2_pagesel_parse(o->pages, &r.sel) != OCR2_OK)
@@ -1231,7 +1268,6 @@ int cmd_scan(int argc, char **argv)
 	}
 
 	/* expand the inputs */
-	input_list l = {0};
 	bool any_dir = false;
 	int n_stdin = 0;
 	for (int i = optind; i < argc; i++) {
@@ -1249,8 +1285,11 @@ int cmd_scan(int argc, char **argv)
 			add_input(&l, a, base && base[1] ? base + 1 : a);
 		}
 	}
-	if (n_stdin > 1)
-		BAD("'-' (standard input) given more than once");
+	if (n_stdin > 1) {
+		cli_error("scan", "'-' (standard input) given more than once");
+		r.status = EXIT_USAGE;
+		goto out;
+	}
 
 	/* where the outputs go */
 	bool out_dir = false;
@@ -1260,7 +1299,10 @@ int cmd_scan(int argc, char **argv)
 		out_dir = any_dir || l.n > 1 || (ol && o->output[ol - 1] == '/') ||
 			  (stat(o->output, &st) == 0 && S_ISDIR(st.st_mode));
 	} else if ((l.n > 1 || any_dir) && o->fmt != FMT_JSON && o->fmt != FMT_JSONL) {
-		BAD("several inputs need -o DIR (or -f json/jsonl to write them all to stdout)");
+		cli_error("scan", "several inputs need -o DIR (or -f json/jsonl to write them all "
+				  "to stdout)");
+		r.status = EXIT_USAGE;
+		goto out;
 	}
 	for (int i = 0; i < l.n; i++) {
 		if (!o->output)
@@ -1276,11 +1318,14 @@ int cmd_scan(int argc, char **argv)
 
 	/* the shard, then what is already done */
 	int todo = 0, skipped = 0, collide = 0;
-	bool *run_it = calloc((size_t)l.n + 1, sizeof *run_it);
-	if (!run_it)
-		BAD("out of memory");
+	run_it = calloc((size_t)l.n + 1, sizeof *run_it);
+	if (!run_it) {
+		cli_error("scan", "out of memory");
+		r.status = EXIT_PARTIAL;
+		goto out;
+	}
 	for (int i = 0; i < l.n; i++) {
-		if (o->shard_n && fnv1a(l.v[i].rel) % (uint64_t)o->shard_n != (uint64_t)(o->shard_k - 1))
+		if (o->shard_n && !ocr2_shard_has(l.v[i].rel, o->shard_k, o->shard_n))
 			continue;
 		bool dup = false;
 		for (int j = 0; l.v[i].out && j < i && !dup; j++)
@@ -1339,6 +1384,7 @@ int cmd_scan(int argc, char **argv)
 		msg("%d output%s already present, skipped (--force redoes them)", skipped,
 		    skipped == 1 ? "" : "s");
 
+out:
 	ocr2_model_free(r.model);
 	ocr2_pagesel_free(r.sel);
 	for (int i = 0; i < l.n; i++) {

@@ -36,10 +36,10 @@ static ocr2_status vec(const ocr2_weights *w, float **dst, const char *name, int
 
 /* ---- load-time resizes -------------------------------------------------------- */
 
-static double cubic(double x) /* Keys, a = -0.5 */
+static float cubic(float x) /* Keys, a = -0.5 */
 {
-	const double a = -0.5;
-	x = fabs(x);
+	const float a = -0.5f;
+	x = fabsf(x);
 	if (x < 1)
 		return ((a + 2) * x - (a + 3)) * x * x + 1;
 	if (x < 2)
@@ -48,29 +48,36 @@ static double cubic(double x) /* Keys, a = -0.5 */
 }
 
 /* One axis of torch's antialiased bicubic (align_corners=False): out[o] =
- * sum_t wt[o][t] * in[first[o] + t]; wt is [out][ksize]. model.md §4.1.2. */
+ * sum_t wt[o][t] * in[first[o] + t]; wt is [out][ksize]. model.md §4.1.2.
+ * Computed in float32 step by step as torch's CPU kernel does (its weights
+ * then agree to ~2e-7; double precision would differ by ~2e-6). */
 static int aa_weights(int in, int out, int **first, int **count, float **wt)
 {
-	double scale = (double)in / out, fs = scale > 1 ? scale : 1, support = 2 * fs;
-	int ksize = (int)ceil(support) * 2 + 1;
+	float scale = (float)in / (float)out, support = 2.0f * (scale >= 1 ? scale : 1);
+	float inv = scale >= 1 ? 1.0f / scale : 1.0f;
+	int ksize = (int)ceilf(support) * 2 + 1;
 	*first = malloc((size_t)out * sizeof **first);
 	*count = malloc((size_t)out * sizeof **count);
 	*wt = calloc((size_t)out * ksize, sizeof **wt);
 	if (!*first || !*count || !*wt)
 		return 0;
 	for (int o = 0; o < out; o++) {
-		double center = scale * (o + 0.5), sum = 0, tmp[64];
-		int lo = (int)(center - support + 0.5), hi = (int)(center + support + 0.5);
+		float center = scale * ((float)o + 0.5f), sum = 0;
+		int lo = (int)(center - support + 0.5f), hi = (int)(center + support + 0.5f);
 		if (lo < 0)
 			lo = 0;
 		if (hi > in)
 			hi = in;
-		for (int t = lo; t < hi && t - lo < 64; t++)
-			sum += tmp[t - lo] = cubic((t - center + 0.5) / fs);
+		if (hi - lo > ksize)
+			hi = lo + ksize;
+		float *w = *wt + (size_t)o * ksize;
+		for (int t = lo; t < hi; t++)
+			sum += w[t - lo] = cubic(((float)t - center + 0.5f) * inv);
+		for (int t = 0; t < hi - lo; t++)
+			if (sum != 0)
+				w[t] /= sum;
 		(*first)[o] = lo;
 		(*count)[o] = hi - lo;
-		for (int t = 0; t < hi - lo && t < 64; t++)
-			(*wt)[(size_t)o * ksize + t] = (float)(sum != 0 ? tmp[t] / sum : tmp[t]);
 	}
 	return ksize;
 }
@@ -114,7 +121,9 @@ done:
 }
 
 /* A rel-pos table [Li, d] resized to [Lo, d] by torch's linear interpolation
- * (align_corners=False, computed in f32); a copy when Li == Lo. */
+ * (align_corners=False); a copy when Li == Lo. As torch's CPU kernel: the
+ * scale in float32, the source index in double, the lambdas in float32, the
+ * blend in double (bit-identical to torch 1.13 in a check of 127 -> 95). */
 static float *resize_rel(const ocr2_tensor *t, int Lo)
 {
 	int Li = (int)t->shape[0], d = (int)t->shape[1];
@@ -125,15 +134,16 @@ static float *resize_rel(const ocr2_tensor *t, int Lo)
 		free(src);
 		return NULL;
 	}
-	float scale = (float)Li / (float)Lo;
+	double scale = (float)Li / (float)Lo;
 	for (int o = 0; o < Lo; o++) {
-		float s = scale * ((float)o + 0.5f) - 0.5f;
+		double s = scale * (o + 0.5) - 0.5;
 		if (s < 0)
 			s = 0;
 		int i0 = (int)s, i1 = i0 + (i0 < Li - 1);
-		float l1 = s - (float)i0, l0 = 1.0f - l1;
+		float l1 = (float)(s - i0), l0 = 1.0f - l1;
 		for (int c = 0; c < d; c++)
-			out[(size_t)o * d + c] = l0 * src[(size_t)i0 * d + c] + l1 * src[(size_t)i1 * d + c];
+			out[(size_t)o * d + c] = (float)((double)l0 * src[(size_t)i0 * d + c] +
+							 (double)l1 * src[(size_t)i1 * d + c]);
 	}
 	free(src);
 	return out;

@@ -7,6 +7,11 @@
 
 typedef struct enc_model enc_model;
 
+/* Binds and shape-checks every encoder tensor of w (which must outlive the
+ * model) and precomputes the 768-view position tables; OCR2_ERR_MODEL names
+ * the first missing or misshapen tensor. The model is read-only afterwards;
+ * calls on one model from several threads at once are not supported (the
+ * attention stages adjust OpenBLAS's global thread count). */
 /* ---- the loaded model (shared by the encoder sources only) ------------------------- */
 
 #define ENC_MAX_SAM_LAYERS 64
@@ -55,6 +60,7 @@ void enc_pool_run_blas(ocr2_pool *pool, void (*fn)(void *arg, int i, int n), voi
 /* View side -> index into the per-view tables (0: base 1024, 1: tile 768). */
 int enc_view_index(const enc_model *m, int S);
 
+
 ocr2_status enc_load(const ocr2_weights *w, const ocr2_config *c, enc_model **out);
 void enc_free(enc_model *m);
 
@@ -78,15 +84,20 @@ typedef struct {
 	uint8_t *crops;              /* n_crops * tile^2 * 3, row-major tile order */
 } enc_views;
 
+/* The global view (ImageOps.pad to base_size) and, unless no_crop or both
+ * sides <= tile_size, the crops of the whole image resized to the grid's
+ * canvas. Images over 32768 px a side give OCR2_ERR_TOO_LARGE. */
 ocr2_status enc_make_views(const ocr2_image *img, const ocr2_config *c, bool no_crop,
 			   enc_views *out);
 void enc_views_free(enc_views *v);
 
 /* ---- stages ----------------------------------------------------------------- */
 
-/* SAM + neck + net_2 + net_3: chw [3,S,S] -> tokens [(S/64)^2, enc_hidden]. */
+/* SAM + neck + net_2 + net_3: chw [3,S,S] -> tokens [(S/64)^2, enc_hidden],
+ * S = base_size or tile_size (anything else is OCR2_ERR_INTERNAL). */
 ocr2_status enc_sam(enc_model *m, ocr2_pool *pool, const float *chw, int S, float *out);
-/* Flow encoder: visual tokens [N, enc_hidden] -> query outputs [N, enc_hidden]. */
+/* Flow encoder: visual tokens [N, enc_hidden] -> query outputs [N, enc_hidden];
+ * N must match a query table (256 or 144). */
 ocr2_status enc_flow(enc_model *m, ocr2_pool *pool, const float *tokens, int N, float *out);
 /* Projector: [N, enc_hidden] -> [N, hidden]. */
 void enc_project(enc_model *m, ocr2_pool *pool, const float *x, int N, float *out);

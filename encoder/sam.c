@@ -116,27 +116,47 @@ static void attn_item(void *arg, int i, int n)
 
 /* ---- one block ----------------------------------------------------------------- */
 
+/* Activation buffers of one view, shared by its blocks. */
+typedef struct {
+	float *h, *qkv, *o, *p; /* [ntok_max, W], [.., 3W], [.., W], [.., W] */
+	float *mlp;             /* [G*G, mlp] */
+} scratch;
+
+static void scratch_free(scratch *s)
+{
+	free(s->h);
+	free(s->qkv);
+	free(s->o);
+	free(s->p);
+	free(s->mlp);
+}
+
+static bool scratch_alloc(scratch *s, const ocr2_config *c, int G)
+{
+	int Gp = (G + c->sam_window - 1) / c->sam_window * c->sam_window; /* padded grid */
+	size_t ntok = (size_t)(Gp > G ? Gp : G) * (Gp > G ? Gp : G), W = (size_t)c->sam_width;
+	s->h = malloc(ntok * W * sizeof *s->h);
+	s->qkv = malloc(ntok * 3 * W * sizeof *s->qkv);
+	s->o = malloc(ntok * W * sizeof *s->o);
+	s->p = malloc(ntok * W * sizeof *s->p);
+	s->mlp = malloc((size_t)G * G * c->sam_mlp * sizeof *s->mlp);
+	return s->h && s->qkv && s->o && s->p && s->mlp;
+}
+
 static ocr2_status block(enc_model *m, ocr2_pool *pool, const enc_sam_block *b, int vi,
-			 float *x, int G)
+			 float *x, int G, const scratch *sc)
 {
 	const ocr2_config *c = &m->c;
 	int W = c->sam_width, heads = c->sam_heads, hd = W / heads;
 	int side = b->global ? G : c->sam_window;
 	int nw = b->global ? 1 : (G + side - 1) / side; /* windows per axis */
 	int T = side * side, ntok = nw * nw * T, n = G * G;
-	ocr2_status st = OCR2_OK;
 	if (b->rel_k[vi] != side)
 		return ocr2_fail(OCR2_ERR_INTERNAL, "encoder: rel-pos table for side %d, not %d",
 				 b->rel_k[vi], side);
-	float *h = calloc((size_t)ntok * W, sizeof *h);
-	float *qkv = malloc((size_t)ntok * 3 * W * sizeof *qkv);
-	float *o = malloc((size_t)ntok * W * sizeof *o);
-	float *p = malloc((size_t)ntok * W * sizeof *p);
-	float *mlp = malloc((size_t)n * c->sam_mlp * sizeof *mlp);
-	if (!h || !qkv || !o || !p || !mlp) {
-		st = ocr2_fail(OCR2_ERR_NOMEM, "encoder: out of memory (SAM block)");
-		goto out;
-	}
+	float *h = sc->h, *qkv = sc->qkv, *o = sc->o, *p = sc->p, *mlp = sc->mlp;
+	if (ntok > n)
+		memset(h, 0, (size_t)ntok * W * sizeof *h);
 	/* LN1, then window partition: zero-padded tokens stay zero and take part
 	 * unmasked; the global case is one window of the whole grid. */
 	float *ln = p; /* [n, W] scratch */
@@ -152,10 +172,8 @@ static ocr2_status block(enc_model *m, ocr2_pool *pool, const enc_sam_block *b, 
 	attn_job j = {qkv, o, T, side, W, hd, heads, nblk, b->rel_h[vi], b->rel_w[vi],
 		      1.0f / sqrtf((float)hd), 0};
 	enc_pool_run_blas(pool, attn_item, &j, nw * nw * heads * nblk);
-	if (j.failed) {
-		st = ocr2_fail(OCR2_ERR_NOMEM, "encoder: out of memory (SAM attention)");
-		goto out;
-	}
+	if (j.failed)
+		return ocr2_fail(OCR2_ERR_NOMEM, "encoder: out of memory (SAM attention)");
 	ocr2_linear(pool, o, ntok, W, b->proj, b->proj_b, p); /* [ntok, W] */
 	/* un-partition, crop the padding, residual */
 	for (int y = 0; y < G; y++)
@@ -173,13 +191,7 @@ static ocr2_status block(enc_model *m, ocr2_pool *pool, const enc_sam_block *b, 
 	ocr2_linear(pool, mlp, n, c->sam_mlp, b->lin2, b->lin2_b, p); /* [n, W] */
 	for (size_t i = 0; i < (size_t)n * W; i++)
 		x[i] += p[i];
-out:
-	free(h);
-	free(qkv);
-	free(o);
-	free(p);
-	free(mlp);
-	return st;
+	return OCR2_OK;
 }
 
 /* ---- the view ------------------------------------------------------------------ */
@@ -215,8 +227,12 @@ ocr2_status enc_sam(enc_model *m, ocr2_pool *pool, const float *chw, int S, floa
 	cols = NULL;
 	for (size_t i = 0; i < (size_t)n * W; i++)
 		x[i] += m->pos[vi][i];
+	scratch sc = {0};
+	if (!scratch_alloc(&sc, c, G))
+		st = ocr2_fail(OCR2_ERR_NOMEM, "encoder: out of memory (SAM blocks)");
 	for (int l = 0; l < c->sam_layers && st == OCR2_OK; l++)
-		st = block(m, pool, &m->sam[l], vi, x, G);
+		st = block(m, pool, &m->sam[l], vi, x, G, &sc);
+	scratch_free(&sc);
 	if (st)
 		goto out;
 	/* neck: conv1x1 -> LN2d -> conv3x3 p1 -> LN2d, all [n, Cn] */

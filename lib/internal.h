@@ -17,6 +17,8 @@
 ocr2_status ocr2_fail(ocr2_status s, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 double ocr2_now(void); /* monotonic seconds */
+/* "dir/name", malloc'd (NULL when out of memory). */
+char *ocr2_path_join(const char *dir, const char *name);
 
 /* ---- UTF-8 and Unicode classes (lib/unicode.c) ----------------------------- */
 

@@ -12,7 +12,6 @@ cp "$FIX/small.png" "$T/docs/a/c/d.png"
 cp "$FIX/small.png" "$T/docs/top.png"
 cp "$FIX/small.png" "$T/docs/.hidden/h.png"
 echo "not a document" >"$T/docs/a/notes.txt"
-cp "$FIX/lying.png" "$T/docs/a/lying.png"
 
 # without -R: only the directory's own files
 expect_rc 0 "directory without -R" -- "$OCR2" scan -q -o "$T/flat" "$T/docs"
@@ -59,6 +58,29 @@ expect_rc 0 "re-run without a model" -- env -u OCR2_STAND_IN "$OCR2" scan -q -R 
 expect_rc 0 "--force redoes" -- "$OCR2" scan -q --force -R -o "$T/res" "$T/docs"
 grep -q sentinel "$T/res/a/b.md" && fail "--force did not redo the output"
 [ "$(find "$T/res/a/c/d.md" -newermt '2001-01-01' | wc -l)" = 1 ] || fail "--force did not rewrite d.md"
+
+# in a directory, a file is taken when its bytes are a supported format or its
+# name says it is a document: bad documents are reported, other files ignored
+mkdir -p "$T/mixed"
+cp "$FIX/small.png" "$T/mixed/ok.png"
+cp "$FIX/small.png" "$T/mixed/no-extension"
+cp "$FIX/lying.png" "$T/mixed/lying.png"
+: >"$T/mixed/empty.PDF"
+ln -s "$T/nowhere.jpg" "$T/mixed/dangling.jpg"
+echo "notes" >"$T/mixed/notes.txt"
+expect_rc 1 "bad documents in a directory" -- "$OCR2" scan -q -o "$T/mixed-out" "$T/mixed"
+[ "$(cd "$T/mixed-out" && ls | tr '\n' ' ')" = "no-extension.md ok.md " ] ||
+	fail "mixed directory outputs: $(ls "$T/mixed-out" | tr '\n' ' ')"
+for f in lying.png empty.PDF dangling.jpg; do
+	[ "$(grep -c "/mixed/$f: " "$T/err")" = 1 ] || fail "mixed directory: $f not reported once"
+done
+grep -q notes.txt "$T/err" && fail "mixed directory: notes.txt reported"
+[ "$(wc -l <"$T/err")" = 3 ] || fail "mixed directory: $(wc -l <"$T/err") stderr lines, wanted 3"
+
+# a temporary file left by a killed run is removed when its output is written
+: >"$T/res/a/.b.md.tmp.Ab12Cd"
+expect_rc 0 "--force after a killed run" -- "$OCR2" scan -q --force -o "$T/res" -R "$T/docs"
+[ -e "$T/res/a/.b.md.tmp.Ab12Cd" ] && fail "stale temporary file not removed"
 
 # --shard K/N: every input exactly once across K = 1..N
 mkdir -p "$T/many/sub"

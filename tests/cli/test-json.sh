@@ -60,6 +60,34 @@ assert t.startswith(want), (t[:40], want[:40])
 assert t.endswith(' end') and '\ufffd' in t and '\udc80' not in t, repr(t)
 X
 
+# every page object has the fields man/ocr2-json.5.scd lists as required, and no others
+check_schema() {
+	python3 - "$1" <<'X' || fail "$1: fields differ from the schema in ocr2-json(5)"
+import json, sys
+req = {'page', 'width', 'height', 'dpi', 'status', 'seconds', 'tokens', 'prompt_tokens',
+       'malformed', 'blocks', 'markdown'}
+allowed = req | {'source', 'format', 'message'}
+for line in open(sys.argv[1]):
+    obj = json.loads(line)
+    pages = obj['pages'] if 'pages' in obj else [obj]
+    if 'pages' in obj:
+        assert set(obj) == {'source', 'format', 'pages'}, set(obj)
+    for p in pages:
+        assert req <= set(p) <= allowed, set(p) ^ req
+        assert p['status'] in ('ok', 'truncated', 'error')
+        assert ('message' in p) == (p['status'] == 'error')
+        for b in p['blocks']:
+            assert set(b) == {'label', 'bbox', 'boxes', 'text'}, set(b)
+            assert all(len(x) == 4 and all(isinstance(v, int) and v >= 0 for v in x) for x in b['boxes'])
+X
+}
+"$OCR2" scan -f json "$FIX/page.png" >"$T/s1.json"; check_schema "$T/s1.json"
+"$OCR2" scan -f jsonl "$FIX/page.png" "$FIX/small.png" >"$T/s2.jsonl"; check_schema "$T/s2.jsonl"
+OCR2_STAND_IN_FAIL=2 "$OCR2" scan -f jsonl --max-tokens 50 "$FIX/page.png" "$FIX/small.png" >"$T/s3.jsonl"
+check_schema "$T/s3.jsonl"
+[ "$(python3 -c 'import json,sys; print(" ".join(json.loads(l)["status"] for l in open(sys.argv[1])))' "$T/s3.jsonl")" = "truncated error" ] ||
+	fail "statuses of a truncated and a failed page"
+
 # jsonl: one object per page with the source, several inputs to stdout
 expect_rc 0 "-f jsonl" -- "$OCR2" scan -f jsonl "$FIX/page.png" "$FIX/small.png"
 [ "$(wc -l <"$T/out")" = 2 ] || fail "-f jsonl: not one line per page"

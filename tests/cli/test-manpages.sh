@@ -22,9 +22,6 @@ missing = [o for o in opts if not re.search(r'(?<![\w-])' + re.escape(o) + r'(?!
 if missing:
     print('%s: %s not in %s' % (sys.argv[3], ' '.join(missing), sys.argv[2].split('/')[-1]))
     sys.exit(1)
-if not opts:
-    print('%s --help lists no options' % sys.argv[3])
-    sys.exit(1)
 X
 }
 

@@ -2,7 +2,7 @@
  * (testdata/reference/reference.py via make-goldens.py):
  *   test-encoder MODEL GOLDEN IMAGE
  * MODEL is a directory under $TESTDATA/models, GOLDEN a safetensors file under
- * $TESTDATA/golden, IMAGE a PNG under $TESTDATA.
+ * $TESTDATA/golden, IMAGE a PNG under $TESTDATA; an absolute path is taken as is.
  *
  * Each stage is fed the reference's own input where it can be (flow gets the
  * reference SAM output, the projector the reference flow output), so a
@@ -14,7 +14,10 @@
  * and norm accumulation). Measured on tiny/tiny-f32 (values up to ~5): SAM
  * 5-7e-6, flow 1.3-1.6e-6, projector 5-7e-7, whole sequence 6.5e-6 max-abs.
  * TOL = 5e-5 leaves ~8x headroom for other BLAS builds while still catching
- * any real mistake (a wrong mask, rel-pos index or rounding gives >= 1e-2). */
+ * any real mistake (a wrong mask, rel-pos index or rounding gives >= 1e-2).
+ * The load-time tables follow torch's CPU arithmetic (float32 weights for the
+ * antialiased bicubic, double index for the linear resize): measured 7e-7
+ * (pos_embed 48) and 6e-8 (rel-pos 95); TOL_TABLE = 2e-6. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +27,7 @@
 #include "testutil.h"
 
 #define TOL 5e-5
+#define TOL_TABLE 2e-6
 
 static int failures;
 
@@ -48,7 +52,7 @@ static const float *golden(const ocr2_weights *g, const char *name, int64_t nele
 	return t->data;
 }
 
-static void compare(const char *what, const float *got, const float *ref, size_t n)
+static void compare_tol(const char *what, const float *got, const float *ref, size_t n, double tol)
 {
 	if (!ref)
 		return;
@@ -56,8 +60,13 @@ static void compare(const char *what, const float *got, const float *ref, size_t
 	size_t i = tu_maxdiff(got, ref, n, &ma, &mr);
 	printf("%-14s max_abs %.3g (element %zu: %.7g vs %.7g), max |ref| %.3g\n", what, ma, i,
 	       got[i], ref[i], mr);
-	if (!(ma <= TOL))
-		fail("%s: max abs error %.3g > %.3g at element %zu", what, ma, TOL, i);
+	if (!(ma <= tol))
+		fail("%s: max abs error %.3g > %.3g at element %zu", what, ma, tol, i);
+}
+
+static void compare(const char *what, const float *got, const float *ref, size_t n)
+{
+	compare_tol(what, got, ref, n, TOL);
 }
 
 /* The golden's __metadata__ object (safetensors header), parsed. */
@@ -108,6 +117,31 @@ static void check_mask(enc_model *m, ocr2_pool *pool, const float *sam, int N)
 	free(b);
 }
 
+/* The load-time resizes for the 768 view against torch (when the golden has
+ * them): pos_embed 64->48 antialiased bicubic (every 5th row/column) and the
+ * first global block's rel-pos tables linearly resized to 2*48-1 rows. */
+static void check_tables(enc_model *m, const ocr2_weights *g)
+{
+	const ocr2_config *c = &m->c;
+	int W = c->sam_width, Gt = c->tile_size / c->patch, L = 2 * Gt - 1, hd = W / c->sam_heads;
+	int ns = (Gt + 4) / 5;
+	if (!ocr2_weights_get(g, "pos_embed_48_sample") || Gt != 48)
+		return;
+	float *pe = malloc((size_t)ns * ns * W * sizeof *pe);
+	for (int y = 0; y < ns; y++)
+		for (int x = 0; x < ns; x++)
+			memcpy(pe + ((size_t)y * ns + x) * W, m->pos[1] + ((size_t)(5 * y) * Gt + 5 * x) * W,
+			       (size_t)W * sizeof *pe);
+	compare_tol("pos_embed 48", pe, golden(g, "pos_embed_48_sample", (int64_t)ns * ns * W),
+		(size_t)ns * ns * W, TOL_TABLE);
+	free(pe);
+	const enc_sam_block *b = &m->sam[c->sam_global[0]];
+	compare_tol("rel_pos_h 95", b->rel_h[1], golden(g, "rel_pos_h_95", (int64_t)L * hd),
+		    (size_t)L * hd, TOL_TABLE);
+	compare_tol("rel_pos_w 95", b->rel_w[1], golden(g, "rel_pos_w_95", (int64_t)L * hd),
+		    (size_t)L * hd, TOL_TABLE);
+}
+
 static void check_errors(enc_model *m, ocr2_pool *pool, const ocr2_weights *w,
 			 const ocr2_config *c)
 {
@@ -135,9 +169,12 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	char mdir[1024], gpath[1024], ipath[1024], cpath[1100];
-	snprintf(mdir, sizeof mdir, "%s/models/%s", td, argv[1]);
-	snprintf(gpath, sizeof gpath, "%s/golden/%s", td, argv[2]);
-	snprintf(ipath, sizeof ipath, "%s/%s", td, argv[3]);
+	snprintf(mdir, sizeof mdir, "%s%s%s", argv[1][0] == '/' ? "" : td,
+		 argv[1][0] == '/' ? "" : "/models/", argv[1]);
+	snprintf(gpath, sizeof gpath, "%s%s%s", argv[2][0] == '/' ? "" : td,
+		 argv[2][0] == '/' ? "" : "/golden/", argv[2]);
+	snprintf(ipath, sizeof ipath, "%s%s%s", argv[3][0] == '/' ? "" : td,
+		 argv[3][0] == '/' ? "" : "/", argv[3]);
 	snprintf(cpath, sizeof cpath, "%s/config.json", mdir);
 	ocr2_config c;
 	ocr2_weights *w = NULL, *g = NULL;
@@ -234,6 +271,7 @@ int main(int argc, char **argv)
 			compare("image_embeds", emb, emb_ref, (size_t)n_emb * H);
 		free(emb);
 	}
+	check_tables(m, g);
 	check_errors(m, pool, w, &c);
 
 	enc_views_free(&v);

@@ -235,6 +235,66 @@ static int test_pages(const json_value *ps, const char *cache)
 	return done;
 }
 
+/* The ref helper's vectors (testdata/golden/grids.json, pillow-resize.json,
+ * made by testdata/reference/make-goldens.py with Pillow and a restatement of
+ * the official grid rule): a second, independent source. */
+static void test_ref_vectors(const char *td)
+{
+	char path[1024];
+	size_t n;
+	snprintf(path, sizeof path, "%s/golden/grids.json", td);
+	char *text = tu_slurp(path, &n);
+	json_value *doc = text ? json_parse(text, n, path) : NULL;
+	const json_value *gr = json_get(doc, "grids");
+	CHECK(gr && gr->len > 0, "%s: missing or empty", path);
+	for (size_t i = 0; gr && i < gr->len; i++) {
+		const json_value *e = json_at(gr, i);
+		int v[4];
+		for (int k = 0; k < 4; k++)
+			v[k] = (int)json_num(json_at(e, (size_t)k), -1, NULL);
+		int c, r;
+		enc_choose_grid(v[0], v[1], 768, 2, 6, &c, &r);
+		if (c * r == 1)
+			c = r = 0;
+		CHECK(c == v[2] && r == v[3], "grids.json %dx%d: got (%d,%d), reference (%d,%d)", v[0],
+		      v[1], c, r, v[2], v[3]);
+	}
+	printf("grids.json: %zu checked\n", gr ? gr->len : 0);
+	json_free(doc);
+	free(text);
+
+	snprintf(path, sizeof path, "%s/golden/pillow-resize.json", td);
+	text = tu_slurp(path, &n);
+	doc = text ? json_parse(text, n, path) : NULL;
+	const json_value *vs = json_get(doc, "vectors");
+	CHECK(vs && vs->len > 0, "%s: missing or empty", path);
+	for (size_t i = 0; vs && i < vs->len; i++) {
+		const json_value *e = json_at(vs, i);
+		const char *in = json_str(json_get(e, "input"), "");
+		const char *op = json_str(json_get(e, "op"), NULL);
+		int w = (int)json_num(json_get(e, "width"), 0, NULL), h = (int)json_num(json_get(e, "height"), 0, NULL);
+		char ipath[1024], what[160];
+		ocr2_image img;
+		snprintf(ipath, sizeof ipath, "%s/%s", td, in);
+		if (tu_load_png(ipath, &img)) {
+			CHECK(0, "%s: cannot read", ipath);
+			continue;
+		}
+		uint8_t *out = malloc((size_t)w * h * 3);
+		ocr2_status st = op && !strcmp(op, "pad1024") ? enc_pad_view(&img, 1024, out)
+							      : enc_resize_bicubic(img.rgb, img.width, img.height, out, w, h);
+		CHECK(st == OCR2_OK && (!op || !strcmp(op, "pad1024")), "%s %s: %s", in, op ? op : "",
+		      ocr2_errmsg());
+		snprintf(what, sizeof what, "ref-%zu", i);
+		check_hash(what, out, (size_t)w * h * 3, json_str(json_get(e, "sha256"), ""));
+		free(out);
+		free(img.rgb);
+	}
+	printf("pillow-resize.json: %zu checked\n", vs ? vs->len : 0);
+	json_free(doc);
+	free(text);
+}
+
 int main(void)
 {
 	const char *td = getenv("TESTDATA"), *cache = getenv("TESTCACHE");
@@ -255,6 +315,7 @@ int main(void)
 	test_resizes(json_get(doc, "resizes"));
 	test_synth_views(json_get(doc, "synth_views"));
 	test_extremes();
+	test_ref_vectors(td);
 	int pages = test_pages(json_get(doc, "pages"), cache);
 	/* normalisation: 0 -> -1, 255 -> 1, 127 -> 127/255*2-1 in f32 */
 	uint8_t px[3] = {0, 255, 127};

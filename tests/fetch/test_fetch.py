@@ -188,6 +188,22 @@ def case_rerun_after_touch(e, files):
     assert_complete(e, files)
 
 
+def case_stale(e, files):
+    """Files an earlier fetch left that the new revision lacks are removed;
+    files the user put there are not."""
+    expect(e.fetch(), 0)
+    mine = os.path.join(e.model, "notes.txt")
+    open(mine, "w").write("mine\n")
+    del e.hub.files[SHARD2]
+    del e.hub.files["model.safetensors.index.json"]
+    expect(e.fetch(), 0)
+    check(not os.path.exists(os.path.join(e.model, SHARD2)), "stale shard kept")
+    check(not os.path.exists(os.path.join(e.model, "model.safetensors.index.json")),
+          "stale index kept")
+    check(os.path.exists(mine), "a file ocr2 did not fetch was removed")
+    check(os.path.exists(os.path.join(e.model, SHARD1)), "current shard removed")
+
+
 def case_resume(e, files):
     e.hub.faults[SHARD1] = "cut:50000"
     p = e.fetch("--retries", "0")
@@ -325,7 +341,10 @@ def case_interrupt(e, files):
 def case_progress(e, files):
     """On a TTY: a progress bar with bytes, rate and ETA, erased at the end."""
     import pty
-    master, slave = pty.openpty()
+    try:
+        master, slave = pty.openpty()
+    except OSError:
+        return 77  # no pseudo-terminals here
     e.hub.faults[SHARD1] = "stall:60000"
     e.hub.stall_s = 1.5  # then the connection closes and the transfer resumes
     proc = subprocess.Popen([OCR2, "model", "fetch", "--no-check"], env=e.env,
@@ -397,6 +416,18 @@ def case_token_file(e, files):
         f.write("hf_fromfile\n")
     expect(e.fetch(), 0)
     check(all(r["auth"] == "Bearer hf_fromfile" for r in e.hub.requests()), "token file unused")
+
+
+def case_proxy(e, files):
+    """http_proxy is honoured (libcurl's environment handling): the endpoint's
+    host is never resolved here, the proxy (the fake hub's second port) gets
+    every request with the absolute URL."""
+    proxy = "http://127.0.0.1:%d" % e.hub.servers[1].server_address[1]
+    p = e.fetch(env={"HF_ENDPOINT": "http://hub.invalid", "http_proxy": proxy, "no_proxy": ""})
+    expect(p, 0)
+    assert_complete(e, files)
+    reqs = e.hub.requests()
+    check(reqs and all(r["server"] == 1 for r in reqs), "not through the proxy: %s" % reqs)
 
 
 def case_offline(e, files):
