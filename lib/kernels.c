@@ -137,8 +137,13 @@ void ocr2_linear_rows(ocr2_pool *pool, const float *x, int n, int k, const ocr2_
 	if (n <= 0 || m <= 0)
 		return;
 	if (n < 4) {
-		lin_job j = {x, n, k, r0, r1, w, bias, y, GEMV_CHUNK};
-		ocr2_pool_run(pool, gemv_part, &j, (m + GEMV_CHUNK - 1) / GEMV_CHUNK);
+		/* Few large contiguous ranges: each thread then streams its part of W
+		 * sequentially; two per thread still balance uneven progress. */
+		int items = 2 * ocr2_pool_size(pool);
+		int chunk = (m + items - 1) / items;
+		chunk = chunk < GEMV_CHUNK ? GEMV_CHUNK : (chunk + 15) & ~15;
+		lin_job j = {x, n, k, r0, r1, w, bias, y, chunk};
+		ocr2_pool_run(pool, gemv_part, &j, (m + chunk - 1) / chunk);
 		return;
 	}
 	if (w->dtype == OCR2_DT_F32) {
