@@ -316,6 +316,14 @@ void ocr2_linear(ocr2_pool *pool, const float *x, int n, int k, const ocr2_tenso
 /* Same for a row range [r0, r1) of W, writing y[n, r1-r0] (experts, vocab slices). */
 void ocr2_linear_rows(ocr2_pool *pool, const float *x, int n, int k, const ocr2_tensor *w,
 		      int r0, int r1, const float *bias, float *y);
+/* Several independent y = W x products (one input row each) as ONE pool job,
+ * so a decode step pays one hand-over for e.g. all its routed experts. */
+typedef struct {
+	const ocr2_tensor *w; /* [m, k] */
+	const float *x;       /* [k] */
+	float *y;             /* [m] */
+} ocr2_gemv_task;
+void ocr2_gemv_batch(ocr2_pool *pool, const ocr2_gemv_task *tasks, int n_tasks);
 /* Reads element i of a float tensor as f32. */
 float ocr2_tensor_f32(const ocr2_tensor *t, int64_t i);
 /* Widens rows [r0, r1) of a 2-D float tensor (or all of a 1-D one when r0=0,
