@@ -355,7 +355,10 @@ static bool parse_container(parser *p, json_value *v, int depth, bool object)
 			return fail(p, "out of memory");
 		if (object) {
 			if (p->sp + 1 > p->kcap) { /* kstack and lstack share kcap */
+				/* arrays move sp too, so one doubling may not reach it */
 				size_t nc = p->kcap ? p->kcap * 2 : 64;
+				while (nc < p->sp + 1)
+					nc *= 2;
 				char **nk = realloc(p->kstack, nc * sizeof *nk);
 				if (!nk)
 					return fail(p, "out of memory");
