@@ -331,10 +331,7 @@ static void att_part(void *arg, int i, int n_items)
 		int nk = j->p0 + r + 1; /* causal: positions 0..p0+r */
 		for (int t = 0; t < nk; t++) {
 			const float *k = j->kc + (size_t)t * m->kv_dim + (size_t)kvh * hd;
-			float d = 0;
-			for (int e = 0; e < hd; e++)
-				d += q[e] * k[e];
-			s[t] = d * scale;
+			s[t] = ocr2_dot(q, k, hd) * scale;
 		}
 		ocr2_softmax(s, nk);
 		float *o = j->c->att + (size_t)r * m->q_dim + (size_t)h * hd;

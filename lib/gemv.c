@@ -163,6 +163,23 @@ AVX512 static void gemv_q8_avx512(const ocr2_tensor *w, const float *x, int k, i
 		y[r - r0] = _mm512_reduce_add_ps(acc);
 	}
 }
+
+AVX512 static float dot_avx512(const float *a, const float *b, int n)
+{
+	__m512 s0 = _mm512_setzero_ps(), s1 = s0;
+	int i = 0;
+	for (; i + 32 <= n; i += 32) {
+		s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), s0);
+		s1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16), s1);
+	}
+	for (; i + 16 <= n; i += 16)
+		s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), s0);
+	if (i < n) {
+		__mmask16 m = (__mmask16)((1u << (n - i)) - 1);
+		s1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i), s1);
+	}
+	return _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
+}
 #endif
 
 /* ---- dispatch ------------------------------------------------------------ */
@@ -214,4 +231,21 @@ void ocr2_gemv_rows(const ocr2_tensor *w, const float *x, int k, int r0, int r1,
 	}
 #endif
 	ocr2_gemv_rows_ref(w, x, k, r0, r1, y);
+}
+
+float ocr2_dot_ref(const float *a, const float *b, int n)
+{
+	float s = 0;
+	for (int i = 0; i < n; i++)
+		s += a[i] * b[i];
+	return s;
+}
+
+float ocr2_dot(const float *a, const float *b, int n)
+{
+#if HAVE_X86
+	if (simd_level())
+		return dot_avx512(a, b, n);
+#endif
+	return ocr2_dot_ref(a, b, n);
 }

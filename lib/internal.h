@@ -349,6 +349,9 @@ void ocr2_rope(float *x, int n_tok, int n_heads, int head_dim, const int *pos, i
 void ocr2_gemv_rows(const ocr2_tensor *w, const float *x, int k, int r0, int r1, float *y);
 void ocr2_gemv_rows_ref(const ocr2_tensor *w, const float *x, int k, int r0, int r1, float *y);
 const char *ocr2_gemv_kernel_name(void);
+/* sum a[i]*b[i] (lib/gemv.c), AVX-512 when available; _ref is the plain loop. */
+float ocr2_dot(const float *a, const float *b, int n);
+float ocr2_dot_ref(const float *a, const float *b, int n);
 
 float ocr2_bf16_to_f32(uint16_t h);
 uint16_t ocr2_f32_to_bf16(float f); /* round to nearest even */
