@@ -469,16 +469,6 @@ static bool walk(input_list *l, const char *dir, const char *rel, bool recursive
 	return ok;
 }
 
-static uint64_t fnv1a(const char *s)
-{
-	uint64_t h = 0xcbf29ce484222325ull;
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 0x100000001b3ull;
-	}
-	return h;
-}
-
 /* "dir/name.pdf" -> "dir/name" + ext */
 static char *with_ext(const char *rel, const char *ext)
 {
@@ -1213,8 +1203,7 @@ static int parse_options(int argc, char **argv, options *o)
 		case OPT_FORCE: o->force = true; break;
 		case OPT_SHARD: {
 			int k, n;
-			char extra;
-			if (sscanf(optarg, "%d/%d%c", &k, &n, &extra) != 2 || n < 1 || k < 1 || k > n)
+			if (ocr2_shard_parse(optarg, &k, &n) != OCR2_OK)
 				BAD("--shard %s: not K/N with 1 <= K <= N", optarg);
 			o->shard_k = k;
 			o->shard_n = n;
@@ -1336,7 +1325,7 @@ int cmd_scan(int argc, char **argv)
 		goto out;
 	}
 	for (int i = 0; i < l.n; i++) {
-		if (o->shard_n && fnv1a(l.v[i].rel) % (uint64_t)o->shard_n != (uint64_t)(o->shard_k - 1))
+		if (o->shard_n && !ocr2_shard_has(l.v[i].rel, o->shard_k, o->shard_n))
 			continue;
 		bool dup = false;
 		for (int j = 0; l.v[i].out && j < i && !dup; j++)

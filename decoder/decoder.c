@@ -331,10 +331,7 @@ static void att_part(void *arg, int i, int n_items)
 		int nk = j->p0 + r + 1; /* causal: positions 0..p0+r */
 		for (int t = 0; t < nk; t++) {
 			const float *k = j->kc + (size_t)t * m->kv_dim + (size_t)kvh * hd;
-			float d = 0;
-			for (int e = 0; e < hd; e++)
-				d += q[e] * k[e];
-			s[t] = d * scale;
+			s[t] = ocr2_dot(q, k, hd) * scale;
 		}
 		ocr2_softmax(s, nk);
 		float *o = j->c->att + (size_t)r * m->q_dim + (size_t)h * hd;
@@ -358,9 +355,14 @@ static void attention(dec_ctx *c, int l, int n, int p0)
 	float *kc = c->kc + (size_t)l * c->max_ctx * m->kv_dim;
 	float *vc = c->vc + (size_t)l * c->max_ctx * m->kv_dim;
 	float *kn = kc + (size_t)p0 * m->kv_dim, *vn = vc + (size_t)p0 * m->kv_dim;
-	ocr2_linear(c->pool, c->xn, n, H, L->wq, NULL, c->q);   /* [n, q_dim] */
-	ocr2_linear(c->pool, c->xn, n, H, L->wk, NULL, kn);     /* [n, kv_dim] */
-	ocr2_linear(c->pool, c->xn, n, H, L->wv, NULL, vn);     /* [n, kv_dim] */
+	if (n == 1) { /* decode: one job for the three products */
+		ocr2_gemv_task t[3] = {{L->wq, c->xn, c->q}, {L->wk, c->xn, kn}, {L->wv, c->xn, vn}};
+		ocr2_gemv_batch(c->pool, t, 3);
+	} else {
+		ocr2_linear(c->pool, c->xn, n, H, L->wq, NULL, c->q);   /* [n, q_dim] */
+		ocr2_linear(c->pool, c->xn, n, H, L->wk, NULL, kn);     /* [n, kv_dim] */
+		ocr2_linear(c->pool, c->xn, n, H, L->wv, NULL, vn);     /* [n, kv_dim] */
+	}
 	ocr2_rope(c->q, n, cf->n_heads, cf->head_dim, NULL, p0, cf->rope_theta);
 	ocr2_rope(kn, n, cf->n_kv_heads, cf->head_dim, NULL, p0, cf->rope_theta);
 	int nb = n < c->att_blocks ? n : c->att_blocks;
@@ -376,8 +378,13 @@ static void swiglu(dec_ctx *c, const float *x, int n, const ocr2_tensor *gate,
 		   const ocr2_tensor *up, const ocr2_tensor *down, float *y)
 {
 	int H = c->m->cfg.hidden, I = (int)gate->shape[0];
-	ocr2_linear(c->pool, x, n, H, gate, NULL, c->g); /* [n, I] */
-	ocr2_linear(c->pool, x, n, H, up, NULL, c->u);   /* [n, I] */
+	if (n == 1) {
+		ocr2_gemv_task t[2] = {{gate, x, c->g}, {up, x, c->u}};
+		ocr2_gemv_batch(c->pool, t, 2);
+	} else {
+		ocr2_linear(c->pool, x, n, H, gate, NULL, c->g); /* [n, I] */
+		ocr2_linear(c->pool, x, n, H, up, NULL, c->u);   /* [n, I] */
+	}
 	ocr2_silu_mul(c->g, c->u, n * I);
 	ocr2_linear(c->pool, c->g, n, I, down, NULL, y); /* [n, H] */
 }
@@ -403,6 +410,52 @@ static void topk(const float *p, int E, int k, int *idx, float *val)
 	}
 }
 
+/* Decode (one row, already routed): the K routed experts and the shared one
+ * in two batched jobs (gate+up, then down) instead of 3(K+1). Sums in the
+ * same order as the general path (experts by index, then the shared one), so
+ * both give identical results. False when the scratch is too small. */
+static bool moe_one_row(dec_ctx *c, const dec_layer *L)
+{
+	const ocr2_config *cf = &c->m->cfg;
+	int H = cf->hidden, K = cf->n_experts_per_tok, I = cf->moe_intermediate;
+	int Is = L->sh_gate ? (int)L->sh_gate->shape[0] : 0;
+	if (K > 32 || (size_t)c->cap * c->m->ffn_max < (size_t)K * I + Is || c->cap < K + 1)
+		return false;
+	ocr2_gemv_task t[2 * 32 + 2];
+	int n = 0;
+	for (int j = 0; j < K; j++) {
+		int e = c->top[j];
+		t[n++] = (ocr2_gemv_task){L->e_gate[e], c->xn, c->g + (size_t)j * I};
+		t[n++] = (ocr2_gemv_task){L->e_up[e], c->xn, c->u + (size_t)j * I};
+	}
+	if (Is) {
+		t[n++] = (ocr2_gemv_task){L->sh_gate, c->xn, c->g + (size_t)K * I};
+		t[n++] = (ocr2_gemv_task){L->sh_up, c->xn, c->u + (size_t)K * I};
+	}
+	ocr2_gemv_batch(c->pool, t, n);
+	ocr2_silu_mul(c->g, c->u, K * I + Is);
+	n = 0;
+	for (int j = 0; j < K; j++)
+		t[n++] = (ocr2_gemv_task){L->e_down[c->top[j]], c->g + (size_t)j * I,
+					  c->eout + (size_t)j * H};
+	if (Is)
+		t[n++] = (ocr2_gemv_task){L->sh_down, c->g + (size_t)K * I, c->eout + (size_t)K * H};
+	ocr2_gemv_batch(c->pool, t, n);
+	memset(c->tmp, 0, (size_t)H * sizeof *c->tmp);
+	for (int e = 0; e < cf->n_experts; e++)
+		for (int j = 0; j < K; j++)
+			if (c->top[j] == e) {
+				const float *o = c->eout + (size_t)j * H;
+				float w = c->topw[j];
+				for (int d = 0; d < H; d++)
+					c->tmp[d] += w * o[d];
+			}
+	if (Is)
+		for (int d = 0; d < H; d++)
+			c->tmp[d] += c->eout[(size_t)K * H + d];
+	return true;
+}
+
 /* model.md §5 MoE: xn [n, H] → tmp [n, H]. Each expert runs once over the rows
  * routed to it (gathered), its output scattered back with the router weight. */
 static void moe(dec_ctx *c, const dec_layer *L, int n)
@@ -426,6 +479,8 @@ static void moe(dec_ctx *c, const dec_layer *L, int n)
 		for (int j = 0; j < K; j++)
 			w[j] = (norm ? w[j] / (sum + 1e-20f) : w[j]) * cf->routed_scaling;
 	}
+	if (n == 1 && moe_one_row(c, L))
+		return;
 	memset(c->tmp, 0, (size_t)n * H * sizeof *c->tmp);
 	for (int e = 0; e < E; e++) {
 		int cnt = 0;

@@ -1,6 +1,7 @@
 /* error.c - status codes, the per-thread error message and the clock.
  * Every library failure passes through ocr2_fail(). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -50,6 +51,15 @@ ocr2_status ocr2_fail(ocr2_status s, const char *fmt, ...)
 	for (char *p = errbuf; *p; p++)
 		if (*p == '\n' || *p == '\r')
 			*p = ' ';
+	return s;
+}
+
+char *ocr2_path_join(const char *dir, const char *name)
+{
+	size_t n = strlen(dir) + strlen(name) + 2;
+	char *s = malloc(n);
+	if (s)
+		snprintf(s, n, "%s/%s", dir, name);
 	return s;
 }
 

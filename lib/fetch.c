@@ -138,15 +138,6 @@ static int wanted(const char *name)
 	return 0;
 }
 
-static char *path_join(const char *a, const char *b)
-{
-	size_t n = strlen(a) + strlen(b) + 2;
-	char *s = malloc(n);
-	if (s)
-		snprintf(s, n, "%s/%s", a, b);
-	return s;
-}
-
 __attribute__((unused)) static void human(uint64_t b, char *out, size_t n)
 {
 	if (b >= 1000000000ull)
@@ -319,7 +310,7 @@ static ocr2_status read_text(const char *path, char **out, size_t *n, size_t cap
 /* Reads the record; OCR2_ERR_IO when absent, OCR2_ERR_FORMAT when damaged. */
 static ocr2_status manifest_read(const char *dir, listing *l)
 {
-	char *path = path_join(dir, OCR2_FETCH_MANIFEST);
+	char *path = ocr2_path_join(dir, OCR2_FETCH_MANIFEST);
 	if (!path)
 		return ocr2_fail(OCR2_ERR_NOMEM, "out of memory");
 	char *text = NULL;
@@ -398,8 +389,8 @@ static ocr2_status fsync_dir(const char *dir)
  * repo and revision were checked to need no JSON escaping. */
 __attribute__((unused)) static ocr2_status manifest_write(const char *dir, const listing *l)
 {
-	char *path = path_join(dir, OCR2_FETCH_MANIFEST);
-	char *tmp = path_join(dir, OCR2_FETCH_MANIFEST ".tmp");
+	char *path = ocr2_path_join(dir, OCR2_FETCH_MANIFEST);
+	char *tmp = ocr2_path_join(dir, OCR2_FETCH_MANIFEST ".tmp");
 	ocr2_status s = OCR2_OK;
 	FILE *f = NULL;
 	if (!path || !tmp) {
@@ -470,7 +461,7 @@ static ocr2_status verify_offline(const char *dir, const ocr2_fetch_params *p,
 	char first[256] = "";
 	for (int i = 0; i < l.n && !s; i++) {
 		fentry *e = &l.f[i];
-		char *path = path_join(dir, e->path);
+		char *path = ocr2_path_join(dir, e->path);
 		if (!path) {
 			s = ocr2_fail(OCR2_ERR_NOMEM, "out of memory");
 			break;
@@ -514,7 +505,7 @@ ocr2_status ocr2_model_dir_describe(const char *dir, ocr2_model_dir_state *st)
 	while ((de = readdir(d))) {
 		if (de->d_name[0] == '.')
 			continue;
-		char *p = path_join(dir, de->d_name);
+		char *p = ocr2_path_join(dir, de->d_name);
 		struct stat sb;
 		if (p && stat(p, &sb) == 0 && S_ISREG(sb.st_mode)) {
 			st->bytes += (uint64_t)sb.st_size;
@@ -525,7 +516,7 @@ ocr2_status ocr2_model_dir_describe(const char *dir, ocr2_model_dir_state *st)
 		free(p);
 	}
 	closedir(d);
-	char *inc = path_join(dir, ".incomplete");
+	char *inc = ocr2_path_join(dir, ".incomplete");
 	if (inc && (d = opendir(inc))) {
 		while ((de = readdir(d)))
 			if (ends_with(de->d_name, ".part"))
@@ -539,7 +530,7 @@ ocr2_status ocr2_model_dir_describe(const char *dir, ocr2_model_dir_state *st)
 		snprintf(st->commit, sizeof st->commit, "%s", l.commit);
 		st->complete = 1;
 		for (int i = 0; i < l.n && st->complete; i++) {
-			char *p = path_join(dir, l.f[i].path);
+			char *p = ocr2_path_join(dir, l.f[i].path);
 			struct stat sb;
 			if (!p || stat(p, &sb) || (uint64_t)sb.st_size != l.f[i].size) {
 				st->complete = 0;
@@ -948,7 +939,7 @@ static size_t on_file(char *p, size_t size, size_t nmemb, void *arg)
 static ocr2_status fetch_one(ctx *c, const char *dir, const char *inc, fentry *e,
 			     ocr2_fetch_result *r)
 {
-	char *final = path_join(dir, e->path);
+	char *final = ocr2_path_join(dir, e->path);
 	size_t pn = strlen(inc) + strlen(e->path) + 8;
 	char *part = malloc(pn);
 	char url[4096];
@@ -1189,8 +1180,8 @@ static ocr2_status fetch_online(const char *dir, const ocr2_fetch_params *p,
 		s = ocr2_fail(OCR2_ERR_IO, "%s: %s", dir, strerror(errno));
 		goto out;
 	}
-	inc = path_join(dir, ".incomplete");
-	lockp = inc ? path_join(inc, "lock") : NULL;
+	inc = ocr2_path_join(dir, ".incomplete");
+	lockp = inc ? ocr2_path_join(inc, "lock") : NULL;
 	if (!lockp) {
 		s = ocr2_fail(OCR2_ERR_NOMEM, "out of memory");
 		goto out;
@@ -1238,7 +1229,7 @@ static ocr2_status fetch_online(const char *dir, const ocr2_fetch_params *p,
 	for (int i = 0; i < l.n; i++) {
 		fentry *e = &l.f[i];
 		r->bytes_total += e->size;
-		char *final = path_join(dir, e->path);
+		char *final = ocr2_path_join(dir, e->path);
 		if (!final) {
 			s = ocr2_fail(OCR2_ERR_NOMEM, "out of memory");
 			goto out;
@@ -1304,7 +1295,7 @@ static ocr2_status fetch_online(const char *dir, const ocr2_fetch_params *p,
 		}
 		/* a file under the final name that is not what the hub publishes
 		 * goes: nothing wrong stays under a final name */
-		char *final = path_join(dir, l.f[i].path);
+		char *final = ocr2_path_join(dir, l.f[i].path);
 		if (final)
 			unlink(final);
 		free(final);
@@ -1321,7 +1312,7 @@ static ocr2_status fetch_online(const char *dir, const ocr2_fetch_params *p,
 		int keep = 0;
 		for (int i = 0; i < l.n && !keep; i++)
 			keep = !strcmp(l.f[i].path, old.f[j].path);
-		char *stale = keep ? NULL : path_join(dir, old.f[j].path);
+		char *stale = keep ? NULL : ocr2_path_join(dir, old.f[j].path);
 		if (stale)
 			unlink(stale);
 		free(stale);

@@ -17,6 +17,8 @@
 ocr2_status ocr2_fail(ocr2_status s, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 double ocr2_now(void); /* monotonic seconds */
+/* "dir/name", malloc'd (NULL when out of memory). */
+char *ocr2_path_join(const char *dir, const char *name);
 
 /* ---- UTF-8 and Unicode classes (lib/unicode.c) ----------------------------- */
 
@@ -314,6 +316,14 @@ void ocr2_linear(ocr2_pool *pool, const float *x, int n, int k, const ocr2_tenso
 /* Same for a row range [r0, r1) of W, writing y[n, r1-r0] (experts, vocab slices). */
 void ocr2_linear_rows(ocr2_pool *pool, const float *x, int n, int k, const ocr2_tensor *w,
 		      int r0, int r1, const float *bias, float *y);
+/* Several independent y = W x products (one input row each) as ONE pool job,
+ * so a decode step pays one hand-over for e.g. all its routed experts. */
+typedef struct {
+	const ocr2_tensor *w; /* [m, k] */
+	const float *x;       /* [k] */
+	float *y;             /* [m] */
+} ocr2_gemv_task;
+void ocr2_gemv_batch(ocr2_pool *pool, const ocr2_gemv_task *tasks, int n_tasks);
 /* Reads element i of a float tensor as f32. */
 float ocr2_tensor_f32(const ocr2_tensor *t, int64_t i);
 /* Widens rows [r0, r1) of a 2-D float tensor (or all of a 1-D one when r0=0,
@@ -339,6 +349,9 @@ void ocr2_rope(float *x, int n_tok, int n_heads, int head_dim, const int *pos, i
 void ocr2_gemv_rows(const ocr2_tensor *w, const float *x, int k, int r0, int r1, float *y);
 void ocr2_gemv_rows_ref(const ocr2_tensor *w, const float *x, int k, int r0, int r1, float *y);
 const char *ocr2_gemv_kernel_name(void);
+/* sum a[i]*b[i] (lib/gemv.c), AVX-512 when available; _ref is the plain loop. */
+float ocr2_dot(const float *a, const float *b, int n);
+float ocr2_dot_ref(const float *a, const float *b, int n);
 
 float ocr2_bf16_to_f32(uint16_t h);
 uint16_t ocr2_f32_to_bf16(float f); /* round to nearest even */

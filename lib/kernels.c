@@ -127,6 +127,48 @@ static void gemv_part(void *arg, int i, int n_items)
 	}
 }
 
+#define BATCH_MAX_ITEMS 256
+
+typedef struct {
+	const ocr2_gemv_task *t;
+	int task[BATCH_MAX_ITEMS], r0[BATCH_MAX_ITEMS], r1[BATCH_MAX_ITEMS];
+} batch_job;
+
+static void batch_part(void *arg, int i, int n)
+{
+	const batch_job *j = arg;
+	const ocr2_gemv_task *t = &j->t[j->task[i]];
+	ocr2_gemv_rows(t->w, t->x, (int)t->w->shape[1], j->r0[i], j->r1[i], t->y + j->r0[i]);
+}
+
+void ocr2_gemv_batch(ocr2_pool *pool, const ocr2_gemv_task *tasks, int n_tasks)
+{
+	/* each matrix in pieces of >= 128 rows, about 4 pieces per thread overall */
+	int64_t rows = 0;
+	for (int i = 0; i < n_tasks; i++)
+		rows += tasks[i].w->shape[0];
+	int64_t piece = rows / (4 * ocr2_pool_size(pool)) + 1;
+	if (piece < 128)
+		piece = 128;
+	batch_job j = {.t = tasks};
+	int n = 0;
+	for (int i = 0; i < n_tasks; i++) {
+		int m = (int)tasks[i].w->shape[0];
+		for (int a = 0; a < m; a += (int)piece) {
+			if (n == BATCH_MAX_ITEMS) { /* flush: run what is queued */
+				ocr2_pool_run(pool, batch_part, &j, n);
+				n = 0;
+			}
+			j.task[n] = i;
+			j.r0[n] = a;
+			j.r1[n] = a + piece < m ? a + (int)piece : m;
+			n++;
+		}
+	}
+	if (n)
+		ocr2_pool_run(pool, batch_part, &j, n);
+}
+
 /* Rows of W per sgemm panel when W must be widened to f32 first. */
 #define PANEL_ROWS 512
 
@@ -137,8 +179,13 @@ void ocr2_linear_rows(ocr2_pool *pool, const float *x, int n, int k, const ocr2_
 	if (n <= 0 || m <= 0)
 		return;
 	if (n < 4) {
-		lin_job j = {x, n, k, r0, r1, w, bias, y, GEMV_CHUNK};
-		ocr2_pool_run(pool, gemv_part, &j, (m + GEMV_CHUNK - 1) / GEMV_CHUNK);
+		/* Few large contiguous ranges: each thread then streams its part of W
+		 * sequentially; two per thread still balance uneven progress. */
+		int items = 2 * ocr2_pool_size(pool);
+		int chunk = (m + items - 1) / items;
+		chunk = chunk < GEMV_CHUNK ? GEMV_CHUNK : (chunk + 15) & ~15;
+		lin_job j = {x, n, k, r0, r1, w, bias, y, chunk};
+		ocr2_pool_run(pool, gemv_part, &j, (m + chunk - 1) / chunk);
 		return;
 	}
 	if (w->dtype == OCR2_DT_F32) {

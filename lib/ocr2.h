@@ -100,6 +100,12 @@ ocr2_status ocr2_pagesel_parse(const char *spec, ocr2_pagesel **out);
 int ocr2_pagesel_has(const ocr2_pagesel *s, int page1);  /* NULL selects all */
 void ocr2_pagesel_free(ocr2_pagesel *s);
 
+/* Shards "K/N" (1 <= K <= N <= 1000000, plain decimal digits only). */
+ocr2_status ocr2_shard_parse(const char *spec, int *k, int *n);
+/* Whether an input belongs to shard k of n: FNV-1a 64 of its name (as mirrored
+ * under -o) modulo n equals k-1, so every machine computes the same slices. */
+int ocr2_shard_has(const char *name, int k, int n);
+
 /* ---- the model ----------------------------------------------------------- */
 
 typedef struct ocr2_model ocr2_model;
@@ -187,9 +193,12 @@ void ocr2_blocks_free(ocr2_blocks *b);
 /* Maps a 0..999 grid coordinate to a pixel on a side of `size` pixels, as the
  * official scripts do: int(v / 999 * size). */
 int ocr2_grid_to_pixel(int v, int size);
-/* The official Markdown conversion of a page (model.md §9). image_links, when
- * not NULL, is the printf pattern for figure links, e.g. "images/p%d_%d.png"
- * (page, index); NULL keeps the official "images/%d.jpg"-style numbering. */
+/* The official Markdown conversion of a page (model.md §9), quirks included.
+ * An image tag becomes "![](LINK)\n"; LINK is image_links with "%p" replaced
+ * by `page`, "%n" by the image's index on the page (from 0) and "%%" by "%",
+ * e.g. "images/%p_%n.jpg" (the official PDF script, page from 0). NULL gives
+ * the official "images/%n.jpg"; "" drops image tags without a link (text).
+ * *out is malloc'd. Fails only when out of memory. */
 ocr2_status ocr2_markdown_from_raw(const char *raw, int page, const char *image_links,
 				   char **out);
 

@@ -116,3 +116,41 @@ void ocr2_pagesel_free(ocr2_pagesel *s)
 	free(s->r);
 	free(s);
 }
+
+/* ---- shards ---------------------------------------------------------------- */
+
+static bool shard_num(const char **p, int *out)
+{
+	const char *s = *p;
+	long v = 0;
+	if (*s < '0' || *s > '9')
+		return false;
+	for (; *s >= '0' && *s <= '9'; s++) {
+		v = v * 10 + (*s - '0');
+		if (v > 1000000)
+			return false;
+	}
+	*out = (int)v;
+	*p = s;
+	return true;
+}
+
+ocr2_status ocr2_shard_parse(const char *spec, int *k, int *n)
+{
+	const char *p = spec;
+	if (!spec || !shard_num(&p, k) || *p++ != '/' || !shard_num(&p, n) || *p || *n < 1 ||
+	    *k < 1 || *k > *n)
+		return ocr2_fail(OCR2_ERR_INVALID, "shard '%s': not K/N with 1 <= K <= N <= 1000000",
+				 spec ? spec : "");
+	return OCR2_OK;
+}
+
+int ocr2_shard_has(const char *name, int k, int n)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (const char *s = name; *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 0x100000001b3ull;
+	}
+	return h % (uint64_t)n == (uint64_t)(k - 1);
+}

@@ -39,15 +39,6 @@ void ocr2_pipeline_free(ocr2_pipeline *p)
 	free(p);
 }
 
-static char *join(const char *dir, const char *name)
-{
-	size_t n = strlen(dir) + strlen(name) + 2;
-	char *s = malloc(n);
-	if (s)
-		snprintf(s, n, "%s/%s", dir, name);
-	return s;
-}
-
 /* model.md §0.1: special ids come from tokenizer.json by their text and must
  * agree with config.json where both say something. */
 static ocr2_status special_id(ocr2_pipeline *p, const char *text, int expect, int *out)
@@ -76,7 +67,7 @@ ocr2_status ocr2_pipeline_load(const char *dir, int n_threads, ocr2_pipeline **o
 		st = ocr2_fail(OCR2_ERR_MODEL, "%s: no such model directory", dir);
 		goto fail;
 	}
-	if (!(path = join(dir, "config.json")))
+	if (!(path = ocr2_path_join(dir, "config.json")))
 		goto nomem;
 	if ((st = ocr2_config_load(path, &p->cfg)))
 		goto fail;
@@ -86,7 +77,7 @@ ocr2_status ocr2_pipeline_load(const char *dir, int n_threads, ocr2_pipeline **o
 		goto fail;
 	if ((st = ocr2_model_check_tensors(p->w, &p->cfg, dir)))
 		goto fail;
-	if (!(path = join(dir, "tokenizer.json")))
+	if (!(path = ocr2_path_join(dir, "tokenizer.json")))
 		goto nomem;
 	if ((st = ocr2_tokenizer_load(path, &p->tok))) {
 		if (st != OCR2_ERR_NOMEM)
@@ -182,7 +173,7 @@ static ocr2_status build_prompt(ocr2_pipeline *p, const char *prompt, int n_img,
 
 static ocr2_status write_raw(const char *dir, const char *name, const void *data, size_t n)
 {
-	char *path = join(dir, name);
+	char *path = ocr2_path_join(dir, name);
 	if (!path)
 		return ocr2_fail(OCR2_ERR_NOMEM, "out of memory");
 	FILE *f = fopen(path, "wb");

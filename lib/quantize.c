@@ -66,19 +66,6 @@ typedef struct {
 	int part; /* 0 = copy, 1 = q8 data, 2 = q8 scales */
 } out_tensor;
 
-static const char *st_dtype(ocr2_dtype d)
-{
-	switch (d) {
-	case OCR2_DT_F32: return "F32";
-	case OCR2_DT_F16: return "F16";
-	case OCR2_DT_BF16: return "BF16";
-	case OCR2_DT_I32: return "I32";
-	case OCR2_DT_I64: return "I64";
-	case OCR2_DT_Q8: return "Q8_0";
-	}
-	return "?";
-}
-
 static int cmp_out(const void *a, const void *b)
 {
 	return strcmp(((const out_tensor *)a)->name, ((const out_tensor *)b)->name);
@@ -179,7 +166,7 @@ ocr2_status ocr2_model_quantize(const char *src_dir, const char *dst_dir,
 			s->shape[0] = t->shape[0];
 			s->shape[1] = t->shape[1] / Q8_BLOCK;
 		} else {
-			o->dtype = st_dtype(t->dtype);
+			o->dtype = ocr2_dtype_name(t->dtype);
 		}
 	}
 	for (size_t i = 0; i < no; i++)

@@ -19,6 +19,8 @@
  *                                process (1-based) fails with OCR2_ERR_INTERNAL
  *   OCR2_STAND_IN_DELAY_MS=N     each page takes N ms, spent in 10 ms steps that
  *                                poll the cancel flag (for the SIGINT tests)
+ * With a dump folder it writes tokens.txt and a dump.json holding the prompt and
+ * generation parameters it received, so tests can see what reached the model.
  * One stand-in "token" is one UTF-8 character, so --max-tokens cuts the text
  * where a real generation would be cut (mid-tag included) and reports TRUNCATED.
  */
@@ -108,7 +110,25 @@ static void sleep_ms(long ms)
 		break; /* a signal ends the nap early: the caller polls the flag */
 }
 
-static ocr2_status write_dump(const char *dir, const ocr2_result *r)
+static void json_text(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; s && *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c < 0x20)
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
+}
+
+/* tokens.txt, and dump.json with the parameters it was called with (so the
+ * CLI tests can see what reached the model) */
+static ocr2_status write_dump(const char *dir, const ocr2_result *r, const ocr2_image *img,
+			      const ocr2_recognize_params *p)
 {
 	char path[4096];
 	snprintf(path, sizeof path, "%s/tokens.txt", dir);
@@ -124,8 +144,13 @@ static ocr2_status write_dump(const char *dir, const ocr2_result *r)
 	f = fopen(path, "w");
 	if (!f)
 		return ocr2_fail(OCR2_ERR_IO, "%s: %s", path, strerror(errno));
-	fprintf(f, "{\"stand_in\": true, \"n_tokens\": %d, \"n_prompt\": %d}\n", r->n_tokens,
-		r->n_prompt);
+	fprintf(f, "{\"stand_in\": true, \"n_tokens\": %d, \"n_prompt\": %d, \"prompt\": ",
+		r->n_tokens, r->n_prompt);
+	json_text(f, p->prompt ? p->prompt : OCR2_PROMPT_DOCUMENT);
+	fprintf(f, ", \"max_tokens\": %d, \"ngram\": %d, \"ngram_window\": %d, \"no_crop\": %s, "
+		   "\"width\": %d, \"height\": %d}\n",
+		p->max_tokens, p->ngram, p->ngram_window, p->no_crop ? "true" : "false", img->width,
+		img->height);
 	if (fclose(f) != 0)
 		return ocr2_fail(OCR2_ERR_IO, "%s: %s", path, strerror(errno));
 	return OCR2_OK;
@@ -180,14 +205,13 @@ ocr2_status ocr2_standin_recognize(ocr2_standin *s, const ocr2_image *img,
 			sleep_ms(10);
 	}
 	if (p->dump_dir) {
-		ocr2_status st = write_dump(p->dump_dir, out);
+		ocr2_status st = write_dump(p->dump_dir, out, img, p);
 		if (st != OCR2_OK) {
 			ocr2_result_free(out);
 			return st;
 		}
 	}
 	out->t_decode = ocr2_now() - t0;
-	(void)img;
 	return OCR2_OK;
 }
 

@@ -481,15 +481,6 @@ static bool has_suffix(const char *s, const char *suf)
 	return a >= b && !strcmp(s + a - b, suf);
 }
 
-static char *join(const char *dir, const char *name)
-{
-	size_t n = strlen(dir) + strlen(name) + 2;
-	char *s = malloc(n);
-	if (s)
-		snprintf(s, n, "%s/%s", dir, name);
-	return s;
-}
-
 static int file_index(const ocr2_weights *w, const char *path)
 {
 	for (int i = 0; i < w->n_files; i++)
@@ -558,7 +549,7 @@ static ocr2_status load_indexed(ocr2_weights *w, const char *dir, const char *ip
 				       map->keys[i]);
 			goto out;
 		}
-		char *path = join(dir, fn);
+		char *path = ocr2_path_join(dir, fn);
 		if (!path) {
 			st = ocr2_fail(OCR2_ERR_NOMEM, "%s: out of memory", ipath);
 			goto out;
@@ -637,7 +628,7 @@ static ocr2_status load_all(ocr2_weights *w, const char *dir)
 	if (st == OCR2_OK)
 		qsort(names, (size_t)n, sizeof *names, str_cmp);
 	for (int i = 0; i < n && st == OCR2_OK; i++) {
-		char *path = join(dir, names[i]);
+		char *path = ocr2_path_join(dir, names[i]);
 		int fi;
 		if (!path) {
 			st = ocr2_fail(OCR2_ERR_NOMEM, "%s: out of memory", dir);
@@ -668,7 +659,7 @@ ocr2_status ocr2_weights_load(const char *dir, ocr2_weights **out)
 	ocr2_weights *w = weights_new(dir);
 	if (!w)
 		return ocr2_fail(OCR2_ERR_NOMEM, "%s: out of memory", dir);
-	char *ipath = join(dir, "model.safetensors.index.json");
+	char *ipath = ocr2_path_join(dir, "model.safetensors.index.json");
 	if (!ipath) {
 		ocr2_weights_free(w);
 		return ocr2_fail(OCR2_ERR_NOMEM, "%s: out of memory", dir);

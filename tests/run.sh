@@ -19,7 +19,7 @@ logs=()
 for cfg in $configs; do
 	case $cfg in
 	release) dir=build-test args=(-Dbuildtype=debugoptimized "-Dfuzz_short=$fuzz") ;;
-	asan) dir=build-asan args=(-Dbuildtype=debug -Db_sanitize=address,undefined -Db_lundef=false
+	asan) dir=build-asan args=(-Dbuildtype=debugoptimized -Db_sanitize=address,undefined -Db_lundef=false
 		-Dsanitize_tests=true) ;;
 	*) die "unknown test configuration $cfg" ;;
 	esac

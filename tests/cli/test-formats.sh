@@ -61,6 +61,25 @@ grep -qx '!\[\](figs2/page-1-0.png)' "$T/out2" || fail "--images to stdout: link
 expect_rc 0 "--dump" -- "$OCR2" scan --dump "$T/dump" "$FIX/page.png"
 [ -s "$T/dump/page/page-1/tokens.txt" ] || fail "--dump: dump/page/page-1/tokens.txt missing"
 
+# what reaches the model: the stand-in records its parameters in dump.json
+params() { # params DESCRIPTION EXPECTED-PYTHON-DICT SCAN-ARGS...
+	local what=$1 want=$2
+	shift 2
+	rm -rf "$T/pd"
+	"$OCR2" scan -q --dump "$T/pd" "$@" "$FIX/page.png" >/dev/null || { fail "$what: scan failed"; return; }
+	python3 - "$T/pd/page/page-1/dump.json" "$want" <<'X' || fail "$what: parameters"
+import ast, json, sys
+got = json.load(open(sys.argv[1]))
+for k, v in ast.literal_eval(sys.argv[2]).items():
+    assert got[k] == v, (k, got[k], v)
+X
+}
+params defaults "{'prompt': '<image>\n<|grounding|>Convert the document to markdown.', 'max_tokens': 8192, 'ngram': 20, 'ngram_window': 50, 'no_crop': False, 'width': 400, 'height': 300}"
+params "--mode free" "{'prompt': '<image>\nFree OCR.'}" --mode free
+params "--prompt" "{'prompt': '<image>\nParse \"the\" figure.'}" --prompt 'Parse "the" figure.'
+params "--prompt with <image>" "{'prompt': 'Look: <image>\nDescribe.'}" --prompt $'Look: <image>\nDescribe.'
+params "generation flags" "{'max_tokens': 5000, 'ngram': 0, 'ngram_window': 90, 'no_crop': True}" --max-tokens 5000 --ngram 0 --ngram-window 90 --no-crop
+
 # -v: a timing line per page naming the stages
 expect_rc 0 "-v" -- "$OCR2" scan -v "$FIX/page.png"
 grep -q 'page 1: render .*encode .*prefill .*decode .*tok/s' "$T/err" || fail "-v: no stage timings: $(cat "$T/err")"

@@ -120,6 +120,21 @@ int main(void)
 			test_dtype(OCR2_DT_Q8, 37, ks[i]);
 	}
 	test_dtype(OCR2_DT_BF16, 1000, 1280);
+	/* the dot kernel of attention against its plain loop */
+	for (size_t i = 0; i < sizeof ks / sizeof *ks; i++) {
+		int k = ks[i];
+		float *a = malloc((size_t)k * sizeof *a), *b = malloc((size_t)k * sizeof *b);
+		float scale = 0;
+		for (int e = 0; e < k; e++) {
+			a[e] = frand();
+			b[e] = frand();
+			scale += fabsf(a[e] * b[e]);
+		}
+		float r = ocr2_dot_ref(a, b, k), f = ocr2_dot(a, b, k);
+		compare("dot", &r, &f, &scale, 1, k);
+		free(a);
+		free(b);
+	}
 	if (failures) {
 		printf("%d failures\n", failures);
 		return 1;

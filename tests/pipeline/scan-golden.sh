@@ -10,9 +10,10 @@
 set -uo pipefail
 : "${OCR2:?}" "${TESTDATA:?}"
 model=$1 golden=$2 image=$3 tol=$4
+case $model in /*) ;; *) model=$TESTDATA/models/$model ;; esac
 d=$(mktemp -d)
 trap 'rm -rf "$d"' EXIT
-"$OCR2" scan -q -m "$TESTDATA/models/$model" --ngram 0 --max-tokens 40 -f raw -t 2 \
+"$OCR2" scan -q -m "$model" --ngram 0 --max-tokens 40 -f raw -t 2 \
 	--dump "$d/dump" "$TESTDATA/$image" >"$d/out.txt" 2>"$d/err.txt"
 rc=$?
 # 40 tokens without EOS is a truncated page: exit 1 with a 'truncated' note
