@@ -180,6 +180,63 @@ AVX512 static float dot_avx512(const float *a, const float *b, int n)
 	}
 	return _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
 }
+
+/* exp(x) for x <= 0 to ~1 ulp (Cephes' expf polynomial, scaled by 2^n with
+ * vscalefps); x below -87.3 (e.g. a masked -inf) gives exactly 0. */
+AVX512 static inline __m512 exp_neg(__m512 x)
+{
+	__mmask16 under = _mm512_cmp_ps_mask(x, _mm512_set1_ps(-87.3f), _CMP_LT_OQ);
+	x = _mm512_max_ps(x, _mm512_set1_ps(-87.3f));
+	__m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+					_MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+	__m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+	r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+	__m512 p = _mm512_set1_ps(1.9875691500e-4f);
+	p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+	p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+	p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+	p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+	p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+	__m512 r2 = _mm512_mul_ps(r, r);
+	p = _mm512_fmadd_ps(p, r2, _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+	return _mm512_maskz_mov_ps((__mmask16)~under, _mm512_scalef_ps(p, n));
+}
+
+AVX512 static void softmax_avx512(float *x, int n)
+{
+	__m512 mv = _mm512_set1_ps(-INFINITY);
+	int i = 0;
+	for (; i + 16 <= n; i += 16)
+		mv = _mm512_max_ps(mv, _mm512_loadu_ps(x + i));
+	float mx = _mm512_reduce_max_ps(mv);
+	for (; i < n; i++)
+		mx = x[i] > mx ? x[i] : mx;
+	if (mx == -INFINITY) { /* everything masked: define as zeros, like the loop */
+		memset(x, 0, (size_t)n * sizeof *x);
+		return;
+	}
+	__m512 m = _mm512_set1_ps(mx), sv = _mm512_setzero_ps();
+	for (i = 0; i + 16 <= n; i += 16) {
+		__m512 e = exp_neg(_mm512_sub_ps(_mm512_loadu_ps(x + i), m));
+		_mm512_storeu_ps(x + i, e);
+		sv = _mm512_add_ps(sv, e);
+	}
+	if (i < n) {
+		__mmask16 k = (__mmask16)((1u << (n - i)) - 1);
+		__m512 e = exp_neg(_mm512_sub_ps(_mm512_mask_loadu_ps(m, k, x + i), m));
+		e = _mm512_maskz_mov_ps(k, e);
+		_mm512_mask_storeu_ps(x + i, k, e);
+		sv = _mm512_add_ps(sv, e);
+	}
+	__m512 inv = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(sv));
+	for (i = 0; i + 16 <= n; i += 16)
+		_mm512_storeu_ps(x + i, _mm512_mul_ps(_mm512_loadu_ps(x + i), inv));
+	if (i < n) {
+		__mmask16 k = (__mmask16)((1u << (n - i)) - 1);
+		_mm512_mask_storeu_ps(x + i, k, _mm512_mul_ps(_mm512_maskz_loadu_ps(k, x + i), inv));
+	}
+}
+
 #endif
 
 /* ---- dispatch ------------------------------------------------------------ */
@@ -248,4 +305,17 @@ float ocr2_dot(const float *a, const float *b, int n)
 		return dot_avx512(a, b, n);
 #endif
 	return ocr2_dot_ref(a, b, n);
+}
+
+/* The attention softmax: vectorised where the CPU allows; ocr2_softmax_ref in
+ * kernels.c stays the oracle (tests/core/test-gemv.c). */
+bool ocr2_softmax_simd(float *x, int n)
+{
+#if HAVE_X86
+	if (simd_level()) {
+		softmax_avx512(x, n);
+		return true;
+	}
+#endif
+	return false;
 }

@@ -336,6 +336,8 @@ void ocr2_rmsnorm(float *y, const float *x, const float *w, int n, int dim, floa
 void ocr2_layernorm(float *y, const float *x, const float *w, const float *b, int n, int dim,
 		    float eps);
 void ocr2_softmax(float *x, int n);
+void ocr2_softmax_ref(float *x, int n);  /* the plain loop (oracle) */
+bool ocr2_softmax_simd(float *x, int n); /* lib/gemv.c; false = not available */
 void ocr2_silu_mul(float *gate, const float *up, int n); /* gate = silu(gate) * up */
 void ocr2_gelu(float *x, int n);                         /* exact erf GELU */
 /* Half-split (rotate_half) RoPE on x[n_tok, n_heads, head_dim] at positions

@@ -256,7 +256,7 @@ void ocr2_layernorm(float *y, const float *x, const float *w, const float *b, in
 	}
 }
 
-void ocr2_softmax(float *x, int n)
+void ocr2_softmax_ref(float *x, int n)
 {
 	float mx = -INFINITY;
 	for (int i = 0; i < n; i++)
@@ -274,6 +274,12 @@ void ocr2_softmax(float *x, int n)
 	float inv = (float)(1.0 / s);
 	for (int i = 0; i < n; i++)
 		x[i] *= inv;
+}
+
+void ocr2_softmax(float *x, int n)
+{
+	if (!ocr2_softmax_simd(x, n))
+		ocr2_softmax_ref(x, n);
 }
 
 void ocr2_silu_mul(float *gate, const float *up, int n)
