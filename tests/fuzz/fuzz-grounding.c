@@ -3,15 +3,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz.h"
 #include "internal.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char *s = malloc(size + 1);
+	char *s = fuzz_cstr(data, size);
 	if (!s)
 		return 0;
-	memcpy(s, data, size);
-	s[size] = 0;
 	ocr2_blocks b;
 	if (ocr2_blocks_parse(s, &b) == OCR2_OK) {
 		for (int i = 0; i < b.n_blocks; i++)

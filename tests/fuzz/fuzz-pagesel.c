@@ -2,15 +2,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz.h"
 #include "internal.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char *s = malloc(size + 1);
+	char *s = fuzz_cstr(data, size);
 	if (!s)
 		return 0;
-	memcpy(s, data, size);
-	s[size] = 0;
 	ocr2_pagesel *sel = NULL;
 	if (ocr2_pagesel_parse(s, &sel) == OCR2_OK) {
 		for (int p = 1; p < 50; p++)
