@@ -29,6 +29,7 @@ for cfg in $configs; do
 	ninja -C "$dir" >/dev/null || { ninja -C "$dir" | tail -30; die "build $dir failed"; }
 	echo "== $cfg build: running tests"
 	export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+	export LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp:print_suppressions=0
 	export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 	meson test -C "$dir" --no-suite slow --print-errorlogs --num-processes 2 ${TEST_ARGS:-}
 	logs+=("$dir/meson-logs/testlog.json")
