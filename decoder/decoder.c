@@ -338,9 +338,7 @@ static void att_part(void *arg, int i, int n_items)
 		memset(o, 0, (size_t)hd * sizeof *o);
 		for (int t = 0; t < nk; t++) {
 			const float *v = j->vc + (size_t)t * m->kv_dim + (size_t)kvh * hd;
-			float p = s[t];
-			for (int e = 0; e < hd; e++)
-				o[e] += p * v[e];
+			ocr2_axpy(o, s[t], v, hd);
 		}
 	}
 }

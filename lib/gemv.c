@@ -237,6 +237,18 @@ AVX512 static void softmax_avx512(float *x, int n)
 	}
 }
 
+AVX512 static void axpy_avx512(float *y, float a, const float *x, int n)
+{
+	__m512 av = _mm512_set1_ps(a);
+	int i = 0;
+	for (; i + 16 <= n; i += 16)
+		_mm512_storeu_ps(y + i, _mm512_fmadd_ps(av, _mm512_loadu_ps(x + i), _mm512_loadu_ps(y + i)));
+	if (i < n) {
+		__mmask16 m = (__mmask16)((1u << (n - i)) - 1);
+		_mm512_mask_storeu_ps(y + i, m, _mm512_fmadd_ps(av, _mm512_maskz_loadu_ps(m, x + i),
+								_mm512_maskz_loadu_ps(m, y + i)));
+	}
+}
 #endif
 
 /* ---- dispatch ------------------------------------------------------------ */
@@ -318,4 +330,21 @@ bool ocr2_softmax_simd(float *x, int n)
 	}
 #endif
 	return false;
+}
+
+void ocr2_axpy_ref(float *y, float a, const float *x, int n)
+{
+	for (int i = 0; i < n; i++)
+		y[i] += a * x[i];
+}
+
+void ocr2_axpy(float *y, float a, const float *x, int n)
+{
+#if HAVE_X86
+	if (simd_level()) {
+		axpy_avx512(y, a, x, n);
+		return;
+	}
+#endif
+	ocr2_axpy_ref(y, a, x, n);
 }

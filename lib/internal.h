@@ -354,6 +354,9 @@ const char *ocr2_gemv_kernel_name(void);
 /* sum a[i]*b[i] (lib/gemv.c), AVX-512 when available; _ref is the plain loop. */
 float ocr2_dot(const float *a, const float *b, int n);
 float ocr2_dot_ref(const float *a, const float *b, int n);
+/* y[i] += a * x[i] (lib/gemv.c); _ref is the plain loop. */
+void ocr2_axpy(float *y, float a, const float *x, int n);
+void ocr2_axpy_ref(float *y, float a, const float *x, int n);
 
 float ocr2_bf16_to_f32(uint16_t h);
 uint16_t ocr2_f32_to_bf16(float f); /* round to nearest even */

@@ -132,6 +132,21 @@ int main(void)
 		}
 		float r = ocr2_dot_ref(a, b, k), f = ocr2_dot(a, b, k);
 		compare("dot", &r, &f, &scale, 1, k);
+		/* axpy does one fma per element: the results must be bit-identical or
+		 * differ by the single rounding an unfused multiply-add adds */
+		float *y0 = malloc((size_t)k * sizeof *y0), *y1 = malloc((size_t)k * sizeof *y1);
+		for (int e = 0; e < k; e++)
+			y0[e] = y1[e] = frand();
+		ocr2_axpy_ref(y0, 0.37f, a, k);
+		ocr2_axpy(y1, 0.37f, a, k);
+		for (int e = 0; e < k; e++)
+			if (fabsf(y0[e] - y1[e]) > 1e-6f * (fabsf(y0[e]) + 1)) {
+				printf("FAIL axpy k=%d at %d: %g vs %g\n", k, e, y0[e], y1[e]);
+				failures++;
+				break;
+			}
+		free(y0);
+		free(y1);
 		free(a);
 		free(b);
 	}
