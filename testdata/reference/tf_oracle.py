@@ -272,7 +272,7 @@ def run_model(mdir, device, tol):
 	gpath = os.path.join(TD, "golden", "decoder-%s.safetensors" % model)
 	G, meta = R.load_goldens(gpath) if os.path.exists(gpath) else ({}, {})
 	if not G:
-		record(model, "decoder golden file", ok=False, error="missing %s (comparing tf vs reference only)" % gpath)
+		record(model, "decoder golden file", ok=False, error="missing %s (comparing tf vs reference only)" % os.path.relpath(gpath, os.path.dirname(TD)))
 		sub = np.sort(np.random.default_rng(4321).choice(c.vocab, 1000, replace=False))
 		img = np.random.default_rng(1234).standard_normal((257, c.hidden), dtype=np.float32)
 		G = {"prompt_ids": torch.tensor(R.image_prompt_ids(257)), "image_embeds": torch.from_numpy(img),
@@ -359,7 +359,7 @@ def run_model(mdir, device, tol):
 			epath = os.path.join(TD, "golden", "encoder-%s-%s.safetensors" % (gname, model))
 			EG = R.load_goldens(epath)[0] if os.path.exists(epath) else {}
 			if not EG:
-				record(model, "encoder golden %s" % gname, ok=False, error="missing " + epath)
+				record(model, "encoder golden %s" % gname, ok=False, error="missing " + os.path.relpath(epath, os.path.dirname(TD)))
 			im = R.load_image(os.path.join(TD, rel))
 			views = R.preprocess(im)
 			k = len(views["crops"])

@@ -8,8 +8,10 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 model=$1 page=$2 tokens=${3:-32} threads=${4:-$(nproc)}
 OCR2=${OCR2:-build/cmd/ocr2}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
 echo "== ocr2 bench"
-"$OCR2" bench -m "$model" -t "$threads" --decode-tokens "$tokens" | tee /tmp/ocr2-bench.$$
+"$OCR2" bench -m "$model" -t "$threads" --decode-tokens "$tokens" | tee "$work/bench"
 echo "== ocr2 scan (end to end, --ngram 0 --max-tokens $tokens)"
 s=$(date +%s.%N)
 # exit 1 = "truncated": the token budget ends the page, as it does for the reference
@@ -20,8 +22,8 @@ ocr2_e2e=$(echo "$e - $s" | bc -l)
 printf 'ocr2 end to end      %.2f s\n' "$ocr2_e2e"
 echo "== PyTorch reference (float32, CPU)"
 /usr/bin/python3 tests/bench/ref-bench.py --model "$model" --image "$page" --steps "$tokens" \
-	--threads "$threads" | tee /tmp/ocr2-ref.$$
-/usr/bin/python3 - "$ocr2_e2e" /tmp/ocr2-bench.$$ /tmp/ocr2-ref.$$ <<'PY'
+	--threads "$threads" | tee "$work/ref"
+/usr/bin/python3 - "$ocr2_e2e" "$work/bench" "$work/ref" <<'PY'
 import sys
 def kv(path, tag):
     for line in open(path):
@@ -38,4 +40,3 @@ for name, a, b in [("encoder 1024 view", r["enc1024_s"], o["enc1024_s"]),
     print("%-18s %.2fx" % (name, a / b))
 print("decode vs bandwidth bound: %.1f%%" % (100 * o["fraction"]))
 PY
-rm -f /tmp/ocr2-bench.$$ /tmp/ocr2-ref.$$

@@ -102,7 +102,9 @@ static int compare(const ocr2_image *a, const ocr2_image *b, double *mean)
 /* Renders a PDF page with pdftocairo and reads the PNG back. */
 static int pdftocairo_page(const char *pdf, int page, double dpi, int cropbox, ocr2_image *out)
 {
-	char tmpl[] = "/tmp/ocr2-test-XXXXXX";
+	const char *tmpdir = getenv("TMPDIR");
+	char tmpl[512];
+	snprintf(tmpl, sizeof tmpl, "%s/ocr2-test-XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
 	if (!mkdtemp(tmpl))
 		return 0;
 	char cmd[4096], png[512];

@@ -9,9 +9,12 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static char path[64];
-	if (!path[0])
-		snprintf(path, sizeof path, "/tmp/ocr2-fuzz-%d.safetensors", (int)getpid());
+	static char path[512];
+	if (!path[0]) {
+		const char *dir = getenv("TMPDIR");
+		snprintf(path, sizeof path, "%s/ocr2-fuzz-%d.safetensors", dir && *dir ? dir : "/tmp",
+			 (int)getpid());
+	}
 	FILE *f = fopen(path, "wb");
 	if (!f)
 		return 0;

@@ -218,8 +218,9 @@ static void check_errors(const ocr2_tokenizer *t)
 /* Writes text to a temporary file and tries to load it. */
 static ocr2_status load_text(const char *text, size_t n, ocr2_tokenizer **t, const char *tmpl)
 {
-	char path[256];
-	snprintf(path, sizeof path, "%s", tmpl);
+	const char *dir = getenv("TMPDIR");
+	char path[512];
+	snprintf(path, sizeof path, "%s/%s", dir && *dir ? dir : "/tmp", tmpl);
 	int fd = mkstemp(path);
 	if (fd < 0)
 		return OCR2_ERR_IO;
@@ -314,14 +315,14 @@ static void check_load(const char *path, const ocr2_tokenizer *ref)
 		CHECK(mod, "tokenizer.json has no '%s' to alter", bad[i].from);
 		if (!mod)
 			continue;
-		ocr2_status st = load_text(mod, m, &t, "/tmp/ocr2-tok-XXXXXX");
+		ocr2_status st = load_text(mod, m, &t, "ocr2-tok-XXXXXX");
 		CHECK(st == OCR2_ERR_FORMAT && !t, "altered (%s) loads with status %d", bad[i].to, st);
 		ocr2_tokenizer_free(t);
 		t = NULL;
 		free(mod);
 	}
 	/* truncated JSON */
-	CHECK(load_text(text, n / 2, &t, "/tmp/ocr2-tok-XXXXXX") == OCR2_ERR_FORMAT,
+	CHECK(load_text(text, n / 2, &t, "ocr2-tok-XXXXXX") == OCR2_ERR_FORMAT,
 	      "truncated tokenizer.json");
 	ocr2_tokenizer_free(t);
 	t = NULL;
@@ -329,7 +330,7 @@ static void check_load(const char *path, const ocr2_tokenizer *ref)
 	char *pairs = pair_merges(text, n, &m);
 	CHECK(pairs, "no merges array");
 	if (pairs) {
-		ocr2_status st = load_text(pairs, m, &t, "/tmp/ocr2-tok-XXXXXX");
+		ocr2_status st = load_text(pairs, m, &t, "ocr2-tok-XXXXXX");
 		CHECK(st == OCR2_OK, "merges as pairs: %s", ocr2_errmsg());
 		if (st == OCR2_OK) {
 			static const char *const texts[] = {"Hello world", "日本語のテキスト 12345",
@@ -376,7 +377,7 @@ static int check_flags(const char *path, const char *data)
 	}
 	ocr2_tokenizer *t = NULL;
 	if (text && repl) {
-		ocr2_status st = load_text(text, n, &t, "/tmp/ocr2-tok-XXXXXX");
+		ocr2_status st = load_text(text, n, &t, "ocr2-tok-XXXXXX");
 		CHECK(st == OCR2_OK, "tokenizer with flags: %s", ocr2_errmsg());
 		int vs;
 		if (st == OCR2_OK)
