@@ -107,7 +107,7 @@ static int pdftocairo_page(const char *pdf, int page, double dpi, int cropbox, o
 	snprintf(tmpl, sizeof tmpl, "%s/ocr2-test-XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
 	if (!mkdtemp(tmpl))
 		return 0;
-	char cmd[4096], png[512];
+	char cmd[4096], png[sizeof tmpl + 8];
 	snprintf(cmd, sizeof cmd, "pdftocairo -png%s -r %g -f %d -l %d -singlefile '%s' '%s/p'",
 		 cropbox ? " -cropbox" : "", dpi, page, page, pdf, tmpl);
 	int ok = system(cmd) == 0;
