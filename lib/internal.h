@@ -30,6 +30,8 @@ enum {
 int ocr2_uclass(uint32_t cp);
 bool ocr2_uclass_is_word(uint32_t cp); /* Rust regex \w */
 const char *ocr2_unicode_version(void);  /* of the class tables, e.g. "14.0.0" */
+/* Encodes a code point (< 0x110000) as UTF-8 into o[0..4); returns the length. */
+size_t ocr2_utf8_put(char *o, uint32_t cp);
 /* Decodes one strict UTF-8 scalar value; returns its length, 0 if invalid. */
 int ocr2_utf8_next(const unsigned char *s, size_t n, uint32_t *cp);
 /* Length (>= 1) of the invalid sequence at s, counted as from_utf8_lossy does. */

@@ -124,30 +124,6 @@ static bool read_hex4(parser *p, unsigned *out)
 	return true;
 }
 
-static size_t put_utf8(char *o, unsigned cp)
-{
-	if (cp < 0x80) {
-		o[0] = (char)cp;
-		return 1;
-	}
-	if (cp < 0x800) {
-		o[0] = (char)(0xC0 | cp >> 6);
-		o[1] = (char)(0x80 | (cp & 0x3F));
-		return 2;
-	}
-	if (cp < 0x10000) {
-		o[0] = (char)(0xE0 | cp >> 12);
-		o[1] = (char)(0x80 | (cp >> 6 & 0x3F));
-		o[2] = (char)(0x80 | (cp & 0x3F));
-		return 3;
-	}
-	o[0] = (char)(0xF0 | cp >> 18);
-	o[1] = (char)(0x80 | (cp >> 12 & 0x3F));
-	o[2] = (char)(0x80 | (cp >> 6 & 0x3F));
-	o[3] = (char)(0x80 | (cp & 0x3F));
-	return 4;
-}
-
 /* Parses a string starting after the opening quote. */
 static bool parse_string(parser *p, char **out, size_t *outlen)
 {
@@ -208,7 +184,7 @@ static bool parse_string(parser *p, char **out, size_t *outlen)
 						cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
 					else {
 						/* lone high surrogate: replacement char, keep lo */
-						n += put_utf8(buf + n, 0xFFFD);
+						n += ocr2_utf8_put(buf + n, 0xFFFD);
 						cp = (lo >= 0xD800 && lo < 0xE000) ? 0xFFFD : lo;
 					}
 				} else
@@ -216,7 +192,7 @@ static bool parse_string(parser *p, char **out, size_t *outlen)
 			} else if (cp >= 0xDC00 && cp < 0xE000)
 				cp = 0xFFFD;
 			/* An escape is 6 bytes and encodes at most 3 bytes (or 12 -> 4): fits. */
-			n += put_utf8(buf + n, cp);
+			n += ocr2_utf8_put(buf + n, cp);
 			break;
 		}
 		default:

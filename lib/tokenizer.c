@@ -214,22 +214,6 @@ static int cp_to_byte(uint32_t cp)
 	return n < 33 ? (int)n : n < 67 ? (int)(0x7F + n - 33) : 0xAD;
 }
 
-static size_t put_utf8(char *o, uint32_t cp)
-{
-	if (cp < 0x80) {
-		o[0] = (char)cp;
-		return 1;
-	}
-	if (cp < 0x800) {
-		o[0] = (char)(0xC0 | cp >> 6);
-		o[1] = (char)(0x80 | (cp & 0x3F));
-		return 2;
-	}
-	o[0] = (char)(0xE0 | cp >> 12);
-	o[1] = (char)(0x80 | (cp >> 6 & 0x3F));
-	o[2] = (char)(0x80 | (cp & 0x3F));
-	return 3;
-}
 
 /* ---- loading ------------------------------------------------------------------- */
 
@@ -673,7 +657,7 @@ static ocr2_status load_model(ocr2_tokenizer *t, const json_value *root, const c
 	t->model_vocab_size = t->vocab.n;
 	for (unsigned b = 0; b < 256; b++) {
 		char s[4];
-		size_t n = put_utf8(s, byte_to_cp(b));
+		size_t n = ocr2_utf8_put(s, byte_to_cp(b));
 		t->byte_id[b] = strmap_get(&t->vocab, s, n);
 	}
 	ocr2_status st = load_merges(t, merges, path);
@@ -956,7 +940,7 @@ static void bpe(enc *e, size_t a, size_t b)
 		if (s) {
 			size_t n = 0;
 			for (size_t i = a; i < b; i++)
-				n += put_utf8(s + n, byte_to_cp(e->text[i]));
+				n += ocr2_utf8_put(s + n, byte_to_cp(e->text[i]));
 			int32_t id = strmap_get(&t->vocab, s, n);
 			free(s);
 			if (id >= 0) {
@@ -1217,7 +1201,7 @@ ocr2_status ocr2_tokenizer_decode(const ocr2_tokenizer *t, const int32_t *ids, i
 			o += (size_t)k;
 			i += (size_t)k;
 		} else {
-			o += put_utf8(out + o, 0xFFFD);
+			o += ocr2_utf8_put(out + o, 0xFFFD);
 			i += (size_t)ocr2_utf8_invalid_len(u + i, m - i);
 		}
 	}

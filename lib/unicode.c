@@ -17,6 +17,30 @@ const char *ocr2_unicode_version(void)
 /* One scalar value from s[0..n), strict (RFC 3629: no overlongs, no
  * surrogates, nothing above U+10FFFF). Returns its length in bytes, or 0
  * when s does not start with a valid sequence. */
+size_t ocr2_utf8_put(char *o, uint32_t cp)
+{
+	if (cp < 0x80) {
+		o[0] = (char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		o[0] = (char)(0xC0 | cp >> 6);
+		o[1] = (char)(0x80 | (cp & 0x3F));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		o[0] = (char)(0xE0 | cp >> 12);
+		o[1] = (char)(0x80 | (cp >> 6 & 0x3F));
+		o[2] = (char)(0x80 | (cp & 0x3F));
+		return 3;
+	}
+	o[0] = (char)(0xF0 | cp >> 18);
+	o[1] = (char)(0x80 | (cp >> 12 & 0x3F));
+	o[2] = (char)(0x80 | (cp >> 6 & 0x3F));
+	o[3] = (char)(0x80 | (cp & 0x3F));
+	return 4;
+}
+
 int ocr2_utf8_next(const unsigned char *s, size_t n, uint32_t *cp)
 {
 	if (n == 0)
