@@ -398,40 +398,13 @@ ocr2_status ocr2_config_parse(const char *text, size_t n, const char *what, ocr2
 
 ocr2_status ocr2_config_load(const char *path, ocr2_config *out)
 {
-	FILE *fp = fopen(path, "rb");
-	if (!fp)
-		return ocr2_fail(OCR2_ERR_MODEL, "%s: cannot open: %s", path, strerror(errno));
-	char *text = NULL;
-	size_t len = 0, cap = 0;
-	const size_t max = 16u << 20; /* the published file is 2.6 kB */
-	for (;;) {
-		if (len == cap) {
-			if (cap >= max) {
-				fclose(fp);
-				free(text);
-				return ocr2_fail(OCR2_ERR_MODEL, "%s: file too large", path);
-			}
-			cap = cap ? cap * 2 : 8192;
-			char *nt = realloc(text, cap);
-			if (!nt) {
-				fclose(fp);
-				free(text);
-				return ocr2_fail(OCR2_ERR_NOMEM, "%s: out of memory", path);
-			}
-			text = nt;
-		}
-		size_t r = fread(text + len, 1, cap - len, fp);
-		len += r;
-		if (r == 0)
-			break;
-	}
-	bool err = ferror(fp);
-	fclose(fp);
-	if (err) {
-		free(text);
-		return ocr2_fail(OCR2_ERR_MODEL, "%s: read error", path);
-	}
-	ocr2_status st = ocr2_config_parse(text, len, path, out);
+	char *text;
+	size_t len;
+	ocr2_status st = ocr2_read_file(path, 16u << 20 /* published: 2.6 kB */, OCR2_ERR_MODEL,
+					&text, &len);
+	if (st)
+		return st;
+	st = ocr2_config_parse(text, len, path, out);
 	free(text);
 	return st;
 }

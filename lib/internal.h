@@ -17,6 +17,11 @@
 ocr2_status ocr2_fail(ocr2_status s, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 double ocr2_now(void); /* monotonic seconds */
+/* Reads a whole (small) file into a malloc'd, NUL-terminated buffer. Failures
+ * are one line naming the file ("cannot open: ...", "file too large" past max
+ * bytes, "read error") with status err; out of memory is OCR2_ERR_NOMEM. */
+ocr2_status ocr2_read_file(const char *path, size_t max, ocr2_status err, char **out,
+			   size_t *len);
 /* "dir/name", malloc'd (NULL when out of memory). */
 char *ocr2_path_join(const char *dir, const char *name);
 

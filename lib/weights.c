@@ -493,43 +493,16 @@ static int file_index(const ocr2_weights *w, const char *path)
  * verify every listed tensor sits in the shard the index says. */
 static ocr2_status load_indexed(ocr2_weights *w, const char *dir, const char *ipath)
 {
-	FILE *fp = fopen(ipath, "rb");
-	if (!fp)
-		return ocr2_fail(OCR2_ERR_MODEL, "%s: cannot open: %s", ipath, strerror(errno));
-	char *text = NULL;
-	size_t len = 0, cap = 0;
-	for (;;) {
-		if (len == cap) {
-			if (cap >= MAX_HEADER) {
-				fclose(fp);
-				free(text);
-				return ocr2_fail(OCR2_ERR_MODEL, "%s: file too large", ipath);
-			}
-			cap = cap ? cap * 2 : 65536;
-			char *nt = realloc(text, cap);
-			if (!nt) {
-				fclose(fp);
-				free(text);
-				return ocr2_fail(OCR2_ERR_NOMEM, "%s: out of memory", ipath);
-			}
-			text = nt;
-		}
-		size_t r = fread(text + len, 1, cap - len, fp);
-		len += r;
-		if (r == 0)
-			break;
-	}
-	bool rerr = ferror(fp);
-	fclose(fp);
-	if (rerr) {
-		free(text);
-		return ocr2_fail(OCR2_ERR_MODEL, "%s: read error", ipath);
-	}
+	char *text;
+	size_t len;
+	ocr2_status st = ocr2_read_file(ipath, MAX_HEADER, OCR2_ERR_MODEL, &text, &len);
+	if (st)
+		return st;
 	json_value *root = json_parse(text, len, ipath);
 	free(text);
 	if (!root)
 		return OCR2_ERR_MODEL;
-	ocr2_status st = OCR2_OK;
+	st = OCR2_OK;
 	int *shard_of = NULL;
 	const json_value *map = json_get(root, "weight_map");
 	if (!map || map->type != JSON_OBJECT || map->len == 0) {
