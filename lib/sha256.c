@@ -34,6 +34,52 @@ static void store_be64(uint8_t *p, uint64_t v)
 	store_be32(p + 4, (uint32_t)v);
 }
 
+/* The Merkle-Damgard framing both hashes share: buffer partial blocks, run
+ * whole ones, pad with 0x80, zeros and the bit length (big-endian). */
+typedef void (*blocks_fn)(uint32_t *h, const uint8_t *p, size_t nblocks);
+
+static void md_update(uint32_t *h, uint8_t buf[64], size_t *nbuf, uint64_t *len, blocks_fn run,
+		      const void *data, size_t n)
+{
+	const uint8_t *p = data;
+	*len += n;
+	if (*nbuf) {
+		size_t take = 64 - *nbuf < n ? 64 - *nbuf : n;
+		memcpy(buf + *nbuf, p, take);
+		*nbuf += take;
+		p += take;
+		n -= take;
+		if (*nbuf < 64)
+			return;
+		run(h, buf, 1);
+		*nbuf = 0;
+	}
+	if (n >= 64) {
+		run(h, p, n / 64);
+		p += n / 64 * 64;
+		n %= 64;
+	}
+	memcpy(buf, p, n);
+	*nbuf = n;
+}
+
+static void md_final(uint32_t *h, int nwords, uint8_t buf[64], size_t nbuf, uint64_t len,
+		     blocks_fn run, uint8_t *out)
+{
+	buf[nbuf++] = 0x80;
+	if (nbuf > 56) {
+		memset(buf + nbuf, 0, 64 - nbuf);
+		run(h, buf, 1);
+		nbuf = 0;
+	}
+	memset(buf + nbuf, 0, 56 - nbuf);
+	store_be64(buf + 56, len * 8);
+	run(h, buf, 1);
+	for (int i = 0; i < nwords; i++)
+		store_be32(out + 4 * i, h[i]);
+}
+
+
 /* ---- SHA-256 ---------------------------------------------------------------- */
 
 static const uint32_t K256[64] = {
@@ -185,42 +231,12 @@ void ocr2_sha256_init(ocr2_sha256 *c)
 
 void ocr2_sha256_update(ocr2_sha256 *c, const void *data, size_t n)
 {
-	const uint8_t *p = data;
-	c->len += n;
-	if (c->n) {
-		size_t take = 64 - c->n < n ? 64 - c->n : n;
-		memcpy(c->buf + c->n, p, take);
-		c->n += take;
-		p += take;
-		n -= take;
-		if (c->n < 64)
-			return;
-		sha256_run(c->h, c->buf, 1);
-		c->n = 0;
-	}
-	if (n >= 64) {
-		sha256_run(c->h, p, n / 64);
-		p += n / 64 * 64;
-		n %= 64;
-	}
-	memcpy(c->buf, p, n);
-	c->n = n;
+	md_update(c->h, c->buf, &c->n, &c->len, sha256_run, data, n);
 }
 
 void ocr2_sha256_final(ocr2_sha256 *c, uint8_t out[32])
 {
-	uint64_t bits = c->len * 8;
-	c->buf[c->n++] = 0x80;
-	if (c->n > 56) {
-		memset(c->buf + c->n, 0, 64 - c->n);
-		sha256_run(c->h, c->buf, 1);
-		c->n = 0;
-	}
-	memset(c->buf + c->n, 0, 56 - c->n);
-	store_be64(c->buf + 56, bits);
-	sha256_run(c->h, c->buf, 1);
-	for (int i = 0; i < 8; i++)
-		store_be32(out + 4 * i, c->h[i]);
+	md_final(c->h, 8, c->buf, c->n, c->len, sha256_run, out);
 }
 
 /* ---- SHA-1 ------------------------------------------------------------------ */
@@ -276,42 +292,12 @@ void ocr2_sha1_init(ocr2_sha1 *c)
 
 void ocr2_sha1_update(ocr2_sha1 *c, const void *data, size_t n)
 {
-	const uint8_t *p = data;
-	c->len += n;
-	if (c->n) {
-		size_t take = 64 - c->n < n ? 64 - c->n : n;
-		memcpy(c->buf + c->n, p, take);
-		c->n += take;
-		p += take;
-		n -= take;
-		if (c->n < 64)
-			return;
-		sha1_blocks(c->h, c->buf, 1);
-		c->n = 0;
-	}
-	if (n >= 64) {
-		sha1_blocks(c->h, p, n / 64);
-		p += n / 64 * 64;
-		n %= 64;
-	}
-	memcpy(c->buf, p, n);
-	c->n = n;
+	md_update(c->h, c->buf, &c->n, &c->len, sha1_blocks, data, n);
 }
 
 void ocr2_sha1_final(ocr2_sha1 *c, uint8_t out[20])
 {
-	uint64_t bits = c->len * 8;
-	c->buf[c->n++] = 0x80;
-	if (c->n > 56) {
-		memset(c->buf + c->n, 0, 64 - c->n);
-		sha1_blocks(c->h, c->buf, 1);
-		c->n = 0;
-	}
-	memset(c->buf + c->n, 0, 56 - c->n);
-	store_be64(c->buf + 56, bits);
-	sha1_blocks(c->h, c->buf, 1);
-	for (int i = 0; i < 5; i++)
-		store_be32(out + 4 * i, c->h[i]);
+	md_final(c->h, 5, c->buf, c->n, c->len, sha1_blocks, out);
 }
 
 void ocr2_hex(const uint8_t *d, size_t n, char *out)
