@@ -269,7 +269,8 @@ int cmd_bench(int argc, char **argv)
 	double bw = triad_gbs(pool), bound = bw * 1e9 / bytes;
 	printf("model        %s\n", dir);
 	printf("threads      %d (gemv kernel: %s)\n", nt, ocr2_gemv_kernel_name());
-	printf("load         %.3f s\n", t_load);
+	printf("load         %.3f s (weights %s)\n", t_load,
+	       ocr2_weights_is_resident(w) ? "copied to huge-page memory" : "memory-mapped");
 	if (!no_enc) {
 		printf("encoder 1024 %.3f s per view\n", enc1024);
 		printf("encoder 768  %.3f s per crop\n", enc768);

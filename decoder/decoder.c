@@ -46,10 +46,11 @@ struct dec_ctx {
 	const dec_model *m;
 	ocr2_pool *pool;
 	int max_ctx, len;
-	float *kc, *vc;                   /* [n_layers][max_ctx][kv_dim] */
+	float *kc, *vc;                   /* [n_layers][n_kv_heads][max_ctx][head_dim] */
 	/* scratch for up to cap rows, grown by prefill only */
 	int cap;
 	float *x, *xn, *q, *att, *tmp;    /* [cap, H] (q, att: [cap, q_dim]) */
+	float *kn, *vn;                   /* [cap, kv_dim] new keys and values */
 	float *g, *u;                     /* [cap, ffn_max] */
 	float *rl;                        /* [cap, n_experts] router probabilities */
 	int *top;                         /* [cap, k] chosen experts */
@@ -211,6 +212,8 @@ void dec_ctx_free(dec_ctx *c)
 	free(c->xn);
 	free(c->q);
 	free(c->att);
+	free(c->kn);
+	free(c->vn);
 	free(c->tmp);
 	free(c->g);
 	free(c->u);
@@ -243,6 +246,8 @@ static ocr2_status reserve(dec_ctx *c, int n)
 	GROW(c->xn, N * H);
 	GROW(c->q, N * (size_t)m->q_dim);
 	GROW(c->att, N * (size_t)m->q_dim);
+	GROW(c->kn, N * (size_t)m->kv_dim);
+	GROW(c->vn, N * (size_t)m->kv_dim);
 	GROW(c->tmp, N * H);
 	GROW(c->g, N * (size_t)m->ffn_max);
 	GROW(c->u, N * (size_t)m->ffn_max);
@@ -316,7 +321,8 @@ typedef struct {
 } att_job;
 
 /* Item i = (head, block): the block handles query rows r ≡ block (mod blocks),
- * interleaved so the causal triangle's work spreads evenly. */
+ * interleaved so the causal triangle's work spreads evenly. Each head's keys
+ * and values are contiguous in the cache, one stream each. */
 static void att_part(void *arg, int i, int n_items)
 {
 	const att_job *j = arg;
@@ -326,20 +332,12 @@ static void att_part(void *arg, int i, int n_items)
 	int kvh = h / (cf->n_heads / cf->n_kv_heads);
 	float scale = 1.0f / sqrtf((float)hd);
 	float *s = j->c->scores + (size_t)i * j->c->max_ctx;
+	const float *K = j->kc + (size_t)kvh * j->c->max_ctx * hd;
+	const float *V = j->vc + (size_t)kvh * j->c->max_ctx * hd;
 	for (int r = b; r < j->n; r += nb) {
 		const float *q = j->c->q + (size_t)r * m->q_dim + (size_t)h * hd;
-		int nk = j->p0 + r + 1; /* causal: positions 0..p0+r */
-		for (int t = 0; t < nk; t++) {
-			const float *k = j->kc + (size_t)t * m->kv_dim + (size_t)kvh * hd;
-			s[t] = ocr2_dot(q, k, hd) * scale;
-		}
-		ocr2_softmax(s, nk);
 		float *o = j->c->att + (size_t)r * m->q_dim + (size_t)h * hd;
-		memset(o, 0, (size_t)hd * sizeof *o);
-		for (int t = 0; t < nk; t++) {
-			const float *v = j->vc + (size_t)t * m->kv_dim + (size_t)kvh * hd;
-			ocr2_axpy(o, s[t], v, hd);
-		}
+		ocr2_attend(q, K, V, j->p0 + r + 1, hd, scale, s, o); /* causal: 0..p0+r */
 	}
 }
 
@@ -349,20 +347,27 @@ static void attention(dec_ctx *c, int l, int n, int p0)
 	const dec_model *m = c->m;
 	const ocr2_config *cf = &m->cfg;
 	const dec_layer *L = &m->layers[l];
-	int H = cf->hidden;
-	float *kc = c->kc + (size_t)l * c->max_ctx * m->kv_dim;
-	float *vc = c->vc + (size_t)l * c->max_ctx * m->kv_dim;
-	float *kn = kc + (size_t)p0 * m->kv_dim, *vn = vc + (size_t)p0 * m->kv_dim;
+	int H = cf->hidden, hd = cf->head_dim;
+	size_t layer = (size_t)c->max_ctx * m->kv_dim;
+	float *kc = c->kc + (size_t)l * layer, *vc = c->vc + (size_t)l * layer;
 	if (n == 1) { /* decode: one job for the three products */
-		ocr2_gemv_task t[3] = {{L->wq, c->xn, c->q}, {L->wk, c->xn, kn}, {L->wv, c->xn, vn}};
+		ocr2_gemv_task t[3] = {{L->wq, c->xn, c->q}, {L->wk, c->xn, c->kn},
+				       {L->wv, c->xn, c->vn}};
 		ocr2_gemv_batch(c->pool, t, 3);
 	} else {
 		ocr2_linear(c->pool, c->xn, n, H, L->wq, NULL, c->q);   /* [n, q_dim] */
-		ocr2_linear(c->pool, c->xn, n, H, L->wk, NULL, kn);     /* [n, kv_dim] */
-		ocr2_linear(c->pool, c->xn, n, H, L->wv, NULL, vn);     /* [n, kv_dim] */
+		ocr2_linear(c->pool, c->xn, n, H, L->wk, NULL, c->kn);  /* [n, kv_dim] */
+		ocr2_linear(c->pool, c->xn, n, H, L->wv, NULL, c->vn);  /* [n, kv_dim] */
 	}
-	ocr2_rope(c->q, n, cf->n_heads, cf->head_dim, NULL, p0, cf->rope_theta);
-	ocr2_rope(kn, n, cf->n_kv_heads, cf->head_dim, NULL, p0, cf->rope_theta);
+	ocr2_rope(c->q, n, cf->n_heads, hd, NULL, p0, cf->rope_theta);
+	ocr2_rope(c->kn, n, cf->n_kv_heads, hd, NULL, p0, cf->rope_theta);
+	for (int h = 0; h < cf->n_kv_heads; h++)
+		for (int r = 0; r < n; r++) {
+			size_t at = ((size_t)h * c->max_ctx + p0 + r) * hd;
+			size_t from = (size_t)r * m->kv_dim + (size_t)h * hd;
+			memcpy(kc + at, c->kn + from, (size_t)hd * sizeof(float));
+			memcpy(vc + at, c->vn + from, (size_t)hd * sizeof(float));
+		}
 	int nb = n < c->att_blocks ? n : c->att_blocks;
 	att_job j = {c, kc, vc, n, p0, nb};
 	ocr2_pool_run(c->pool, att_part, &j, cf->n_heads * nb);

@@ -164,25 +164,6 @@ AVX512 static void gemv_q8_avx512(const ocr2_tensor *w, const float *x, int k, i
 	}
 }
 
-AVX512 static float dot_avx512(const float *a, const float *b, int n)
-{
-	__m512 s0 = _mm512_setzero_ps(), s1 = s0;
-	int i = 0;
-	for (; i + 32 <= n; i += 32) {
-		s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), s0);
-		s1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16), s1);
-	}
-	for (; i + 16 <= n; i += 16)
-		s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), s0);
-	if (i < n) {
-		__mmask16 m = (__mmask16)((1u << (n - i)) - 1);
-		s1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i), s1);
-	}
-	return _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
-}
-
-/* exp(x) for x <= 0 to ~1 ulp (Cephes' expf polynomial, scaled by 2^n with
- * vscalefps); x below -87.3 (e.g. a masked -inf) gives exactly 0. */
 AVX512 static inline __m512 exp_neg(__m512 x)
 {
 	__mmask16 under = _mm512_cmp_ps_mask(x, _mm512_set1_ps(-87.3f), _CMP_LT_OQ);
@@ -237,16 +218,58 @@ AVX512 static void softmax_avx512(float *x, int n)
 	}
 }
 
-AVX512 static void axpy_avx512(float *y, float a, const float *x, int n)
+/* One query row against nk keys and values stored contiguously (row i of K
+ * and V at i*hd), hd a multiple of 16. Scores are written to s. The output is
+ * summed over keys in order with hd/16 accumulators, 128 columns per pass, so
+ * V is read once for the usual head size of 128. */
+AVX512 static void attend_avx512(const float *q, const float *K, const float *V, int nk, int hd,
+				 float scale, float *s, float *out)
 {
-	__m512 av = _mm512_set1_ps(a);
-	int i = 0;
-	for (; i + 16 <= n; i += 16)
-		_mm512_storeu_ps(y + i, _mm512_fmadd_ps(av, _mm512_loadu_ps(x + i), _mm512_loadu_ps(y + i)));
-	if (i < n) {
-		__mmask16 m = (__mmask16)((1u << (n - i)) - 1);
-		_mm512_mask_storeu_ps(y + i, m, _mm512_fmadd_ps(av, _mm512_maskz_loadu_ps(m, x + i),
-								_mm512_maskz_loadu_ps(m, y + i)));
+	for (int t = 0; t < nk; t++) {
+		const float *k = K + (size_t)t * hd;
+		__m512 a0 = _mm512_setzero_ps(), a1 = a0;
+		int c = 0;
+		for (; c + 32 <= hd; c += 32) {
+			a0 = _mm512_fmadd_ps(_mm512_loadu_ps(q + c), _mm512_loadu_ps(k + c), a0);
+			a1 = _mm512_fmadd_ps(_mm512_loadu_ps(q + c + 16), _mm512_loadu_ps(k + c + 16), a1);
+		}
+		if (c < hd)
+			a0 = _mm512_fmadd_ps(_mm512_loadu_ps(q + c), _mm512_loadu_ps(k + c), a0);
+		s[t] = _mm512_reduce_add_ps(_mm512_add_ps(a0, a1)) * scale;
+	}
+	softmax_avx512(s, nk);
+	int c0 = 0;
+	for (; c0 + 128 <= hd; c0 += 128) {
+		__m512 o0 = _mm512_setzero_ps(), o1 = o0, o2 = o0, o3 = o0, o4 = o0, o5 = o0,
+		       o6 = o0, o7 = o0;
+		for (int t = 0; t < nk; t++) {
+			const float *v = V + (size_t)t * hd + c0;
+			__m512 p = _mm512_set1_ps(s[t]);
+			o0 = _mm512_fmadd_ps(p, _mm512_loadu_ps(v), o0);
+			o1 = _mm512_fmadd_ps(p, _mm512_loadu_ps(v + 16), o1);
+			o2 = _mm512_fmadd_ps(p, _mm512_loadu_ps(v + 32), o2);
+			o3 = _mm512_fmadd_ps(p, _mm512_loadu_ps(v + 48), o3);
+			o4 = _mm512_fmadd_ps(p, _mm512_loadu_ps(v + 64), o4);
+			o5 = _mm512_fmadd_ps(p, _mm512_loadu_ps(v + 80), o5);
+			o6 = _mm512_fmadd_ps(p, _mm512_loadu_ps(v + 96), o6);
+			o7 = _mm512_fmadd_ps(p, _mm512_loadu_ps(v + 112), o7);
+		}
+		float *o = out + c0;
+		_mm512_storeu_ps(o, o0);
+		_mm512_storeu_ps(o + 16, o1);
+		_mm512_storeu_ps(o + 32, o2);
+		_mm512_storeu_ps(o + 48, o3);
+		_mm512_storeu_ps(o + 64, o4);
+		_mm512_storeu_ps(o + 80, o5);
+		_mm512_storeu_ps(o + 96, o6);
+		_mm512_storeu_ps(o + 112, o7);
+	}
+	for (; c0 < hd; c0 += 16) {
+		__m512 o0 = _mm512_setzero_ps();
+		for (int t = 0; t < nk; t++)
+			o0 = _mm512_fmadd_ps(_mm512_set1_ps(s[t]), _mm512_loadu_ps(V + (size_t)t * hd + c0),
+					     o0);
+		_mm512_storeu_ps(out + c0, o0);
 	}
 }
 #endif
@@ -302,23 +325,6 @@ void ocr2_gemv_rows(const ocr2_tensor *w, const float *x, int k, int r0, int r1,
 	ocr2_gemv_rows_ref(w, x, k, r0, r1, y);
 }
 
-float ocr2_dot_ref(const float *a, const float *b, int n)
-{
-	float s = 0;
-	for (int i = 0; i < n; i++)
-		s += a[i] * b[i];
-	return s;
-}
-
-float ocr2_dot(const float *a, const float *b, int n)
-{
-#if HAVE_X86
-	if (simd_level())
-		return dot_avx512(a, b, n);
-#endif
-	return ocr2_dot_ref(a, b, n);
-}
-
 /* The attention softmax: vectorised where the CPU allows; ocr2_softmax_ref in
  * kernels.c stays the oracle (tests/core/test-gemv.c). */
 bool ocr2_softmax_simd(float *x, int n)
@@ -332,19 +338,34 @@ bool ocr2_softmax_simd(float *x, int n)
 	return false;
 }
 
-void ocr2_axpy_ref(float *y, float a, const float *x, int n)
+void ocr2_attend_ref(const float *q, const float *K, const float *V, int nk, int hd, float scale,
+		     float *s, float *out)
 {
-	for (int i = 0; i < n; i++)
-		y[i] += a * x[i];
+	for (int t = 0; t < nk; t++) {
+		const float *k = K + (size_t)t * hd;
+		float d = 0;
+		for (int c = 0; c < hd; c++)
+			d += q[c] * k[c];
+		s[t] = d * scale;
+	}
+	ocr2_softmax_ref(s, nk);
+	for (int c = 0; c < hd; c++)
+		out[c] = 0;
+	for (int t = 0; t < nk; t++) {
+		const float *v = V + (size_t)t * hd;
+		for (int c = 0; c < hd; c++)
+			out[c] += s[t] * v[c];
+	}
 }
 
-void ocr2_axpy(float *y, float a, const float *x, int n)
+void ocr2_attend(const float *q, const float *K, const float *V, int nk, int hd, float scale,
+		 float *s, float *out)
 {
 #if HAVE_X86
-	if (simd_level()) {
-		axpy_avx512(y, a, x, n);
+	if (simd_level() && hd % 16 == 0) {
+		attend_avx512(q, K, V, nk, hd, scale, s, out);
 		return;
 	}
 #endif
-	ocr2_axpy_ref(y, a, x, n);
+	ocr2_attend_ref(q, K, V, nk, hd, scale, s, out);
 }

@@ -109,6 +109,15 @@ ocr2_status ocr2_weights_load(const char *dir, ocr2_weights **out);
 /* Loads one safetensors file (goldens, tests). */
 ocr2_status ocr2_weights_load_file(const char *path, ocr2_weights **out);
 void ocr2_weights_free(ocr2_weights *w);
+typedef struct ocr2_pool ocr2_pool;
+/* Copies the mapped files into anonymous memory backed by transparent huge
+ * pages, where streaming the weights runs much faster than through 4 KiB
+ * page-cache pages (decode is bandwidth-bound). Done only when huge pages are
+ * available and the model takes at most 3/4 of MemAvailable; otherwise, or
+ * with OCR2_WEIGHTS=mmap, the files stay mapped. OCR2_WEIGHTS=resident copies
+ * regardless. Fails only on a read error. pool may be NULL. */
+ocr2_status ocr2_weights_resident(ocr2_weights *w, ocr2_pool *pool);
+bool ocr2_weights_is_resident(const ocr2_weights *w);
 const ocr2_tensor *ocr2_weights_get(const ocr2_weights *w, const char *name);
 int ocr2_weights_count(const ocr2_weights *w);
 const ocr2_tensor *ocr2_weights_at(const ocr2_weights *w, int i);
@@ -304,7 +313,6 @@ ocr2_status ocr2_weights_check_finite(const ocr2_weights *w, const char *dir);
 
 /* Runs fn(arg, i, n) for i in [0, n) on the pool's threads (the caller
  * participates). n is the number of work items: split rows, not threads. */
-typedef struct ocr2_pool ocr2_pool;
 ocr2_pool *ocr2_pool_new(int n_threads);
 void ocr2_pool_free(ocr2_pool *p);
 int ocr2_pool_size(const ocr2_pool *p);
@@ -358,12 +366,13 @@ void ocr2_rope(float *x, int n_tok, int n_heads, int head_dim, const int *pos, i
 void ocr2_gemv_rows(const ocr2_tensor *w, const float *x, int k, int r0, int r1, float *y);
 void ocr2_gemv_rows_ref(const ocr2_tensor *w, const float *x, int k, int r0, int r1, float *y);
 const char *ocr2_gemv_kernel_name(void);
-/* sum a[i]*b[i] (lib/gemv.c), AVX-512 when available; _ref is the plain loop. */
-float ocr2_dot(const float *a, const float *b, int n);
-float ocr2_dot_ref(const float *a, const float *b, int n);
-/* y[i] += a * x[i] (lib/gemv.c); _ref is the plain loop. */
-void ocr2_axpy(float *y, float a, const float *x, int n);
-void ocr2_axpy_ref(float *y, float a, const float *x, int n);
+/* One attention row (lib/gemv.c): s[t] = scale * q.K[t] for t < nk, s =
+ * softmax(s), out = sum_t s[t] V[t]; K and V rows hd floats apart. AVX-512 when
+ * hd is a multiple of 16; _ref is the plain loop (the oracle in tests). */
+void ocr2_attend(const float *q, const float *K, const float *V, int nk, int hd, float scale,
+		 float *s, float *out);
+void ocr2_attend_ref(const float *q, const float *K, const float *V, int nk, int hd, float scale,
+		     float *s, float *out);
 
 float ocr2_bf16_to_f32(uint16_t h);
 uint16_t ocr2_f32_to_bf16(float f); /* round to nearest even */

@@ -101,12 +101,15 @@ ocr2_status ocr2_pipeline_load(const char *dir, int n_threads, ocr2_pipeline **o
 			       dir, ocr2_tokenizer_vocab_size(p->tok), p->cfg.vocab);
 		goto fail;
 	}
-	if ((st = enc_load(p->w, &p->cfg, &p->enc)) || (st = dec_load(p->w, &p->cfg, &p->dec)))
-		goto fail;
 	if (n_threads <= 0)
 		n_threads = ocr2_ncpu();
 	if (!(p->pool = ocr2_pool_new(n_threads)))
 		goto nomem;
+	/* before anything keeps a pointer into the tensor data */
+	if ((st = ocr2_weights_resident(p->w, p->pool)))
+		goto fail;
+	if ((st = enc_load(p->w, &p->cfg, &p->enc)) || (st = dec_load(p->w, &p->cfg, &p->dec)))
+		goto fail;
 	/* Our pool's workers sleep while OpenBLAS runs, so each gets all cores. */
 	openblas_set_num_threads(n_threads);
 	*out = p;

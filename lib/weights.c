@@ -33,6 +33,8 @@ typedef struct {
 	char *path;
 	void *map;
 	size_t size;
+	void *region; /* when resident: the anonymous mapping map lies in */
+	size_t region_size;
 } wfile;
 
 typedef struct {
@@ -112,7 +114,9 @@ void ocr2_weights_free(ocr2_weights *w)
 		free(w->owned[i]);
 	free(w->owned);
 	for (int i = 0; i < w->n_files; i++) {
-		if (w->files[i].map)
+		if (w->files[i].region)
+			munmap(w->files[i].region, w->files[i].region_size);
+		else if (w->files[i].map)
 			munmap(w->files[i].map, w->files[i].size);
 		free(w->files[i].path);
 	}
@@ -754,5 +758,143 @@ ocr2_status ocr2_weights_expect(const ocr2_weights *w, const ocr2_tensor **out,
 				 where, name, ocr2_dtype_name(t->dtype));
 	if (out)
 		*out = t;
+	return OCR2_OK;
+}
+
+/* ---- resident copy ------------------------------------------------------- */
+
+#define HUGE_PAGE ((size_t)2 << 20)
+
+/* kB of MemAvailable from /proc/meminfo; 0 when unknown. */
+static uint64_t mem_available_kb(void)
+{
+	FILE *f = fopen("/proc/meminfo", "r");
+	if (!f)
+		return 0;
+	char line[256];
+	unsigned long long kb = 0;
+	while (fgets(line, sizeof line, f))
+		if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+/* Transparent huge pages for madvise'd memory: "[always]" or "[madvise]". */
+static bool thp_usable(void)
+{
+	FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
+	if (!f)
+		return false;
+	char line[256] = "";
+	bool ok = fgets(line, sizeof line, f) && !strstr(line, "[never]");
+	fclose(f);
+	return ok;
+}
+
+typedef struct {
+	wfile *f;
+	char *dst;
+	int fd;
+	int err; /* first errno seen, or -1 for a short read */
+} copy_job;
+
+#define COPY_CHUNK ((size_t)64 << 20)
+
+static void copy_part(void *arg, int i, int n)
+{
+	(void)n;
+	copy_job *j = arg;
+	size_t off = (size_t)i * COPY_CHUNK;
+	size_t len = j->f->size - off < COPY_CHUNK ? j->f->size - off : COPY_CHUNK;
+	while (len) {
+		ssize_t r = pread(j->fd, j->dst + off, len, (off_t)off);
+		if (r <= 0) {
+			__atomic_store_n(&j->err, r < 0 ? errno : -1, __ATOMIC_RELAXED);
+			return;
+		}
+		off += (size_t)r;
+		len -= (size_t)r;
+	}
+}
+
+/* One file into 2 MiB-aligned anonymous memory; pointers into the old map
+ * are moved to the same offsets in the copy. */
+static ocr2_status make_resident(ocr2_weights *w, int fi, ocr2_pool *pool)
+{
+	wfile *f = &w->files[fi];
+	size_t region_size = (f->size + 2 * HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
+	char *region = mmap(NULL, region_size, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (region == MAP_FAILED)
+		return OCR2_OK; /* keep the file mapping */
+	char *dst = (char *)(((uintptr_t)region + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1));
+#ifdef MADV_HUGEPAGE
+	madvise(dst, f->size, MADV_HUGEPAGE);
+#endif
+	int fd = open(f->path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		int e = errno;
+		munmap(region, region_size);
+		return ocr2_fail(OCR2_ERR_MODEL, "%s: cannot open: %s", f->path, strerror(e));
+	}
+	copy_job j = {f, dst, fd, 0};
+	int chunks = (int)((f->size + COPY_CHUNK - 1) / COPY_CHUNK);
+	if (pool)
+		ocr2_pool_run(pool, copy_part, &j, chunks);
+	else
+		for (int i = 0; i < chunks; i++)
+			copy_part(&j, i, chunks);
+	close(fd);
+	/* the copy must be the bytes whose header was parsed from the map */
+	if (!j.err && memcmp(dst, f->map, f->size < 4096 ? f->size : 4096) != 0)
+		j.err = -1;
+	if (j.err) {
+		munmap(region, region_size);
+		return ocr2_fail(OCR2_ERR_MODEL, "%s: %s", f->path,
+				 j.err < 0 ? "file changed while loading" : strerror(j.err));
+	}
+	mprotect(region, region_size, PROT_READ);
+	const char *lo = f->map, *hi = lo + f->size;
+	for (int i = 0; i < w->n; i++) {
+		ocr2_tensor *t = &w->t[i].t;
+		if ((const char *)t->data >= lo && (const char *)t->data < hi)
+			t->data = dst + ((const char *)t->data - lo);
+		if (t->scales && (const char *)t->scales >= lo && (const char *)t->scales < hi)
+			t->scales = (const float *)(dst + ((const char *)t->scales - lo));
+	}
+	munmap(f->map, f->size);
+	f->map = dst;
+	f->region = region;
+	f->region_size = region_size;
+	return OCR2_OK;
+}
+
+bool ocr2_weights_is_resident(const ocr2_weights *w)
+{
+	for (int i = 0; i < w->n_files; i++)
+		if (!w->files[i].region)
+			return false;
+	return w->n_files > 0;
+}
+
+ocr2_status ocr2_weights_resident(ocr2_weights *w, ocr2_pool *pool)
+{
+	const char *mode = getenv("OCR2_WEIGHTS");
+	if (mode && !strcmp(mode, "mmap"))
+		return OCR2_OK;
+	bool force = mode && !strcmp(mode, "resident");
+	uint64_t total = 0;
+	for (int i = 0; i < w->n_files; i++)
+		total += w->files[i].size;
+	if (!force && (!thp_usable() || total / 1024 > mem_available_kb() / 4 * 3))
+		return OCR2_OK;
+	for (int i = 0; i < w->n_files; i++) {
+		if (w->files[i].region)
+			continue;
+		ocr2_status st = make_resident(w, i, pool);
+		if (st)
+			return st;
+	}
 	return OCR2_OK;
 }

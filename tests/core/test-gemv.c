@@ -120,36 +120,43 @@ int main(void)
 			test_dtype(OCR2_DT_Q8, 37, ks[i]);
 	}
 	test_dtype(OCR2_DT_BF16, 1000, 1280);
-	/* the dot kernel of attention against its plain loop */
-	for (size_t i = 0; i < sizeof ks / sizeof *ks; i++) {
-		int k = ks[i];
-		float *a = malloc((size_t)k * sizeof *a), *b = malloc((size_t)k * sizeof *b);
-		float scale = 0;
-		for (int e = 0; e < k; e++) {
-			a[e] = frand();
-			b[e] = frand();
-			scale += fabsf(a[e] * b[e]);
-		}
-		float r = ocr2_dot_ref(a, b, k), f = ocr2_dot(a, b, k);
-		compare("dot", &r, &f, &scale, 1, k);
-		/* axpy does one fma per element: the results must be bit-identical or
-		 * differ by the single rounding an unfused multiply-add adds */
-		float *y0 = malloc((size_t)k * sizeof *y0), *y1 = malloc((size_t)k * sizeof *y1);
-		for (int e = 0; e < k; e++)
-			y0[e] = y1[e] = frand();
-		ocr2_axpy_ref(y0, 0.37f, a, k);
-		ocr2_axpy(y1, 0.37f, a, k);
-		for (int e = 0; e < k; e++)
-			if (fabsf(y0[e] - y1[e]) > 1e-6f * (fabsf(y0[e]) + 1)) {
-				printf("FAIL axpy k=%d at %d: %g vs %g\n", k, e, y0[e], y1[e]);
-				failures++;
-				break;
+	/* one attention row: the SIMD kernel (hd % 16 == 0) against the plain loop,
+	 * head sizes on both sides of its 128-column pass, odd key counts */
+	int hds[] = {8, 16, 48, 64, 128, 144, 256};
+	int nks[] = {1, 2, 17, 300, 1131};
+	for (size_t i = 0; i < sizeof hds / sizeof *hds; i++)
+		for (size_t j = 0; j < sizeof nks / sizeof *nks; j++) {
+			int hd = hds[i], nk = nks[j];
+			float *q = malloc((size_t)hd * sizeof *q);
+			float *K = malloc((size_t)nk * hd * sizeof *K), *V = malloc((size_t)nk * hd * sizeof *V);
+			float *s0 = malloc((size_t)nk * sizeof *s0), *s1 = malloc((size_t)nk * sizeof *s1);
+			float *o0 = malloc((size_t)hd * sizeof *o0), *o1 = malloc((size_t)hd * sizeof *o1);
+			float *vs = malloc((size_t)hd * sizeof *vs);
+			for (int e = 0; e < hd; e++)
+				q[e] = 3 * frand();
+			for (int e = 0; e < nk * hd; e++) {
+				K[e] = frand();
+				V[e] = frand();
 			}
-		free(y0);
-		free(y1);
-		free(a);
-		free(b);
-	}
+			float sc = 1.0f / sqrtf((float)hd);
+			ocr2_attend_ref(q, K, V, nk, hd, sc, s0, o0);
+			ocr2_attend(q, K, V, nk, hd, sc, s1, o1);
+			/* the output is a convex combination of V rows: its error scale
+			 * is max|V| = 1, plus what the probabilities carry */
+			for (int e = 0; e < hd; e++)
+				vs[e] = 1;
+			char what[64];
+			snprintf(what, sizeof what, "attend hd=%d nk=%d", hd, nk);
+			compare(what, o0, o1, vs, hd, hd + nk);
+			free(q);
+			free(K);
+			free(V);
+			free(s0);
+			free(s1);
+			free(o0);
+			free(o1);
+			free(vs);
+		}
 	/* softmax: vectorised vs the loop, with masked (-inf) entries and odd lengths */
 	int ns[] = {1, 7, 16, 33, 196, 1131, 4096};
 	for (size_t i = 0; i < sizeof ns / sizeof *ns; i++) {
