@@ -270,7 +270,7 @@ int cmd_bench(int argc, char **argv)
 	printf("model        %s\n", dir);
 	printf("threads      %d (gemv kernel: %s)\n", nt, ocr2_gemv_kernel_name());
 	printf("load         %.3f s (weights %s)\n", t_load,
-	       ocr2_weights_is_resident(w) ? "copied to huge-page memory" : "memory-mapped");
+	       ocr2_weights_residency(w));
 	if (!no_enc) {
 		printf("encoder 1024 %.3f s per view\n", enc1024);
 		printf("encoder 768  %.3f s per crop\n", enc768);

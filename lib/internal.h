@@ -110,14 +110,16 @@ ocr2_status ocr2_weights_load(const char *dir, ocr2_weights **out);
 ocr2_status ocr2_weights_load_file(const char *path, ocr2_weights **out);
 void ocr2_weights_free(ocr2_weights *w);
 typedef struct ocr2_pool ocr2_pool;
-/* Copies the mapped files into anonymous memory backed by transparent huge
- * pages, where streaming the weights runs much faster than through 4 KiB
- * page-cache pages (decode is bandwidth-bound). Done only when huge pages are
- * available and the model takes at most 3/4 of MemAvailable; otherwise, or
- * with OCR2_WEIGHTS=mmap, the files stay mapped. OCR2_WEIGHTS=resident copies
- * regardless. Fails only on a read error. pool may be NULL. */
+/* Gets the weights into 2 MiB pages for inference, where streaming them runs
+ * much faster than through 4 KiB pages (decode is bandwidth-bound): faults
+ * the files in through their huge-page-advised mappings; if the page cache
+ * holds them in small folios, drops and re-reads it once; failing that,
+ * copies them into anonymous huge-page memory when they take at most 3/4 of
+ * MemAvailable. OCR2_WEIGHTS=mmap skips all of it, OCR2_WEIGHTS=copy forces
+ * the copy. Fails only on a read error. pool may be NULL. */
 ocr2_status ocr2_weights_resident(ocr2_weights *w, ocr2_pool *pool);
-bool ocr2_weights_is_resident(const ocr2_weights *w);
+/* How the weights are held, in words (bench). */
+const char *ocr2_weights_residency(const ocr2_weights *w);
 const ocr2_tensor *ocr2_weights_get(const ocr2_weights *w, const char *name);
 int ocr2_weights_count(const ocr2_weights *w);
 const ocr2_tensor *ocr2_weights_at(const ocr2_weights *w, int i);
