@@ -388,7 +388,7 @@ static void swiglu(dec_ctx *c, const float *x, int n, const ocr2_tensor *gate,
 		ocr2_linear(c->pool, x, n, H, gate, NULL, c->g); /* [n, I] */
 		ocr2_linear(c->pool, x, n, H, up, NULL, c->u);   /* [n, I] */
 	}
-	ocr2_silu_mul(c->g, c->u, n * I);
+	ocr2_silu_mul(c->pool, c->g, c->u, n * I);
 	ocr2_linear(c->pool, c->g, n, I, down, NULL, y); /* [n, H] */
 }
 
@@ -436,7 +436,7 @@ static bool moe_one_row(dec_ctx *c, const dec_layer *L)
 		t[n++] = (ocr2_gemv_task){L->sh_up, c->xn, c->u + (size_t)K * I};
 	}
 	ocr2_gemv_batch(c->pool, t, n);
-	ocr2_silu_mul(c->g, c->u, K * I + Is);
+	ocr2_silu_mul(NULL, c->g, c->u, K * I + Is);
 	n = 0;
 	for (int j = 0; j < K; j++)
 		t[n++] = (ocr2_gemv_task){L->e_down[c->top[j]], c->g + (size_t)j * I,

@@ -107,7 +107,7 @@ ocr2_status enc_flow(enc_model *m, ocr2_pool *pool, const float *tokens, int N, 
 		ocr2_rmsnorm(h + off, x + off, L->post_norm, nr, E, eps);
 		ocr2_linear(pool, h + off, nr, E, L->gate, NULL, g);
 		ocr2_linear(pool, h + off, nr, E, L->up, NULL, u);
-		ocr2_silu_mul(g, u, nr * ffn);
+		ocr2_silu_mul(pool, g, u, nr * ffn);
 		ocr2_linear(pool, g, nr, ffn, L->down, NULL, h + off);
 		for (size_t i = off; i < (size_t)T * E; i++)
 			x[i] += h[i];

@@ -187,7 +187,7 @@ static ocr2_status block(enc_model *m, ocr2_pool *pool, const enc_sam_block *b, 
 	/* MLP: x += lin2(gelu(lin1(LN2 x))) */
 	ocr2_layernorm(h, x, b->n2w, b->n2b, n, W, 1e-6f);
 	ocr2_linear(pool, h, n, W, b->lin1, b->lin1_b, mlp); /* [n, mlp] */
-	ocr2_gelu(mlp, n * c->sam_mlp);
+	ocr2_gelu(pool, mlp, n * c->sam_mlp);
 	ocr2_linear(pool, mlp, n, c->sam_mlp, b->lin2, b->lin2_b, p); /* [n, W] */
 	for (size_t i = 0; i < (size_t)n * W; i++)
 		x[i] += p[i];

@@ -218,6 +218,35 @@ AVX512 static void softmax_avx512(float *x, int n)
 	}
 }
 
+/* erf by Abramowitz & Stegun 7.1.26 (absolute error <= 1.5e-7):
+ * 1 - t(a1 + t(a2 + t(a3 + t(a4 + t a5)))) exp(-x^2), t = 1/(1 + p|x|). */
+AVX512 static void gelu_avx512(float *x, int n)
+{
+	const __m512 half = _mm512_set1_ps(0.5f), one = _mm512_set1_ps(1.0f);
+	const __m512 rs2 = _mm512_set1_ps(0.70710678118654752f);
+	for (int i = 0; i < n; i += 16) {
+		__mmask16 m = n - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1);
+		__m512 v = _mm512_maskz_loadu_ps(m, x + i);
+		__m512 z = _mm512_mul_ps(v, rs2);
+		__m512 az = _mm512_abs_ps(z);
+		__m512 t = _mm512_div_ps(one, _mm512_fmadd_ps(_mm512_set1_ps(0.3275911f), az, one));
+		__m512 p = _mm512_set1_ps(1.061405429f);
+		p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-1.453152027f));
+		p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(1.421413741f));
+		p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-0.284496736f));
+		p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(0.254829592f));
+		p = _mm512_mul_ps(p, t);
+		__m512 e = exp_neg(_mm512_mul_ps(_mm512_sub_ps(_mm512_setzero_ps(), az), az));
+		__m512 erf_abs = _mm512_fnmadd_ps(p, e, one);
+		/* copy the sign of z */
+		__m512 erf = _mm512_castsi512_ps(_mm512_or_si512(
+			_mm512_castps_si512(erf_abs),
+			_mm512_and_si512(_mm512_castps_si512(z), _mm512_set1_epi32((int)0x80000000))));
+		__m512 g = _mm512_mul_ps(_mm512_mul_ps(half, v), _mm512_add_ps(one, erf));
+		_mm512_mask_storeu_ps(x + i, m, g);
+	}
+}
+
 /* One query row against nk keys and values stored contiguously (row i of K
  * and V at i*hd), hd a multiple of 16. Scores are written to s. The output is
  * summed over keys in order with hd/16 accumulators, 128 columns per pass, so
@@ -335,6 +364,19 @@ bool ocr2_softmax_simd(float *x, int n)
 		return true;
 	}
 #endif
+	return false;
+}
+
+bool ocr2_gelu_simd(float *x, int n)
+{
+#if HAVE_X86
+	if (simd_level()) {
+		gelu_avx512(x, n);
+		return true;
+	}
+#endif
+	(void)x;
+	(void)n;
 	return false;
 }
 

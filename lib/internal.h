@@ -355,8 +355,12 @@ void ocr2_layernorm(float *y, const float *x, const float *w, const float *b, in
 void ocr2_softmax(float *x, int n);
 void ocr2_softmax_ref(float *x, int n);  /* the plain loop (oracle) */
 bool ocr2_softmax_simd(float *x, int n); /* lib/gemv.c; false = not available */
-void ocr2_silu_mul(float *gate, const float *up, int n); /* gate = silu(gate) * up */
-void ocr2_gelu(float *x, int n);                         /* exact erf GELU */
+void ocr2_silu_mul(ocr2_pool *pool, float *gate, const float *up, int n); /* gate = silu(gate) * up */
+/* GELU with erf, in pieces over pool (may be NULL): AVX-512 (erf to ~2e-7
+ * absolute) where available; _ref is the erff loop (the oracle). */
+void ocr2_gelu(ocr2_pool *pool, float *x, int n);
+void ocr2_gelu_ref(float *x, int n);
+bool ocr2_gelu_simd(float *x, int n); /* lib/gemv.c; false = not available */
 /* Half-split (rotate_half) RoPE on x[n_tok, n_heads, head_dim] at positions
  * pos[i] (or pos0 + i when pos == NULL), in place. */
 void ocr2_rope(float *x, int n_tok, int n_heads, int head_dim, const int *pos, int pos0,

@@ -169,8 +169,37 @@ void ocr2_gemv_batch(ocr2_pool *pool, const ocr2_gemv_task *tasks, int n_tasks)
 		ocr2_pool_run(pool, batch_part, &j, n);
 }
 
-/* Rows of W per sgemm panel when W must be widened to f32 first. */
-#define PANEL_ROWS 512
+/* f32 bytes of W widened per sgemm call: whole matrices for every product of
+ * the encoder and of prefill (the largest, 4864 x 896, takes 17 MB), so x is
+ * packed once per product rather than once per panel. */
+#define PANEL_BYTES ((size_t)64 << 20)
+
+typedef struct {
+	const ocr2_tensor *w;
+	int64_t r0;     /* first row of W */
+	int rows, k;
+	float *dst;     /* widen: rows x k */
+	const float *bias;
+	float *y;       /* bias fill: n rows of m */
+	int m;
+} widen_job;
+
+#define WIDEN_ROWS 64
+
+static void widen_part(void *arg, int i, int n)
+{
+	(void)n;
+	const widen_job *j = arg;
+	int a = i * WIDEN_ROWS, b = a + WIDEN_ROWS < j->rows ? a + WIDEN_ROWS : j->rows;
+	ocr2_tensor_rows_f32(j->w, j->r0 + a, j->r0 + b, j->dst + (size_t)a * j->k);
+}
+
+static void bias_part(void *arg, int t, int n)
+{
+	(void)n;
+	const widen_job *j = arg;
+	memcpy(j->y + (size_t)t * j->m, j->bias, (size_t)j->m * sizeof(float));
+}
 
 void ocr2_linear_rows(ocr2_pool *pool, const float *x, int n, int k, const ocr2_tensor *w,
 		      int r0, int r1, const float *bias, float *y)
@@ -188,29 +217,35 @@ void ocr2_linear_rows(ocr2_pool *pool, const float *x, int n, int k, const ocr2_
 		ocr2_pool_run(pool, gemv_part, &j, (m + chunk - 1) / chunk);
 		return;
 	}
+	/* y starts as the bias rows and sgemm adds into it (beta 1): one pass
+	 * over y instead of OpenBLAS zeroing it and a second pass adding bias */
+	float beta = 0.0f;
+	if (bias) {
+		widen_job b = {.bias = bias + r0, .y = y, .m = m};
+		ocr2_pool_run(pool, bias_part, &b, n);
+		beta = 1.0f;
+	}
 	if (w->dtype == OCR2_DT_F32) {
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, m, k, 1.0f, x, k,
-			    (const float *)w->data + (size_t)r0 * k, k, 0.0f, y, m);
-	} else {
-		int pr = m < PANEL_ROWS ? m : PANEL_ROWS;
-		float *panel = malloc((size_t)pr * k * sizeof(float));
-		if (!panel) { /* fall back to the row loop rather than fail */
-			lin_job j = {x, n, k, r0, r1, w, bias, y, GEMV_CHUNK};
-			ocr2_pool_run(pool, gemv_part, &j, (m + GEMV_CHUNK - 1) / GEMV_CHUNK);
-			return;
-		}
-		for (int a = 0; a < m; a += pr) {
-			int rows = a + pr < m ? pr : m - a;
-			ocr2_tensor_rows_f32(w, r0 + a, r0 + a + rows, panel);
-			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, rows, k, 1.0f, x,
-				    k, panel, k, 0.0f, y + a, m);
-		}
-		free(panel);
+			    (const float *)w->data + (size_t)r0 * k, k, beta, y, m);
+		return;
 	}
-	if (bias)
-		for (int t = 0; t < n; t++)
-			for (int r = 0; r < m; r++)
-				y[(size_t)t * m + r] += bias[r0 + r];
+	size_t per = PANEL_BYTES / ((size_t)k * sizeof(float));
+	int pr = per < 1 ? 1 : per < (size_t)m ? (int)per : m;
+	float *panel = malloc((size_t)pr * k * sizeof(float));
+	if (!panel) { /* fall back to the row loop rather than fail */
+		lin_job j = {x, n, k, r0, r1, w, bias, y, GEMV_CHUNK};
+		ocr2_pool_run(pool, gemv_part, &j, (m + GEMV_CHUNK - 1) / GEMV_CHUNK);
+		return;
+	}
+	for (int a = 0; a < m; a += pr) {
+		int rows = a + pr < m ? pr : m - a;
+		widen_job wj = {.w = w, .r0 = r0 + a, .rows = rows, .k = k, .dst = panel};
+		ocr2_pool_run(pool, widen_part, &wj, (rows + WIDEN_ROWS - 1) / WIDEN_ROWS);
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, rows, k, 1.0f, x, k, panel, k,
+			    beta, y + a, m);
+	}
+	free(panel);
 }
 
 void ocr2_linear(ocr2_pool *pool, const float *x, int n, int k, const ocr2_tensor *w,
@@ -282,18 +317,62 @@ void ocr2_softmax(float *x, int n)
 		ocr2_softmax_ref(x, n);
 }
 
-void ocr2_silu_mul(float *gate, const float *up, int n)
+/* Elementwise work in pieces over the pool (the encoder's activations are
+ * millions of elements; one core alone would leave the other idle). */
+typedef struct {
+	float *x;
+	const float *u;
+	int n;
+} ew_job;
+
+#define EW_CHUNK 16384
+
+static void silu_mul_part(void *arg, int i, int n_items)
 {
-	for (int i = 0; i < n; i++) {
-		float g = gate[i];
-		gate[i] = g / (1.0f + expf(-g)) * up[i];
+	(void)n_items;
+	const ew_job *j = arg;
+	int a = i * EW_CHUNK, b = a + EW_CHUNK < j->n ? a + EW_CHUNK : j->n;
+	for (int t = a; t < b; t++) {
+		float g = j->x[t];
+		j->x[t] = g / (1.0f + expf(-g)) * j->u[t];
 	}
 }
 
-void ocr2_gelu(float *x, int n)
+void ocr2_silu_mul(ocr2_pool *pool, float *gate, const float *up, int n)
+{
+	ew_job j = {gate, up, n};
+	int items = (n + EW_CHUNK - 1) / EW_CHUNK;
+	if (pool && items > 1)
+		ocr2_pool_run(pool, silu_mul_part, &j, items);
+	else
+		for (int i = 0; i < items; i++)
+			silu_mul_part(&j, i, items);
+}
+
+void ocr2_gelu_ref(float *x, int n)
 {
 	for (int i = 0; i < n; i++)
 		x[i] = 0.5f * x[i] * (1.0f + erff(x[i] * (float)M_SQRT1_2));
+}
+
+static void gelu_part(void *arg, int i, int n_items)
+{
+	(void)n_items;
+	const ew_job *j = arg;
+	int a = i * EW_CHUNK, len = a + EW_CHUNK < j->n ? EW_CHUNK : j->n - a;
+	if (!ocr2_gelu_simd(j->x + a, len))
+		ocr2_gelu_ref(j->x + a, len);
+}
+
+void ocr2_gelu(ocr2_pool *pool, float *x, int n)
+{
+	ew_job j = {x, NULL, n};
+	int items = (n + EW_CHUNK - 1) / EW_CHUNK;
+	if (pool && items > 1)
+		ocr2_pool_run(pool, gelu_part, &j, items);
+	else
+		for (int i = 0; i < items; i++)
+			gelu_part(&j, i, items);
 }
 
 void ocr2_rope(float *x, int n_tok, int n_heads, int head_dim, const int *pos, int pos0,
