@@ -145,22 +145,35 @@ AVX512 static inline __m512 i8x16(const int8_t *p)
 	return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)p)));
 }
 
+/* Four blocks per step into four accumulators: with one, the chain of
+ * dependent FMAs (4 cycles each) capped a core at 32 bytes per 4 cycles. */
 AVX512 static void gemv_q8_avx512(const ocr2_tensor *w, const float *x, int k, int r0, int r1,
 				  float *y)
 {
 	const int8_t *W = w->data;
-	int nb = k / 32;
+	int nb = k / 32, nb4 = nb & ~3;
 	for (int r = r0; r < r1; r++) {
 		const int8_t *a = W + (size_t)r * k;
 		const float *sc = w->scales + (size_t)r * nb;
-		__m512 acc = _mm512_setzero_ps();
-		for (int b = 0; b < nb; b++) {
+		__m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),
+				 _mm512_setzero_ps()};
+		int b = 0;
+		for (; b < nb4; b += 4)
+			for (int u = 0; u < 4; u++) {
+				const int8_t *blk = a + (b + u) * 32;
+				const float *xb = x + (b + u) * 32;
+				__m512 v = _mm512_mul_ps(i8x16(blk), _mm512_loadu_ps(xb));
+				v = _mm512_fmadd_ps(i8x16(blk + 16), _mm512_loadu_ps(xb + 16), v);
+				acc[u] = _mm512_fmadd_ps(v, _mm512_set1_ps(sc[b + u]), acc[u]);
+			}
+		for (; b < nb; b++) {
 			const int8_t *blk = a + b * 32;
 			__m512 v = _mm512_mul_ps(i8x16(blk), _mm512_loadu_ps(x + b * 32));
 			v = _mm512_fmadd_ps(i8x16(blk + 16), _mm512_loadu_ps(x + b * 32 + 16), v);
-			acc = _mm512_fmadd_ps(v, _mm512_set1_ps(sc[b]), acc);
+			acc[0] = _mm512_fmadd_ps(v, _mm512_set1_ps(sc[b]), acc[0]);
 		}
-		y[r - r0] = _mm512_reduce_add_ps(acc);
+		y[r - r0] = _mm512_reduce_add_ps(
+			_mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], acc[3])));
 	}
 }
 
