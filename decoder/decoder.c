@@ -528,11 +528,11 @@ static void forward(dec_ctx *c, int n, float *logits)
 		c->trace(c->trace_user, 0, c->x, n, H);
 	for (int l = 0; l < cf->n_layers; l++) {
 		const dec_layer *L = &m->layers[l];
-		ocr2_rmsnorm(c->xn, c->x, L->ln_in, n, H, cf->rms_eps);
+		ocr2_rmsnorm(c->pool, c->xn, c->x, L->ln_in, n, H, cf->rms_eps);
 		attention(c, l, n, p0);
 		for (size_t i = 0; i < nh; i++)
 			c->x[i] += c->tmp[i];
-		ocr2_rmsnorm(c->xn, c->x, L->ln_post, n, H, cf->rms_eps);
+		ocr2_rmsnorm(c->pool, c->xn, c->x, L->ln_post, n, H, cf->rms_eps);
 		if (L->moe)
 			moe(c, L, n);
 		else
@@ -544,7 +544,7 @@ static void forward(dec_ctx *c, int n, float *logits)
 	}
 	c->len += n;
 	const float *last = c->x + (size_t)(n - 1) * H;
-	ocr2_rmsnorm(c->xn, last, m->norm, 1, H, cf->rms_eps);
+	ocr2_rmsnorm(c->pool, c->xn, last, m->norm, 1, H, cf->rms_eps);
 	ocr2_linear(c->pool, c->xn, 1, H, m->lm_head, NULL, logits); /* [vocab] */
 }
 

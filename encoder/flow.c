@@ -86,7 +86,7 @@ ocr2_status enc_flow(enc_model *m, ocr2_pool *pool, const float *tokens, int N, 
 		int r = l == c->enc_layers - 1 ? N : 0, nr = T - r;
 		size_t off = (size_t)r * E;
 		/* attention: [T, E] -> [T, E] */
-		ocr2_rmsnorm(h, x, L->in_norm, T, E, eps);
+		ocr2_rmsnorm(pool, h, x, L->in_norm, T, E, eps);
 		ocr2_linear(pool, h + off, nr, E, L->q, L->q_b, q + off);
 		ocr2_linear(pool, h, T, E, L->k, L->k_b, k);
 		ocr2_linear(pool, h, T, E, L->v, L->v_b, v);
@@ -104,7 +104,7 @@ ocr2_status enc_flow(enc_model *m, ocr2_pool *pool, const float *tokens, int N, 
 		for (size_t i = off; i < (size_t)T * E; i++)
 			x[i] += h[i];
 		/* SwiGLU MLP: [T, E] -> [T, ffn] -> [T, E] */
-		ocr2_rmsnorm(h + off, x + off, L->post_norm, nr, E, eps);
+		ocr2_rmsnorm(pool, h + off, x + off, L->post_norm, nr, E, eps);
 		ocr2_linear(pool, h + off, nr, E, L->gate, NULL, g);
 		ocr2_linear(pool, h + off, nr, E, L->up, NULL, u);
 		ocr2_silu_mul(pool, g, u, nr * ffn);
@@ -113,7 +113,7 @@ ocr2_status enc_flow(enc_model *m, ocr2_pool *pool, const float *tokens, int N, 
 			x[i] += h[i];
 	}
 	/* final norm on the query half only: [N, E] */
-	ocr2_rmsnorm(out, x + (size_t)N * E, m->flow_norm, N, E, eps);
+	ocr2_rmsnorm(pool, out, x + (size_t)N * E, m->flow_norm, N, E, eps);
 out:
 	free(x);
 	free(h);

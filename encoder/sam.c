@@ -160,7 +160,7 @@ static ocr2_status block(enc_model *m, ocr2_pool *pool, const enc_sam_block *b, 
 	/* LN1, then window partition: zero-padded tokens stay zero and take part
 	 * unmasked; the global case is one window of the whole grid. */
 	float *ln = p; /* [n, W] scratch */
-	ocr2_layernorm(ln, x, b->n1w, b->n1b, n, W, 1e-6f);
+	ocr2_layernorm(pool, ln, x, b->n1w, b->n1b, n, W, 1e-6f);
 	for (int y = 0; y < G; y++)
 		for (int xx = 0; xx < G; xx++) {
 			int wy = y / side, wx = xx / side, ly = y % side, lx = xx % side;
@@ -185,7 +185,7 @@ static ocr2_status block(enc_model *m, ocr2_pool *pool, const enc_sam_block *b, 
 				dst[i] += src[i];
 		}
 	/* MLP: x += lin2(gelu(lin1(LN2 x))) */
-	ocr2_layernorm(h, x, b->n2w, b->n2b, n, W, 1e-6f);
+	ocr2_layernorm(pool, h, x, b->n2w, b->n2b, n, W, 1e-6f);
 	ocr2_linear(pool, h, n, W, b->lin1, b->lin1_b, mlp); /* [n, mlp] */
 	ocr2_gelu(pool, mlp, n * c->sam_mlp);
 	ocr2_linear(pool, mlp, n, c->sam_mlp, b->lin2, b->lin2_b, p); /* [n, W] */
@@ -245,10 +245,10 @@ ocr2_status enc_sam(enc_model *m, ocr2_pool *pool, const float *chw, int S, floa
 		goto out;
 	}
 	ocr2_linear(pool, x, n, W, m->neck0, NULL, y);
-	ocr2_layernorm(y, y, m->neck1_w, m->neck1_b, n, Cn, 1e-6f);
+	ocr2_layernorm(pool, y, y, m->neck1_w, m->neck1_b, n, Cn, 1e-6f);
 	if ((st = conv(pool, y, G, G, Cn, m->neck2, 3, 1, 1, NULL, y2, &Ho, &Wo)))
 		goto out;
-	ocr2_layernorm(y2, y2, m->neck3_w, m->neck3_b, n, Cn, 1e-6f);
+	ocr2_layernorm(pool, y2, y2, m->neck3_w, m->neck3_b, n, Cn, 1e-6f);
 	/* net_2: [G/2 * G/2, net2]; net_3: [G/4 * G/4, E], already row-major */
 	if ((st = conv(pool, y2, G, G, Cn, m->net2, 3, 2, 1, NULL, y, &Ho, &Wo)))
 		goto out;

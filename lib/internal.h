@@ -349,9 +349,10 @@ void ocr2_tensor_rows_f32(const ocr2_tensor *t, int64_t r0, int64_t r1, float *d
 /* Newly malloc'd f32 copy of the whole tensor (small tensors: norms, biases). */
 float *ocr2_tensor_to_f32(const ocr2_tensor *t);
 
-void ocr2_rmsnorm(float *y, const float *x, const float *w, int n, int dim, float eps);
-void ocr2_layernorm(float *y, const float *x, const float *w, const float *b, int n, int dim,
-		    float eps);
+void ocr2_rmsnorm(ocr2_pool *pool, float *y, const float *x, const float *w, int n, int dim,
+		  float eps);
+void ocr2_layernorm(ocr2_pool *pool, float *y, const float *x, const float *w, const float *b,
+		    int n, int dim, float eps);
 void ocr2_softmax(float *x, int n);
 void ocr2_softmax_ref(float *x, int n);  /* the plain loop (oracle) */
 bool ocr2_softmax_simd(float *x, int n); /* lib/gemv.c; false = not available */

@@ -256,9 +256,10 @@ void ocr2_linear(ocr2_pool *pool, const float *x, int n, int k, const ocr2_tenso
 
 /* ---- elementwise --------------------------------------------------------- */
 
-void ocr2_rmsnorm(float *y, const float *x, const float *w, int n, int dim, float eps)
+static void rmsnorm_rows(float *y, const float *x, const float *w, int t0, int t1, int dim,
+			 float eps)
 {
-	for (int t = 0; t < n; t++) {
+	for (int t = t0; t < t1; t++) {
 		const float *xt = x + (size_t)t * dim;
 		float *yt = y + (size_t)t * dim;
 		double ss = 0;
@@ -270,10 +271,10 @@ void ocr2_rmsnorm(float *y, const float *x, const float *w, int n, int dim, floa
 	}
 }
 
-void ocr2_layernorm(float *y, const float *x, const float *w, const float *b, int n, int dim,
-		    float eps)
+static void layernorm_rows(float *y, const float *x, const float *w, const float *b, int t0,
+			   int t1, int dim, float eps)
 {
-	for (int t = 0; t < n; t++) {
+	for (int t = t0; t < t1; t++) {
 		const float *xt = x + (size_t)t * dim;
 		float *yt = y + (size_t)t * dim;
 		double mean = 0, var = 0;
@@ -289,6 +290,52 @@ void ocr2_layernorm(float *y, const float *x, const float *w, const float *b, in
 		for (int i = 0; i < dim; i++)
 			yt[i] = (xt[i] - m) * r * w[i] + b[i];
 	}
+}
+
+/* Norms in blocks of rows over the pool (may be NULL). */
+typedef struct {
+	float *y;
+	const float *x, *w, *b;
+	int n, dim;
+	float eps;
+	bool layer;
+} norm_job;
+
+#define NORM_ROWS 64
+
+static void norm_part(void *arg, int i, int n_items)
+{
+	(void)n_items;
+	const norm_job *j = arg;
+	int t0 = i * NORM_ROWS, t1 = t0 + NORM_ROWS < j->n ? t0 + NORM_ROWS : j->n;
+	if (j->layer)
+		layernorm_rows(j->y, j->x, j->w, j->b, t0, t1, j->dim, j->eps);
+	else
+		rmsnorm_rows(j->y, j->x, j->w, t0, t1, j->dim, j->eps);
+}
+
+static void norm_run(ocr2_pool *pool, const norm_job *j)
+{
+	int items = (j->n + NORM_ROWS - 1) / NORM_ROWS;
+	if (pool && items > 1)
+		ocr2_pool_run(pool, norm_part, (void *)j, items);
+	else
+		for (int i = 0; i < items; i++)
+			norm_part((void *)j, i, items);
+}
+
+void ocr2_rmsnorm(ocr2_pool *pool, float *y, const float *x, const float *w, int n, int dim,
+		  float eps)
+{
+	norm_job j = {y, x, w, NULL, n, dim, eps, false};
+	norm_run(pool, &j);
+}
+
+void ocr2_layernorm(ocr2_pool *pool, float *y, const float *x, const float *w, const float *b,
+		    int n, int dim, float eps)
+{
+	norm_job j = {y, x, w, b, n, dim, eps, true};
+	norm_run(pool, &j);
 }
 
 void ocr2_softmax_ref(float *x, int n)
