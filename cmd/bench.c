@@ -252,6 +252,8 @@ int cmd_bench(int argc, char **argv)
 		goto out;
 	}
 	double t_prefill = ocr2_now() - t;
+	double prof[DEC_PROF_N] = {0};
+	dec_ctx_profile(ctx, prof);
 	t = ocr2_now();
 	for (int s = 0; s < n_dec; s++) {
 		int best = 0;
@@ -278,9 +280,19 @@ int cmd_bench(int argc, char **argv)
 	printf("prefill      %d tokens in %.3f s: %.1f tokens/s\n", n_ids, t_prefill,
 	       n_ids / t_prefill);
 	printf("decode       %d tokens in %.3f s: %.2f tokens/s\n", n_dec, t_decode, tps);
-	printf("active bytes %.1f MB per token\n", bytes / 1e6);
+	printf("decode split %.2f ms attention, %.2f ms feed-forward, %.2f ms lm_head, %.2f ms "
+	       "other per token\n",
+	       1e3 * prof[DEC_PROF_ATTENTION] / n_dec, 1e3 * prof[DEC_PROF_FFN] / n_dec,
+	       1e3 * prof[DEC_PROF_LM_HEAD] / n_dec, 1e3 * prof[DEC_PROF_OTHER] / n_dec);
+	/* f32 keys and values of every layer at the mean decode position */
+	double kv = 2.0 * 4 * cfg->n_layers * cfg->n_kv_heads * cfg->head_dim *
+		    (n_ids + n_dec / 2.0);
+	printf("active bytes %.1f MB per token (+ %.1f MB of KV cache read)\n", bytes / 1e6,
+	       kv / 1e6);
 	printf("triad        %.1f GB/s -> bound %.2f tokens/s; decode at %.1f%% of it\n", bw,
 	       bound, 100.0 * tps / bound);
+	printf("             (%.1f%% of the bound that counts the KV cache too)\n",
+	       100.0 * tps / (bw * 1e9 / (bytes + kv)));
 	printf("peak RSS     %.0f MB\n", peak_rss_mb());
 	printf("bench: threads=%d load_s=%.4f enc1024_s=%.4f enc768_s=%.4f prefill_tokens=%d "
 	       "prefill_tps=%.2f decode_tps=%.3f active_mb=%.2f triad_gbs=%.2f bound_tps=%.3f "

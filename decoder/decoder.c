@@ -18,6 +18,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cblas.h>
+#undef I /* cblas.h brings complex.h; I is a dimension here */
+#include <stdatomic.h>
+
 #include "internal.h"
 #include "decoder.h"
 
@@ -47,6 +51,7 @@ struct dec_ctx {
 	ocr2_pool *pool;
 	int max_ctx, len;
 	float *kc, *vc;                   /* [n_layers][n_kv_heads][max_ctx][head_dim] */
+	size_t kv_bytes;                  /* of each */
 	/* scratch for up to cap rows, grown by prefill only */
 	int cap;
 	float *x, *xn, *q, *att, *tmp;    /* [cap, H] (q, att: [cap, q_dim]) */
@@ -55,12 +60,17 @@ struct dec_ctx {
 	float *rl;                        /* [cap, n_experts] router probabilities */
 	int *top;                         /* [cap, k] chosen experts */
 	float *topw;                      /* [cap, k] their weights */
-	int *etok;                        /* [cap] tokens routed to one expert */
-	float *ew;                        /* [cap] their weights */
-	float *erows, *eout;              /* [cap, H] gathered rows, expert output */
+	int *etok;                        /* [cap * k] routed rows: token, by expert */
+	float *ew;                        /* [cap * k] their router weights */
+	int *eoff;                        /* [n_experts + 1] each expert's first row */
+	float *erows, *eout;              /* [cap * k, H] gathered rows, expert output */
+	float *eg, *eu;                   /* [cap * k, moe_intermediate] */
+	float *wbuf;                      /* per thread: one expert widened to f32 */
+	_Atomic int *wbusy;               /* [pool size] which wbuf slots are taken */
 	/* attention score rows: [n_heads * att_blocks, max_ctx], sized once */
 	int att_blocks;
 	float *scores;
+	double *prof;                     /* dec_ctx_profile: seconds per phase */
 	dec_trace_fn trace;               /* debugging hook, see decoder.h */
 	void *trace_user;
 };
@@ -206,8 +216,8 @@ void dec_ctx_free(dec_ctx *c)
 {
 	if (!c)
 		return;
-	free(c->kc);
-	free(c->vc);
+	ocr2_free_huge(c->kc, c->kv_bytes);
+	ocr2_free_huge(c->vc, c->kv_bytes);
 	free(c->x);
 	free(c->xn);
 	free(c->q);
@@ -224,6 +234,11 @@ void dec_ctx_free(dec_ctx *c)
 	free(c->ew);
 	free(c->erows);
 	free(c->eout);
+	free(c->eoff);
+	free(c->eg);
+	free(c->eu);
+	free(c->wbuf);
+	free((void *)c->wbusy);
 	free(c->scores);
 	free(c);
 }
@@ -254,10 +269,13 @@ static ocr2_status reserve(dec_ctx *c, int n)
 	GROW(c->rl, N * E);
 	GROW(c->top, N * k);
 	GROW(c->topw, N * k);
-	GROW(c->etok, N);
-	GROW(c->ew, N);
-	GROW(c->erows, N * H);
-	GROW(c->eout, N * H);
+	size_t I = (size_t)(cf->moe_intermediate > 0 ? cf->moe_intermediate : 1);
+	GROW(c->etok, N * k);
+	GROW(c->ew, N * k);
+	GROW(c->erows, N * k * H);
+	GROW(c->eout, N * k * H);
+	GROW(c->eg, N * k * I);
+	GROW(c->eu, N * k * I);
 #undef GROW
 	c->cap = n;
 	return OCR2_OK;
@@ -276,8 +294,9 @@ ocr2_status dec_ctx_new(const dec_model *m, int max_ctx, ocr2_pool *pool, dec_ct
 	c->pool = pool;
 	c->max_ctx = max_ctx;
 	size_t kv = (size_t)m->cfg.n_layers * max_ctx * m->kv_dim;
-	c->kc = malloc(kv * sizeof(float));
-	c->vc = malloc(kv * sizeof(float));
+	c->kv_bytes = kv * sizeof(float);
+	c->kc = ocr2_alloc_huge(c->kv_bytes); /* read whole for every token */
+	c->vc = ocr2_alloc_huge(c->kv_bytes);
 	/* Each attention work item owns one score row; items = heads × blocks. */
 	c->att_blocks = 2 * ocr2_pool_size(pool);
 	c->scores = malloc((size_t)m->cfg.n_heads * c->att_blocks * max_ctx * sizeof(float));
@@ -298,6 +317,21 @@ ocr2_status dec_ctx_new(const dec_model *m, int max_ctx, ocr2_pool *pool, dec_ct
 void dec_ctx_reset(dec_ctx *c)
 {
 	c->len = 0;
+}
+
+void dec_ctx_profile(dec_ctx *c, double *sec)
+{
+	c->prof = sec;
+}
+
+/* Adds the time since *t to phase i when profiling; *t moves on. */
+static void lap(dec_ctx *c, int i, double *t)
+{
+	if (!c->prof)
+		return;
+	double now = ocr2_now();
+	c->prof[i] += now - *t;
+	*t = now;
 }
 
 void dec_ctx_trace(dec_ctx *c, dec_trace_fn fn, void *user)
@@ -459,6 +493,150 @@ static bool moe_one_row(dec_ctx *c, const dec_layer *L)
 	return true;
 }
 
+/* Prefill, one expert after another, each product threaded by OpenBLAS: the
+ * fallback when the parallel path's scratch cannot be had. */
+static void moe_experts_serial(dec_ctx *c, const dec_layer *L, int n)
+{
+	const ocr2_config *cf = &c->m->cfg;
+	int H = cf->hidden, E = cf->n_experts, K = cf->n_experts_per_tok;
+	for (int e = 0; e < E; e++) {
+		int cnt = 0;
+		for (int t = 0; t < n; t++)
+			for (int j = 0; j < K; j++)
+				if (c->top[(size_t)t * K + j] == e) {
+					c->etok[cnt] = t;
+					c->ew[cnt++] = c->topw[(size_t)t * K + j];
+				}
+		if (!cnt)
+			continue;
+		for (int i = 0; i < cnt; i++)
+			memcpy(c->erows + (size_t)i * H, c->xn + (size_t)c->etok[i] * H,
+			       (size_t)H * sizeof(float));
+		swiglu(c, c->erows, cnt, L->e_gate[e], L->e_up[e], L->e_down[e], c->eout);
+		for (int i = 0; i < cnt; i++) {
+			float *y = c->tmp + (size_t)c->etok[i] * H;
+			const float *o = c->eout + (size_t)i * H;
+			float w = c->ew[i];
+			for (int d = 0; d < H; d++)
+				y[d] += w * o[d];
+		}
+	}
+}
+
+#define MAX_EXPERTS 256
+
+typedef struct {
+	dec_ctx *c;
+	const dec_layer *L;
+	int order[MAX_EXPERTS]; /* experts with rows, most rows first */
+} experts_job;
+
+/* A weight matrix as f32: the tensor itself, or widened into dst. */
+static const float *as_f32(const ocr2_tensor *t, float *dst)
+{
+	if (t->dtype == OCR2_DT_F32)
+		return t->data;
+	ocr2_tensor_rows_f32(t, 0, t->shape[0], dst);
+	return dst;
+}
+
+/* One expert over all its rows, on one thread with single-threaded sgemm. */
+static void expert_item(void *arg, int i, int n_items)
+{
+	(void)n_items;
+	experts_job *j = arg;
+	dec_ctx *c = j->c;
+	const ocr2_config *cf = &c->m->cfg;
+	int H = cf->hidden, I = cf->moe_intermediate, e = j->order[i];
+	int r0 = c->eoff[e], cnt = c->eoff[e + 1] - r0, slots = ocr2_pool_size(c->pool), s = 0;
+	for (;; s = (s + 1) % slots) { /* at most `slots` items run at once */
+		int none = 0;
+		if (atomic_compare_exchange_strong(&c->wbusy[s], &none, 1))
+			break;
+	}
+	float *wb = c->wbuf + (size_t)s * 3 * I * H;
+	const float *x = c->erows + (size_t)r0 * H;
+	float *g = c->eg + (size_t)r0 * I, *u = c->eu + (size_t)r0 * I;
+	const float *wg = as_f32(j->L->e_gate[e], wb);
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, cnt, I, H, 1.0f, x, H, wg, H, 0.0f, g,
+		    I);
+	const float *wu = as_f32(j->L->e_up[e], wb + (size_t)I * H);
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, cnt, I, H, 1.0f, x, H, wu, H, 0.0f, u,
+		    I);
+	ocr2_silu_mul(NULL, g, u, cnt * I);
+	const float *wd = as_f32(j->L->e_down[e], wb + (size_t)2 * I * H);
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, cnt, H, I, 1.0f, g, I, wd, I, 0.0f,
+		    c->eout + (size_t)r0 * H, H);
+	atomic_store(&c->wbusy[s], 0);
+}
+
+/* Prefill: the routed rows grouped by expert, the experts spread over the
+ * threads (each one's products are too small to split well), then summed into
+ * tmp in expert order as the serial path does. False when the per-thread
+ * scratch cannot be allocated. */
+static bool moe_experts_parallel(dec_ctx *c, const dec_layer *L, int n)
+{
+	const ocr2_config *cf = &c->m->cfg;
+	int H = cf->hidden, E = cf->n_experts, K = cf->n_experts_per_tok, I = cf->moe_intermediate;
+	int slots = ocr2_pool_size(c->pool);
+	if (E > MAX_EXPERTS)
+		return false;
+	for (int e = 0; e < E; e++)
+		if (L->e_gate[e]->shape[0] != I || L->e_down[e]->shape[1] != I)
+			return false;
+	if (!c->wbuf) {
+		c->wbuf = malloc((size_t)slots * 3 * I * H * sizeof *c->wbuf);
+		c->wbusy = calloc((size_t)slots, sizeof *c->wbusy);
+		c->eoff = malloc((size_t)(E + 1) * sizeof *c->eoff);
+		if (!c->wbuf || !c->wbusy || !c->eoff) {
+			free(c->wbuf);
+			free((void *)c->wbusy);
+			free(c->eoff);
+			c->wbuf = NULL;
+			c->wbusy = NULL;
+			c->eoff = NULL;
+			return false;
+		}
+	}
+	/* counting sort of the n*K routed rows by expert, tokens ascending */
+	for (int e = 0; e <= E; e++)
+		c->eoff[e] = 0;
+	for (int i = 0; i < n * K; i++)
+		c->eoff[c->top[i] + 1]++;
+	for (int e = 0; e < E; e++)
+		c->eoff[e + 1] += c->eoff[e];
+	for (int t = 0; t < n; t++) /* eoff[e] walks to the end of e's rows */
+		for (int j = 0; j < K; j++) {
+			int e = c->top[(size_t)t * K + j], r = c->eoff[e]++;
+			c->etok[r] = t;
+			c->ew[r] = c->topw[(size_t)t * K + j];
+			memcpy(c->erows + (size_t)r * H, c->xn + (size_t)t * H, (size_t)H * sizeof(float));
+		}
+	for (int e = E; e > 0; e--) /* back to starts */
+		c->eoff[e] = c->eoff[e - 1];
+	c->eoff[0] = 0;
+	experts_job j = {c, L, {0}};
+	int items = 0;
+	for (int e = 0; e < E; e++)
+		if (c->eoff[e + 1] > c->eoff[e])
+			j.order[items++] = e;
+	for (int a = 1; a < items; a++) { /* most rows first: balances the threads */
+		int e = j.order[a], b = a, rows = c->eoff[e + 1] - c->eoff[e];
+		for (; b > 0 && c->eoff[j.order[b - 1] + 1] - c->eoff[j.order[b - 1]] < rows; b--)
+			j.order[b] = j.order[b - 1];
+		j.order[b] = e;
+	}
+	ocr2_pool_run_blas(c->pool, expert_item, &j, items);
+	for (int r = 0; r < c->eoff[E]; r++) {
+		float *y = c->tmp + (size_t)c->etok[r] * H;
+		const float *o = c->eout + (size_t)r * H;
+		float w = c->ew[r];
+		for (int d = 0; d < H; d++)
+			y[d] += w * o[d];
+	}
+	return true;
+}
+
 /* model.md §5 MoE: xn [n, H] → tmp [n, H]. Each expert runs once over the rows
  * routed to it (gathered), its output scattered back with the router weight. */
 static void moe(dec_ctx *c, const dec_layer *L, int n)
@@ -485,28 +663,8 @@ static void moe(dec_ctx *c, const dec_layer *L, int n)
 	if (n == 1 && moe_one_row(c, L))
 		return;
 	memset(c->tmp, 0, (size_t)n * H * sizeof *c->tmp);
-	for (int e = 0; e < E; e++) {
-		int cnt = 0;
-		for (int t = 0; t < n; t++)
-			for (int j = 0; j < K; j++)
-				if (c->top[(size_t)t * K + j] == e) {
-					c->etok[cnt] = t;
-					c->ew[cnt++] = c->topw[(size_t)t * K + j];
-				}
-		if (!cnt)
-			continue;
-		for (int i = 0; i < cnt; i++)
-			memcpy(c->erows + (size_t)i * H, c->xn + (size_t)c->etok[i] * H,
-			       (size_t)H * sizeof(float));
-		swiglu(c, c->erows, cnt, L->e_gate[e], L->e_up[e], L->e_down[e], c->eout);
-		for (int i = 0; i < cnt; i++) {
-			float *y = c->tmp + (size_t)c->etok[i] * H;
-			const float *o = c->eout + (size_t)i * H;
-			float w = c->ew[i];
-			for (int d = 0; d < H; d++)
-				y[d] += w * o[d];
-		}
-	}
+	if (!moe_experts_parallel(c, L, n))
+		moe_experts_serial(c, L, n);
 	if (L->sh_gate) {
 		swiglu(c, c->xn, n, L->sh_gate, L->sh_up, L->sh_down, c->eout);
 		for (size_t i = 0; i < (size_t)n * H; i++)
@@ -524,28 +682,34 @@ static void forward(dec_ctx *c, int n, float *logits)
 	const ocr2_config *cf = &m->cfg;
 	int H = cf->hidden, p0 = c->len;
 	size_t nh = (size_t)n * H;
+	double t = c->prof ? ocr2_now() : 0;
 	if (c->trace)
 		c->trace(c->trace_user, 0, c->x, n, H);
 	for (int l = 0; l < cf->n_layers; l++) {
 		const dec_layer *L = &m->layers[l];
 		ocr2_rmsnorm(c->pool, c->xn, c->x, L->ln_in, n, H, cf->rms_eps);
+		lap(c, DEC_PROF_OTHER, &t);
 		attention(c, l, n, p0);
 		for (size_t i = 0; i < nh; i++)
 			c->x[i] += c->tmp[i];
 		ocr2_rmsnorm(c->pool, c->xn, c->x, L->ln_post, n, H, cf->rms_eps);
+		lap(c, DEC_PROF_ATTENTION, &t);
 		if (L->moe)
 			moe(c, L, n);
 		else
 			swiglu(c, c->xn, n, L->gate, L->up, L->down, c->tmp);
 		for (size_t i = 0; i < nh; i++)
 			c->x[i] += c->tmp[i];
+		lap(c, DEC_PROF_FFN, &t);
 		if (c->trace)
 			c->trace(c->trace_user, l + 1, c->x, n, H);
 	}
 	c->len += n;
 	const float *last = c->x + (size_t)(n - 1) * H;
 	ocr2_rmsnorm(c->pool, c->xn, last, m->norm, 1, H, cf->rms_eps);
+	lap(c, DEC_PROF_OTHER, &t);
 	ocr2_linear(c->pool, c->xn, 1, H, m->lm_head, NULL, logits); /* [vocab] */
+	lap(c, DEC_PROF_LM_HEAD, &t);
 }
 
 ocr2_status dec_prefill(dec_ctx *c, const int32_t *ids, int n, const float *img, int n_img,

@@ -24,6 +24,10 @@ void dec_ctx_reset(dec_ctx *c);
  * with the residual stream x [n, hidden] of the rows just processed, after
  * the embedding (layer 0) and after each layer l (l = 1..n_layers), before
  * the final norm. fn NULL turns it off. */
+/* Accumulates wall seconds per phase of forward() into sec[DEC_PROF_N] (NULL
+ * stops); the attention phase includes its projections and both norms. */
+enum { DEC_PROF_ATTENTION, DEC_PROF_FFN, DEC_PROF_LM_HEAD, DEC_PROF_OTHER, DEC_PROF_N };
+void dec_ctx_profile(dec_ctx *c, double *sec);
 typedef void (*dec_trace_fn)(void *user, int layer, const float *x, int n, int hidden);
 void dec_ctx_trace(dec_ctx *c, dec_trace_fn fn, void *user);
 int dec_ctx_len(const dec_ctx *c);  /* positions in the cache */

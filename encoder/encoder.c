@@ -151,18 +151,6 @@ static float *resize_rel(const ocr2_tensor *t, int Lo)
 
 /* ---- load / free -------------------------------------------------------------- */
 
-void enc_pool_run_blas(ocr2_pool *pool, void (*fn)(void *arg, int i, int n), void *arg, int n)
-{
-	if (!pool || ocr2_pool_size(pool) < 2 || n < 2) {
-		ocr2_pool_run(pool, fn, arg, n);
-		return;
-	}
-	int saved = openblas_get_num_threads();
-	openblas_set_num_threads(1);
-	ocr2_pool_run(pool, fn, arg, n);
-	openblas_set_num_threads(saved);
-}
-
 int enc_view_index(const enc_model *m, int S)
 {
 	return S == m->c.base_size ? 0 : S == m->c.tile_size ? 1 : -1;

@@ -52,10 +52,6 @@ struct enc_model {
 	float *proj_b, *view_sep;         /* [hidden] */
 };
 
-/* ocr2_pool_run for items that call sgemm themselves (attention heads):
- * OpenBLAS runs single-threaded meanwhile, as its own threads contend with
- * the pool's (measured 3.4x slower on 2 cores), then is restored. */
-void enc_pool_run_blas(ocr2_pool *pool, void (*fn)(void *arg, int i, int n), void *arg, int n);
 
 /* View side -> index into the per-view tables (0: base 1024, 1: tile 768). */
 int enc_view_index(const enc_model *m, int S);

@@ -95,7 +95,7 @@ ocr2_status enc_flow(enc_model *m, ocr2_pool *pool, const float *tokens, int N, 
 		int nblk = (nr + QBLK - 1) / QBLK;
 		flow_attn_job j = {q, k, v, o, T, N, r, heads, kvh, hd, nblk,
 				   1.0f / sqrtf((float)hd), 0};
-		enc_pool_run_blas(pool, attn_item, &j, heads * nblk);
+		ocr2_pool_run_blas(pool, attn_item, &j, heads * nblk);
 		if (j.failed) {
 			st = ocr2_fail(OCR2_ERR_NOMEM, "encoder: out of memory (flow attention)");
 			goto out;

@@ -171,7 +171,7 @@ static ocr2_status block(enc_model *m, ocr2_pool *pool, const enc_sam_block *b, 
 	int nblk = (T + QBLK - 1) / QBLK;
 	attn_job j = {qkv, o, T, side, W, hd, heads, nblk, b->rel_h[vi], b->rel_w[vi],
 		      1.0f / sqrtf((float)hd), 0};
-	enc_pool_run_blas(pool, attn_item, &j, nw * nw * heads * nblk);
+	ocr2_pool_run_blas(pool, attn_item, &j, nw * nw * heads * nblk);
 	if (j.failed)
 		return ocr2_fail(OCR2_ERR_NOMEM, "encoder: out of memory (SAM attention)");
 	ocr2_linear(pool, o, ntok, W, b->proj, b->proj_b, p); /* [ntok, W] */

@@ -325,6 +325,18 @@ int ocr2_ncpu(void);
 /* One kernel per operation, reused by the encoder and the decoder. All
  * activations are float32 (model.md §0.1: f32 math on the stored weights). */
 
+/* ocr2_pool_run for items that call sgemm themselves (attention heads, the
+ * experts of prefill): OpenBLAS runs single-threaded meanwhile, as its own
+ * threads contend with the pool's (measured 3.4x slower on 2 cores), then is
+ * restored. */
+void ocr2_pool_run_blas(ocr2_pool *pool, void (*fn)(void *arg, int i, int n), void *arg, int n);
+
+/* Zeroed memory for large buffers that are streamed whole (the KV cache):
+ * mmap'd and advised for transparent huge pages. NULL on failure or 0 bytes;
+ * free with the same size. */
+void *ocr2_alloc_huge(size_t bytes);
+void ocr2_free_huge(void *p, size_t bytes);
+
 /* y[n, m] = x[n, k] · W[m, k]^T (+ bias[m]); W any float dtype (f32/bf16/f16/q8).
  * Large n goes through OpenBLAS sgemm (weights widened to f32 in row panels);
  * n == 1 goes through gemv. pool may be NULL. */

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "internal.h"
 
@@ -97,6 +98,41 @@ float *ocr2_tensor_to_f32(const ocr2_tensor *t)
 	if (d)
 		ocr2_tensor_rows_f32(t, 0, t->ndim <= 1 ? 1 : t->shape[0], d);
 	return d;
+}
+
+/* ---- pool items that call OpenBLAS ---------------------------------------- */
+
+void ocr2_pool_run_blas(ocr2_pool *pool, void (*fn)(void *arg, int i, int n), void *arg, int n)
+{
+	if (!pool || ocr2_pool_size(pool) < 2 || n < 2) {
+		ocr2_pool_run(pool, fn, arg, n);
+		return;
+	}
+	int saved = openblas_get_num_threads();
+	openblas_set_num_threads(1);
+	ocr2_pool_run(pool, fn, arg, n);
+	openblas_set_num_threads(saved);
+}
+
+/* ---- big buffers ---------------------------------------------------------- */
+
+void *ocr2_alloc_huge(size_t bytes)
+{
+	if (bytes == 0)
+		return NULL;
+	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+#ifdef MADV_HUGEPAGE
+	madvise(p, bytes, MADV_HUGEPAGE);
+#endif
+	return p;
+}
+
+void ocr2_free_huge(void *p, size_t bytes)
+{
+	if (p)
+		munmap(p, bytes);
 }
 
 /* ---- linear ---------------------------------------------------------------- */

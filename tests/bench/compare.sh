@@ -3,6 +3,9 @@
 # scan with a fixed token budget) against the float32 PyTorch reference on the
 # CPU. Prints both sets of figures and the ratios.
 #   tests/bench/compare.sh MODEL_DIR PAGE.png [TOKENS (default 32)] [THREADS]
+# With LLAMA_BENCH (a llama-bench binary) and LLAMA_MODEL (the same weights'
+# text model converted to GGUF), llama.cpp's prefill and decode at the same
+# context depth join the comparison. llama.cpp is built outside this tree.
 # Make a full-size random model with: testdata/make-tiny.py --full --out DIR
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -40,3 +43,21 @@ for name, a, b in [("encoder 1024 view", r["enc1024_s"], o["enc1024_s"]),
     print("%-18s %.2fx" % (name, a / b))
 print("decode vs bandwidth bound: %.1f%%" % (100 * o["fraction"]))
 PY
+if [ -n "${LLAMA_BENCH:-}" ] && [ -n "${LLAMA_MODEL:-}" ]; then
+	echo "== llama.cpp ($LLAMA_MODEL)"
+	n_prompt=$(sed -n 's/.*prefill_tokens=\([0-9]*\).*/\1/p' "$work/bench")
+	"$LLAMA_BENCH" -m "$LLAMA_MODEL" -t "$threads" -p "$n_prompt" -n 0 -r 1 -o json >"$work/lp"
+	"$LLAMA_BENCH" -m "$LLAMA_MODEL" -t "$threads" -p 0 -n "$tokens" -d "$n_prompt" -r 1 \
+		-o json >"$work/lg"
+	/usr/bin/python3 - "$work/bench" "$work/lp" "$work/lg" <<'PY'
+import json, sys
+o = {k: float(v) for k, v in (p.split("=") for p in
+     next(l for l in open(sys.argv[1]) if l.startswith("bench:")).split()[1:])}
+pp = json.load(open(sys.argv[2]))[0]["avg_ts"]
+tg = json.load(open(sys.argv[3]))[0]["avg_ts"]
+print("llama.cpp prefill %.1f tokens/s, decode %.2f tokens/s (after the same prompt length)" % (pp, tg))
+print("== ratios (ocr2 / llama.cpp; > 1 means ocr2 is faster)")
+print("%-18s %.2fx" % ("prefill", o["prefill_tps"] / pp))
+print("%-18s %.2fx" % ("decode", o["decode_tps"] / tg))
+PY
+fi
