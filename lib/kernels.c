@@ -86,6 +86,16 @@ void ocr2_tensor_rows_f32(const ocr2_tensor *t, int64_t r0, int64_t r1, float *d
 			d[i] = (uint32_t)s[i] << 16;
 		return;
 	}
+	case OCR2_DT_Q8:
+		if (i0 % 32 == 0 && n % 32 == 0) { /* whole blocks: one scale each */
+			const int8_t *q = (const int8_t *)t->data + i0;
+			const float *sc = t->scales + i0 / 32;
+			for (int64_t b = 0; b < n / 32; b++)
+				for (int i = 0; i < 32; i++)
+					dst[b * 32 + i] = q[b * 32 + i] * sc[b];
+			return;
+		}
+		/* fall through */
 	default:
 		for (int64_t i = 0; i < n; i++)
 			dst[i] = ocr2_tensor_f32(t, i0 + i);
