@@ -143,6 +143,36 @@ static bool scratch_alloc(scratch *s, const ocr2_config *c, int G)
 	return s->h && s->qkv && s->o && s->p && s->mlp;
 }
 
+/* Grid row y between the [G, G, W] image layout and [windows, side*side, W]:
+ * partition copies a row of ln into the windows of dst; un-partition
+ * (residual) adds the windows' row into dst, dropping the padding. */
+typedef struct {
+	float *dst;
+	const float *src;
+	int G, side, nw, W;
+	bool residual;
+} part_job;
+
+static void part_row(void *arg, int y, int n)
+{
+	(void)n;
+	const part_job *j = arg;
+	int side = j->side, T = side * side, W = j->W, wy = y / side, ly = y % side;
+	for (int xx = 0; xx < j->G; xx++) {
+		int wx = xx / side, lx = xx % side;
+		size_t win = ((size_t)(wy * j->nw + wx) * T + ly * side + lx) * W;
+		size_t img = ((size_t)y * j->G + xx) * W;
+		if (j->residual) {
+			float *d = j->dst + img;
+			const float *s = j->src + win;
+			for (int i = 0; i < W; i++)
+				d[i] += s[i];
+		} else {
+			memcpy(j->dst + win, j->src + img, (size_t)W * sizeof(float));
+		}
+	}
+}
+
 static ocr2_status block(enc_model *m, ocr2_pool *pool, const enc_sam_block *b, int vi,
 			 float *x, int G, const scratch *sc)
 {
@@ -161,12 +191,8 @@ static ocr2_status block(enc_model *m, ocr2_pool *pool, const enc_sam_block *b, 
 	 * unmasked; the global case is one window of the whole grid. */
 	float *ln = p; /* [n, W] scratch */
 	ocr2_layernorm(pool, ln, x, b->n1w, b->n1b, n, W, 1e-6f);
-	for (int y = 0; y < G; y++)
-		for (int xx = 0; xx < G; xx++) {
-			int wy = y / side, wx = xx / side, ly = y % side, lx = xx % side;
-			size_t dst = ((size_t)(wy * nw + wx) * T + ly * side + lx) * W;
-			memcpy(h + dst, ln + ((size_t)y * G + xx) * W, (size_t)W * sizeof *h);
-		}
+	part_job pj = {h, ln, G, side, nw, W, false};
+	ocr2_pool_run(pool, part_row, &pj, G);
 	ocr2_linear(pool, h, ntok, W, b->qkv, b->qkv_b, qkv); /* [ntok, 3W] */
 	int nblk = (T + QBLK - 1) / QBLK;
 	attn_job j = {qkv, o, T, side, W, hd, heads, nblk, b->rel_h[vi], b->rel_w[vi],
@@ -176,21 +202,15 @@ static ocr2_status block(enc_model *m, ocr2_pool *pool, const enc_sam_block *b, 
 		return ocr2_fail(OCR2_ERR_NOMEM, "encoder: out of memory (SAM attention)");
 	ocr2_linear(pool, o, ntok, W, b->proj, b->proj_b, p); /* [ntok, W] */
 	/* un-partition, crop the padding, residual */
-	for (int y = 0; y < G; y++)
-		for (int xx = 0; xx < G; xx++) {
-			int wy = y / side, wx = xx / side, ly = y % side, lx = xx % side;
-			const float *src = p + ((size_t)(wy * nw + wx) * T + ly * side + lx) * W;
-			float *dst = x + ((size_t)y * G + xx) * W;
-			for (int i = 0; i < W; i++)
-				dst[i] += src[i];
-		}
+	part_job uj = {x, p, G, side, nw, W, true};
+	ocr2_pool_run(pool, part_row, &uj, G);
 	/* MLP: x += lin2(gelu(lin1(LN2 x))) */
 	ocr2_layernorm(pool, h, x, b->n2w, b->n2b, n, W, 1e-6f);
 	ocr2_linear(pool, h, n, W, b->lin1, b->lin1_b, mlp); /* [n, mlp] */
 	ocr2_gelu(pool, mlp, n * c->sam_mlp);
 	ocr2_linear(pool, mlp, n, c->sam_mlp, b->lin2, b->lin2_b, p); /* [n, W] */
-	for (size_t i = 0; i < (size_t)n * W; i++)
-		x[i] += p[i];
+	part_job rj = {x, p, G, G, 1, W, true}; /* one window: plain residual */
+	ocr2_pool_run(pool, part_row, &rj, G);
 	return OCR2_OK;
 }
 
