@@ -319,6 +319,10 @@ ocr2_pool *ocr2_pool_new(int n_threads);
 void ocr2_pool_free(ocr2_pool *p);
 int ocr2_pool_size(const ocr2_pool *p);
 void ocr2_pool_run(ocr2_pool *p, void (*fn)(void *arg, int i, int n), void *arg, int n);
+/* A buffer of at least bytes owned by the pool, kept between calls (no page
+ * faults for every product's widened weights); for the calling thread only,
+ * valid until the next call. NULL when p is NULL or memory is short. */
+void *ocr2_pool_scratch(ocr2_pool *p, size_t bytes);
 int ocr2_ncpu(void);
 
 /* ---- kernels (lib/kernels.c) ------------------------------------------------ */

@@ -247,6 +247,39 @@ static void bias_part(void *arg, int t, int n)
 	memcpy(j->y + (size_t)t * j->m, j->bias, (size_t)j->m * sizeof(float));
 }
 
+/* y[n, m] (row stride ldy) = x[n, k] . W[m, k]^T (+ y when beta is 1), the rows
+ * of x split over the pool, each block a single-threaded sgemm. All threading
+ * is the pool's: OpenBLAS's own threads would contend with ours for the cores
+ * (and spin in sched_yield between calls, a syscall each in a VM). Each block
+ * packs W again, so blocks are few and large. */
+typedef struct {
+	const float *x, *w;
+	int n, k, m, ldy, rows_per;
+	float beta;
+	float *y;
+} sgemm_job;
+
+static void sgemm_part(void *arg, int i, int n_items)
+{
+	(void)n_items;
+	const sgemm_job *j = arg;
+	int a = i * j->rows_per, rows = a + j->rows_per < j->n ? j->rows_per : j->n - a;
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, j->m, j->k, 1.0f,
+		    j->x + (size_t)a * j->k, j->k, j->w, j->k, j->beta, j->y + (size_t)a * j->ldy,
+		    j->ldy);
+}
+
+static void sgemm_rows(ocr2_pool *pool, const float *x, int n, int k, const float *w, int m,
+		       float beta, float *y, int ldy)
+{
+	/* four blocks whatever the thread count, so that results do not depend
+	 * on it (a block's rows may round differently with another height) */
+	int per = (n + 3) / 4;
+	per = per < 64 ? 64 : (per + 15) & ~15;
+	sgemm_job j = {x, w, n, k, m, ldy, per, beta, y};
+	ocr2_pool_run_blas(pool, sgemm_part, &j, (n + per - 1) / per);
+}
+
 void ocr2_linear_rows(ocr2_pool *pool, const float *x, int n, int k, const ocr2_tensor *w,
 		      int r0, int r1, const float *bias, float *y)
 {
@@ -272,13 +305,13 @@ void ocr2_linear_rows(ocr2_pool *pool, const float *x, int n, int k, const ocr2_
 		beta = 1.0f;
 	}
 	if (w->dtype == OCR2_DT_F32) {
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, m, k, 1.0f, x, k,
-			    (const float *)w->data + (size_t)r0 * k, k, beta, y, m);
+		sgemm_rows(pool, x, n, k, (const float *)w->data + (size_t)r0 * k, m, beta, y, m);
 		return;
 	}
 	size_t per = PANEL_BYTES / ((size_t)k * sizeof(float));
 	int pr = per < 1 ? 1 : per < (size_t)m ? (int)per : m;
-	float *panel = malloc((size_t)pr * k * sizeof(float));
+	size_t bytes = (size_t)pr * k * sizeof(float);
+	float *own = pool ? NULL : malloc(bytes), *panel = pool ? ocr2_pool_scratch(pool, bytes) : own;
 	if (!panel) { /* fall back to the row loop rather than fail */
 		lin_job j = {x, n, k, r0, r1, w, bias, y, GEMV_CHUNK};
 		ocr2_pool_run(pool, gemv_part, &j, (m + GEMV_CHUNK - 1) / GEMV_CHUNK);
@@ -288,10 +321,9 @@ void ocr2_linear_rows(ocr2_pool *pool, const float *x, int n, int k, const ocr2_
 		int rows = a + pr < m ? pr : m - a;
 		widen_job wj = {.w = w, .r0 = r0 + a, .rows = rows, .k = k, .dst = panel};
 		ocr2_pool_run(pool, widen_part, &wj, (rows + WIDEN_ROWS - 1) / WIDEN_ROWS);
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, rows, k, 1.0f, x, k, panel, k,
-			    beta, y + a, m);
+		sgemm_rows(pool, x, n, k, panel, rows, beta, y + a, m);
 	}
-	free(panel);
+	free(own);
 }
 
 void ocr2_linear(ocr2_pool *pool, const float *x, int n, int k, const ocr2_tensor *w,

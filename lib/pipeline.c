@@ -110,8 +110,9 @@ ocr2_status ocr2_pipeline_load(const char *dir, int n_threads, ocr2_pipeline **o
 		goto fail;
 	if ((st = enc_load(p->w, &p->cfg, &p->enc)) || (st = dec_load(p->w, &p->cfg, &p->dec)))
 		goto fail;
-	/* Our pool's workers sleep while OpenBLAS runs, so each gets all cores. */
-	openblas_set_num_threads(n_threads);
+	/* every product is split over our pool (ocr2_linear_rows, the items of
+	 * attention and of the experts): OpenBLAS itself stays single-threaded */
+	openblas_set_num_threads(1);
 	*out = p;
 	return OCR2_OK;
 nomem:

@@ -39,6 +39,8 @@ struct ocr2_pool {
 	atomic_int sleepers;    /* workers waiting on `go` */
 	atomic_int caller_asleep;
 	atomic_bool quit;
+	void *scratch;          /* ocr2_pool_scratch */
+	size_t scratch_size;
 };
 
 int ocr2_ncpu(void)
@@ -126,7 +128,20 @@ void ocr2_pool_free(ocr2_pool *p)
 	pthread_cond_destroy(&p->go);
 	pthread_cond_destroy(&p->done);
 	free(p->th);
+	ocr2_free_huge(p->scratch, p->scratch_size);
 	free(p);
+}
+
+void *ocr2_pool_scratch(ocr2_pool *p, size_t bytes)
+{
+	if (!p)
+		return NULL;
+	if (bytes > p->scratch_size) {
+		ocr2_free_huge(p->scratch, p->scratch_size);
+		p->scratch = ocr2_alloc_huge(bytes);
+		p->scratch_size = p->scratch ? bytes : 0;
+	}
+	return p->scratch;
 }
 
 int ocr2_pool_size(const ocr2_pool *p)
