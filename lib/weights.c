@@ -986,6 +986,8 @@ static ocr2_status make_resident(ocr2_weights *w, int fi, ocr2_pool *pool, bool 
 		total += w->files[i].size;
 	if (!force_copy && total / 1024 > mem_available_kb() / 4 * 3)
 		return OCR2_OK;
+	/* the populated file mapping would count in RSS beside the copy */
+	madvise(f->map, f->size, MADV_DONTNEED);
 	return copy_to_anon(w, fi, pool);
 }
 
