@@ -112,13 +112,13 @@ void ocr2_weights_free(ocr2_weights *w);
 typedef struct ocr2_pool ocr2_pool;
 /* Gets the weights into 2 MiB pages for inference, where streaming them runs
  * much faster than through 4 KiB pages (decode is bandwidth-bound): faults
- * the files in through their huge-page-advised mappings; if the page cache
- * holds them in small folios, drops and re-reads it once; failing that,
- * copies them into anonymous huge-page memory when they take at most 3/4 of
- * MemAvailable. OCR2_WEIGHTS=mmap skips all of it, OCR2_WEIGHTS=copy forces
- * the copy. Fails only on a read error. pool may be NULL. */
+ * the files in through their huge-page-advised mappings and, if the page
+ * cache holds them mostly in small folios, drops and re-reads it once.
+ * OCR2_WEIGHTS=copy copies them into anonymous huge-page memory instead
+ * (OCR2_ERR_NOMEM when they take more than 3/4 of MemAvailable);
+ * OCR2_WEIGHTS=mmap skips all of it. Fails on a read error. pool may be NULL. */
 ocr2_status ocr2_weights_resident(ocr2_weights *w, ocr2_pool *pool);
-/* How the weights are held, in words (bench). */
+/* How the weights are held, in words (bench); a static buffer. */
 const char *ocr2_weights_residency(const ocr2_weights *w);
 const ocr2_tensor *ocr2_weights_get(const ocr2_weights *w, const char *name);
 int ocr2_weights_count(const ocr2_weights *w);

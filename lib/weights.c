@@ -793,8 +793,9 @@ ocr2_status ocr2_weights_expect(const ocr2_weights *w, const ocr2_tensor **out,
  * 2 MiB folios (filesystems with large folios, Linux >= 6.x) it is mapped
  * whole. Where it holds small folios (the file was cached before with 4 KiB
  * pages), dropping the clean cache and reading it once through the huge-page
- * mapping rebuilds it in large folios, for this and later runs. Where neither
- * works, the file is copied into anonymous huge-page memory. */
+ * mapping rebuilds it in large folios, for this and later runs. On request
+ * (OCR2_WEIGHTS=copy) the file is copied into anonymous huge-page memory,
+ * which is all 2 MiB pages whatever the page cache holds. */
 
 #ifndef MADV_POPULATE_READ
 #define MADV_POPULATE_READ 22
@@ -981,11 +982,21 @@ static ocr2_status make_resident(ocr2_weights *w, int fi, ocr2_pool *pool, bool 
 				return OCR2_OK;
 		}
 	}
+	/* Copying costs the file's size again in memory and seconds of page
+	 * zeroing per run, so it is for long batches only (OCR2_WEIGHTS=copy),
+	 * and then only when it fits. */
+	if (!force_copy)
+		return OCR2_OK;
 	uint64_t total = 0;
 	for (int i = 0; i < w->n_files; i++)
 		total += w->files[i].size;
-	if (!force_copy && total / 1024 > mem_available_kb() / 4 * 3)
-		return OCR2_OK;
+	uint64_t avail = mem_available_kb();
+	if (avail && total / 1024 > avail / 4 * 3)
+		return ocr2_fail(OCR2_ERR_NOMEM,
+				 "%s: OCR2_WEIGHTS=copy: the weights (%llu MB) do not fit in 3/4 of "
+				 "the available memory (%llu MB)",
+				 w->where, (unsigned long long)(total >> 20),
+				 (unsigned long long)(avail >> 10));
 	/* the populated file mapping would count in RSS beside the copy */
 	madvise(f->map, f->size, MADV_DONTNEED);
 	return copy_to_anon(w, fi, pool);
@@ -993,14 +1004,23 @@ static ocr2_status make_resident(ocr2_weights *w, int fi, ocr2_pool *pool, bool 
 
 const char *ocr2_weights_residency(const ocr2_weights *w)
 {
+	static char buf[96];
+	uint64_t total = 0, huge = 0;
 	bool copied = false;
 	for (int i = 0; i < w->n_files; i++) {
-		if (w->files[i].copied)
+		total += w->files[i].size;
+		if (w->files[i].copied) {
 			copied = true;
-		else if (!mostly_huge(&w->files[i]))
-			return "memory-mapped, 4 KiB pages";
+			huge += w->files[i].size;
+		} else {
+			int64_t h = huge_bytes(&w->files[i]);
+			huge += h > 0 ? (uint64_t)h : 0;
+		}
 	}
-	return copied ? "copied to huge pages" : "memory-mapped, 2 MiB pages";
+	snprintf(buf, sizeof buf, "%s, %.0f%% in 2 MiB pages",
+		 copied ? "copied to huge-page memory" : "memory-mapped",
+		 total ? 100.0 * (double)(huge > total ? total : huge) / (double)total : 0.0);
+	return buf;
 }
 
 ocr2_status ocr2_weights_resident(ocr2_weights *w, ocr2_pool *pool)
