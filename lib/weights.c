@@ -865,17 +865,11 @@ static bool populate(const wfile *f)
 	return madvise(f->map, f->size, MADV_POPULATE_READ) == 0;
 }
 
-/* Bytes of the file in 2 MiB mappings, or -1 when unknown. */
-static int64_t huge_bytes(const wfile *f)
+/* At least 3/4 of the file in 2 MiB mappings (h bytes): most of the gain.
+ * (Under memory fragmentation the kernel builds part of the cache in smaller
+ * folios.) */
+static bool mostly_huge(const wfile *f, int64_t h)
 {
-	return huge_mapped(f->map);
-}
-
-/* At least 3/4 of the file in 2 MiB mappings: most of the gain. (Under memory
- * fragmentation the kernel builds part of the cache in smaller folios.) */
-static bool mostly_huge(const wfile *f)
-{
-	int64_t h = huge_bytes(f);
 	return h >= 0 && (uint64_t)h >= f->size / 4 * 3;
 }
 
@@ -961,32 +955,31 @@ static ocr2_status copy_to_anon(ocr2_weights *w, int fi, ocr2_pool *pool)
 	return OCR2_OK;
 }
 
-static ocr2_status make_resident(ocr2_weights *w, int fi, ocr2_pool *pool, bool force_copy)
+/* Faults the file in through its huge-page mapping. Some large folios but
+ * mostly small ones: the file was cached before through 4 KiB pages, so the
+ * clean cache is dropped and read again once. None at all: the filesystem
+ * does not build them, and re-reading would not help. */
+static void map_huge(wfile *f)
 {
-	wfile *f = &w->files[fi];
-	if (!force_copy) {
-		if (!populate(f))
-			return OCR2_OK; /* an old kernel: leave it to the page faults */
-		if (mostly_huge(f))
-			return OCR2_OK;
-		int64_t h = huge_bytes(f);
-		/* Some large folios but mostly small ones: the file was cached
-		 * before through 4 KiB pages. Drop the clean cache and read it
-		 * again. None at all: the filesystem does not build them. */
-		int fd = h > 0 ? open(f->path, O_RDONLY | O_CLOEXEC) : -1;
-		if (fd >= 0) {
-			posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
-			close(fd);
-			madvise(f->map, f->size, MADV_DONTNEED); /* our 4 KiB entries */
-			if (populate(f) && mostly_huge(f))
-				return OCR2_OK;
-		}
-	}
-	/* Copying costs the file's size again in memory and seconds of page
-	 * zeroing per run, so it is for long batches only (OCR2_WEIGHTS=copy),
-	 * and then only when it fits. */
-	if (!force_copy)
-		return OCR2_OK;
+	if (!populate(f))
+		return; /* an old kernel: leave it to the page faults */
+	int64_t h = huge_mapped(f->map);
+	if (h <= 0 || mostly_huge(f, h))
+		return;
+	int fd = open(f->path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+	close(fd);
+	madvise(f->map, f->size, MADV_DONTNEED); /* our 4 KiB entries */
+	populate(f);
+}
+
+/* OCR2_WEIGHTS=copy: copying costs the file's size again in memory and
+ * seconds of page zeroing per run, so it is for long batches only, and then
+ * only when it fits. */
+static ocr2_status copy_all(ocr2_weights *w, ocr2_pool *pool)
+{
 	uint64_t total = 0;
 	for (int i = 0; i < w->n_files; i++)
 		total += w->files[i].size;
@@ -997,9 +990,14 @@ static ocr2_status make_resident(ocr2_weights *w, int fi, ocr2_pool *pool, bool 
 				 "the available memory (%llu MB)",
 				 w->where, (unsigned long long)(total >> 20),
 				 (unsigned long long)(avail >> 10));
-	/* the populated file mapping would count in RSS beside the copy */
-	madvise(f->map, f->size, MADV_DONTNEED);
-	return copy_to_anon(w, fi, pool);
+	for (int i = 0; i < w->n_files; i++) {
+		if (w->files[i].copied)
+			continue;
+		ocr2_status st = copy_to_anon(w, i, pool);
+		if (st)
+			return st;
+	}
+	return OCR2_OK;
 }
 
 const char *ocr2_weights_residency(const ocr2_weights *w)
@@ -1013,7 +1011,7 @@ const char *ocr2_weights_residency(const ocr2_weights *w)
 			copied = true;
 			huge += w->files[i].size;
 		} else {
-			int64_t h = huge_bytes(&w->files[i]);
+			int64_t h = huge_mapped(w->files[i].map);
 			huge += h > 0 ? (uint64_t)h : 0;
 		}
 	}
@@ -1028,15 +1026,10 @@ ocr2_status ocr2_weights_resident(ocr2_weights *w, ocr2_pool *pool)
 	const char *mode = getenv("OCR2_WEIGHTS");
 	if (mode && !strcmp(mode, "mmap"))
 		return OCR2_OK;
-	bool force_copy = mode && !strcmp(mode, "copy");
-	if (!force_copy && !thp_usable())
-		return OCR2_OK;
-	for (int i = 0; i < w->n_files; i++) {
-		if (w->files[i].copied)
-			continue;
-		ocr2_status st = make_resident(w, i, pool, force_copy);
-		if (st)
-			return st;
-	}
+	if (mode && !strcmp(mode, "copy"))
+		return copy_all(w, pool);
+	if (thp_usable())
+		for (int i = 0; i < w->n_files; i++)
+			map_huge(&w->files[i]);
 	return OCR2_OK;
 }
