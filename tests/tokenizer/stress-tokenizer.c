@@ -73,30 +73,6 @@ static uint32_t rnd(void)
 	return (uint32_t)(rng_state >> 33);
 }
 
-static size_t put_cp(uint8_t *o, uint32_t cp)
-{
-	if (cp < 0x80) {
-		o[0] = (uint8_t)cp;
-		return 1;
-	}
-	if (cp < 0x800) {
-		o[0] = (uint8_t)(0xC0 | cp >> 6);
-		o[1] = (uint8_t)(0x80 | (cp & 0x3F));
-		return 2;
-	}
-	if (cp < 0x10000) {
-		o[0] = (uint8_t)(0xE0 | cp >> 12);
-		o[1] = (uint8_t)(0x80 | (cp >> 6 & 0x3F));
-		o[2] = (uint8_t)(0x80 | (cp & 0x3F));
-		return 3;
-	}
-	o[0] = (uint8_t)(0xF0 | cp >> 18);
-	o[1] = (uint8_t)(0x80 | (cp >> 12 & 0x3F));
-	o[2] = (uint8_t)(0x80 | (cp >> 6 & 0x3F));
-	o[3] = (uint8_t)(0x80 | (cp & 0x3F));
-	return 4;
-}
-
 /* Text that reaches deep: specials and their fragments, whitespace runs,
  * digits, CJK and kana, marks, emoji, any scalar value; then sometimes a
  * corrupted byte. */
@@ -125,7 +101,7 @@ static size_t make_input(uint8_t *buf, size_t cap)
 			do
 				cp = rnd() % (r == 5 ? 0x80 : r == 6 ? 0x3100 : 0x110000);
 			while (cp >= 0xD800 && cp < 0xE000);
-			n += put_cp(buf + n, cp);
+			n += ocr2_utf8_put((char *)buf + n, cp);
 		} else if (r < 9) {
 			uint32_t k = rnd() % 50;
 			uint8_t c = (uint8_t)" \n\ta1"[rnd() % 5];
