@@ -10,8 +10,8 @@ image and writes what ocr2 --dump must reproduce:
 
 Run where there is memory for the f32 model (~14 GB), e.g. the GPU machine:
 
-    python3 testdata/make-tiny.py --full --out /tmp/m
-    python3 testdata/reference/full-size.py --model /tmp/m/full \
+    python3 testdata/make-tiny.py --full --out m
+    python3 testdata/reference/full-size.py --model m/full \
         --image testdata/images/bzip2-p1-72dpi.png --out full-bzip2-p1.safetensors --device cuda
 
 ocr2's side: tests/full-size.sh compares an `ocr2 scan --dump` of the same page

@@ -7,8 +7,8 @@
 //   --module DIR  where the `tokenizers` package is (default: require('tokenizers'))
 //   --set main    (default) corpus.jsonl + seeded random strings + decode
 //                 vectors; made with the newest tokenizers (0.23.2):
-//                   mkdir /tmp/t && cd /tmp/t && npm install tokenizers@0.23.2
-//                   node make-vectors.js --module /tmp/t/node_modules/tokenizers \
+//                   TOK=$(mktemp -d) && (cd "$TOK" && npm install tokenizers@0.23.2)
+//                   node make-vectors.js --module "$TOK/node_modules/tokenizers" \
 //                     ../cache/tokenizer.json vectors.jsonl
 //   --set unicode14  strings with code points assigned after Unicode 14.0,
 //                 and strings of uniformly random code points.

@@ -3,8 +3,8 @@
 on a full-size random checkpoint (testdata/make-tiny.py --full) for one page,
 per stage, for tests/encoder/test-encoder.c:
 
-    python3 testdata/make-tiny.py --full --out /tmp/m
-    python3 tests/encoder/full-encoder-ref.py --model /tmp/m/full \\
+    python3 testdata/make-tiny.py --full --out m
+    python3 tests/encoder/full-encoder-ref.py --model m/full \\
         --image testdata/images/bzip2-p1-72dpi.png --out OUT.safetensors [--device cuda]
 
 Writes the same tensor names and metadata as make-goldens.py's encoder
