@@ -1,6 +1,7 @@
 /* gemv.c - the memory-bound matrix-vector products of decoding: y = W x for a
  * row range of W stored as f32, bf16 or q8, with AVX-512 versions chosen at
  * run time and the portable loops kept as their oracle (tests/core). */
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,8 +41,49 @@ static void gemv_bf16_ref(const ocr2_tensor *w, const float *x, int k, int r0, i
 	}
 }
 
-/* q8: each run of 32 weights along a row shares one f32 scale. */
-static void gemv_q8_ref(const ocr2_tensor *w, const float *x, int k, int r0, int r1, float *y)
+/* ---- q8: int8 weights against x rounded to 16 bits ------------------------
+ *
+ * Each run of 32 weights along a row shares one f32 scale. Decoding reads x
+ * rounded to int16 in the same blocks of 32, with a scale of its own (the
+ * block's largest |x| / 32767), so a block's products are exact integer
+ * sums: that halves the vector work per weight byte against widening the
+ * int8 weights to f32, and the kernel then runs at memory speed. The rounding
+ * of x is at most 2^-16 of the block's largest value, about 1/256 of the
+ * weights' own rounding (2^-8 of theirs), so it adds nothing visible to what
+ * 8-bit weights already change. */
+
+/* below this a block of x counts as zeros: 32767 / m would overflow */
+#define Q8X_TINY 1e-30f
+
+void ocr2_q8x_quantize_ref(const float *x, int k, int16_t *q, float *s)
+{
+	for (int b = 0; b < k / 32; b++) {
+		const float *xb = x + b * 32;
+		float m = 0;
+		bool bad = false;
+		for (int i = 0; i < 32; i++) {
+			float a = fabsf(xb[i]);
+			if (!(a <= FLT_MAX))
+				bad = true;
+			else if (a > m)
+				m = a;
+		}
+		if (bad || m < Q8X_TINY) { /* NaN or inf poisons the products, as in f32 */
+			s[b] = bad ? NAN : 0.0f;
+			memset(q + b * 32, 0, 32 * sizeof *q);
+			continue;
+		}
+		float inv = 32767.0f / m;
+		s[b] = m / 32767.0f;
+		for (int i = 0; i < 32; i++) {
+			float v = rintf(xb[i] * inv);
+			q[b * 32 + i] = (int16_t)(v > 32767 ? 32767 : v < -32767 ? -32767 : v);
+		}
+	}
+}
+
+static void gemv_q8_ref(const ocr2_tensor *w, const int16_t *xq, const float *xs, int k, int r0,
+			int r1, float *y)
 {
 	const int8_t *W = w->data;
 	for (int r = r0; r < r1; r++) {
@@ -49,10 +91,10 @@ static void gemv_q8_ref(const ocr2_tensor *w, const float *x, int k, int r0, int
 		const float *sc = w->scales + (size_t)r * (k / 32);
 		float acc = 0;
 		for (int b = 0; b < k / 32; b++) {
-			float blk = 0;
+			int32_t blk = 0;
 			for (int i = 0; i < 32; i++)
-				blk += (float)wr[b * 32 + i] * x[b * 32 + i];
-			acc += blk * sc[b];
+				blk += wr[b * 32 + i] * xq[b * 32 + i];
+			acc += (float)blk * (sc[b] * xs[b]);
 		}
 		y[r - r0] = acc;
 	}
@@ -140,42 +182,67 @@ AVX512 static void gemv_f32_avx512(const ocr2_tensor *w, const float *x, int k, 
 	}
 }
 
-AVX512 static inline __m512 i8x16(const int8_t *p)
+AVX512 static void q8x_quantize_avx512(const float *x, int k, int16_t *q, float *s)
 {
-	return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)p)));
+	const __m512 big = _mm512_set1_ps(FLT_MAX);
+	for (int b = 0; b < k / 32; b++) {
+		__m512 v0 = _mm512_loadu_ps(x + b * 32), v1 = _mm512_loadu_ps(x + b * 32 + 16);
+		__m512 a0 = _mm512_abs_ps(v0), a1 = _mm512_abs_ps(v1);
+		/* not (|x| <= FLT_MAX): NaN or inf */
+		__mmask16 bad = _mm512_cmp_ps_mask(a0, big, _CMP_NLE_UQ) |
+				_mm512_cmp_ps_mask(a1, big, _CMP_NLE_UQ);
+		float m = _mm512_reduce_max_ps(_mm512_max_ps(a0, a1));
+		if (bad || m < Q8X_TINY) {
+			s[b] = bad ? NAN : 0.0f;
+			_mm512_storeu_si512(q + b * 32, _mm512_setzero_si512());
+			continue;
+		}
+		__m512 inv = _mm512_set1_ps(32767.0f / m);
+		s[b] = m / 32767.0f;
+		/* round to nearest even, like rintf; the saturating pack never bites */
+		__m256i q0 = _mm512_cvtsepi32_epi16(_mm512_cvtps_epi32(_mm512_mul_ps(v0, inv)));
+		__m256i q1 = _mm512_cvtsepi32_epi16(_mm512_cvtps_epi32(_mm512_mul_ps(v1, inv)));
+		_mm256_storeu_si256((__m256i *)(q + b * 32), q0);
+		_mm256_storeu_si256((__m256i *)(q + b * 32 + 16), q1);
+	}
 }
 
-/* Four blocks per step into four accumulators: with one, the chain of
- * dependent FMAs (4 cycles each) capped a core at 32 bytes per 4 cycles. */
-AVX512 static void gemv_q8_avx512(const ocr2_tensor *w, const float *x, int k, int r0, int r1,
-				  float *y)
+/* One block: 32 int8 weights sign-extended to int16, multiplied by the int16
+ * x in pairs (vpmaddwd: 16 exact int32 sums, each below 2^24 so exact in f32
+ * too), then scaled by weight scale x block scale. Four accumulators hide the
+ * FMA latency. */
+#define Q8_STEP(acc, u)                                                                     \
+	do {                                                                                \
+		__m512i wv = _mm512_cvtepi8_epi16(                                          \
+			_mm256_loadu_si256((const __m256i *)(a + (size_t)(b + (u)) * 32))); \
+		__m512i p = _mm512_madd_epi16(wv, _mm512_loadu_si512(xq + (b + (u)) * 32));  \
+		acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p),                                \
+				      _mm512_set1_ps(sc[b + (u)] * xs[b + (u)]), acc);      \
+	} while (0)
+
+AVX512 static void gemv_q8_avx512(const ocr2_tensor *w, const int16_t *xq, const float *xs,
+				  int k, int r0, int r1, float *y)
 {
 	const int8_t *W = w->data;
 	int nb = k / 32, nb4 = nb & ~3;
 	for (int r = r0; r < r1; r++) {
 		const int8_t *a = W + (size_t)r * k;
 		const float *sc = w->scales + (size_t)r * nb;
-		__m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),
-				 _mm512_setzero_ps()};
+		__m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
 		int b = 0;
-		for (; b < nb4; b += 4)
-			for (int u = 0; u < 4; u++) {
-				const int8_t *blk = a + (b + u) * 32;
-				const float *xb = x + (b + u) * 32;
-				__m512 v = _mm512_mul_ps(i8x16(blk), _mm512_loadu_ps(xb));
-				v = _mm512_fmadd_ps(i8x16(blk + 16), _mm512_loadu_ps(xb + 16), v);
-				acc[u] = _mm512_fmadd_ps(v, _mm512_set1_ps(sc[b + u]), acc[u]);
-			}
-		for (; b < nb; b++) {
-			const int8_t *blk = a + b * 32;
-			__m512 v = _mm512_mul_ps(i8x16(blk), _mm512_loadu_ps(x + b * 32));
-			v = _mm512_fmadd_ps(i8x16(blk + 16), _mm512_loadu_ps(x + b * 32 + 16), v);
-			acc[0] = _mm512_fmadd_ps(v, _mm512_set1_ps(sc[b]), acc[0]);
+		for (; b < nb4; b += 4) {
+			Q8_STEP(s0, 0);
+			Q8_STEP(s1, 1);
+			Q8_STEP(s2, 2);
+			Q8_STEP(s3, 3);
 		}
-		y[r - r0] = _mm512_reduce_add_ps(
-			_mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], acc[3])));
+		for (; b < nb; b++)
+			Q8_STEP(s0, 0);
+		y[r - r0] = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1),
+							       _mm512_add_ps(s2, s3)));
 	}
 }
+#undef Q8_STEP
 
 AVX512 static inline __m512 exp_neg(__m512 x)
 {
@@ -318,6 +385,8 @@ AVX512 static void attend_avx512(const float *q, const float *K, const float *V,
 
 /* ---- dispatch ------------------------------------------------------------ */
 
+#define Q8X_STACK 8192
+
 static int use_simd = -1; /* -1 unknown, 0 no, 1 AVX-512 */
 
 static int simd_level(void)
@@ -335,6 +404,34 @@ static int simd_level(void)
 	return use_simd;
 }
 
+/* q8 for a single call: rounds x (on the stack up to Q8X_STACK) and runs the
+ * SIMD or the portable kernel. Callers that loop over row ranges
+ * (ocr2_linear, ocr2_gemv_batch) round x once and call ocr2_gemv_rows_q8x. */
+static void gemv_q8(const ocr2_tensor *w, const float *x, int k, int r0, int r1, float *y,
+		    bool simd)
+{
+	int16_t qs[Q8X_STACK];
+	float ss[Q8X_STACK / 32];
+	int16_t *q = k <= Q8X_STACK ? qs : malloc((size_t)k * sizeof *q);
+	float *s = k <= Q8X_STACK ? ss : malloc((size_t)(k / 32 + 1) * sizeof *s);
+	if (!q || !s) { /* out of memory: NaN, never a silent wrong answer */
+		for (int r = r0; r < r1; r++)
+			y[r - r0] = NAN;
+	} else if (simd) {
+#if HAVE_X86
+		q8x_quantize_avx512(x, k, q, s);
+		gemv_q8_avx512(w, q, s, k, r0, r1, y);
+#endif
+	} else {
+		ocr2_q8x_quantize_ref(x, k, q, s);
+		gemv_q8_ref(w, q, s, k, r0, r1, y);
+	}
+	if (q != qs)
+		free(q);
+	if (s != ss)
+		free(s);
+}
+
 const char *ocr2_gemv_kernel_name(void)
 {
 	return simd_level() ? "avx512" : "portable";
@@ -345,9 +442,32 @@ void ocr2_gemv_rows_ref(const ocr2_tensor *w, const float *x, int k, int r0, int
 	switch (w->dtype) {
 	case OCR2_DT_F32: gemv_f32_ref(w, x, k, r0, r1, y); return;
 	case OCR2_DT_BF16: gemv_bf16_ref(w, x, k, r0, r1, y); return;
-	case OCR2_DT_Q8: gemv_q8_ref(w, x, k, r0, r1, y); return;
+	case OCR2_DT_Q8: gemv_q8(w, x, k, r0, r1, y, false); return;
 	default: gemv_any_ref(w, x, k, r0, r1, y); return;
 	}
+}
+
+void ocr2_q8x_quantize(const float *x, int k, int16_t *q, float *s)
+{
+#if HAVE_X86
+	if (simd_level()) {
+		q8x_quantize_avx512(x, k, q, s);
+		return;
+	}
+#endif
+	ocr2_q8x_quantize_ref(x, k, q, s);
+}
+
+void ocr2_gemv_rows_q8x(const ocr2_tensor *w, const int16_t *xq, const float *xs, int k, int r0,
+			int r1, float *y)
+{
+#if HAVE_X86
+	if (simd_level()) {
+		gemv_q8_avx512(w, xq, xs, k, r0, r1, y);
+		return;
+	}
+#endif
+	gemv_q8_ref(w, xq, xs, k, r0, r1, y);
 }
 
 void ocr2_gemv_rows(const ocr2_tensor *w, const float *x, int k, int r0, int r1, float *y)
@@ -357,9 +477,7 @@ void ocr2_gemv_rows(const ocr2_tensor *w, const float *x, int k, int r0, int r1,
 		switch (w->dtype) {
 		case OCR2_DT_F32: gemv_f32_avx512(w, x, k, r0, r1, y); return;
 		case OCR2_DT_BF16: gemv_bf16_avx512(w, x, k, r0, r1, y); return;
-		case OCR2_DT_Q8:
-			gemv_q8_avx512(w, x, k, r0, r1, y);
-			return;
+		case OCR2_DT_Q8: gemv_q8(w, x, k, r0, r1, y, true); return;
 		default: break;
 		}
 	}

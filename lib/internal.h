@@ -388,6 +388,15 @@ void ocr2_rope(float *x, int n_tok, int n_heads, int head_dim, const int *pos, i
  * which ocr2_gemv_rows_ref always runs (the oracle in tests). */
 void ocr2_gemv_rows(const ocr2_tensor *w, const float *x, int k, int r0, int r1, float *y);
 void ocr2_gemv_rows_ref(const ocr2_tensor *w, const float *x, int k, int r0, int r1, float *y);
+/* q8 weights read x rounded to int16 in blocks of 32 with one f32 scale each
+ * (q[k], s[k/32]; lib/gemv.c explains why and how far). ocr2_gemv_rows does it
+ * per call; callers that run many row ranges on one x round it once here and
+ * use ocr2_gemv_rows_q8x. The _ref quantizer is the portable oracle: both
+ * give identical q and s. */
+void ocr2_q8x_quantize(const float *x, int k, int16_t *q, float *s);
+void ocr2_q8x_quantize_ref(const float *x, int k, int16_t *q, float *s);
+void ocr2_gemv_rows_q8x(const ocr2_tensor *w, const int16_t *xq, const float *xs, int k, int r0,
+			int r1, float *y);
 const char *ocr2_gemv_kernel_name(void);
 /* One attention row (lib/gemv.c): s[t] = scale * q.K[t] for t < nk, s =
  * softmax(s), out = sum_t s[t] V[t]; K and V rows hd floats apart. AVX-512 when

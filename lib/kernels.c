@@ -154,6 +154,8 @@ typedef struct {
 	const float *bias;
 	float *y;
 	int chunk;
+	const int16_t *xq; /* q8 weights: x rounded once (n rows of k), else NULL */
+	const float *xs;
 } lin_job;
 
 #define GEMV_CHUNK 64
@@ -166,25 +168,90 @@ static void gemv_part(void *arg, int i, int n_items)
 	for (int t = 0; t < j->n; t++) {
 		const float *xt = j->x + (size_t)t * j->k;
 		float *yt = j->y + (size_t)t * m;
-		ocr2_gemv_rows(j->w, xt, j->k, j->r0 + a, j->r0 + b, yt + a);
+		if (j->xq)
+			ocr2_gemv_rows_q8x(j->w, j->xq + (size_t)t * j->k, j->xs + (size_t)t * (j->k / 32),
+					   j->k, j->r0 + a, j->r0 + b, yt + a);
+		else
+			ocr2_gemv_rows(j->w, xt, j->k, j->r0 + a, j->r0 + b, yt + a);
 		if (j->bias)
 			for (int r = a; r < b; r++)
 				yt[r] += j->bias[j->r0 + r];
 	}
 }
 
+/* The int16 copies of x that q8 products read (lib/gemv.c): one buffer for
+ * n vectors of k, q then the scales. NULL when out of memory: the caller
+ * then lets ocr2_gemv_rows round x per call, which gives the same numbers. */
+static void *q8x_alloc(int n, int k, int16_t **q, float **s)
+{
+	size_t nq = (size_t)n * k, ns = (size_t)n * (k / 32);
+	void *buf = malloc(nq * sizeof **q + ns * sizeof **s);
+	if (buf) {
+		*s = buf;
+		*q = (int16_t *)(*s + ns);
+	}
+	return buf;
+}
+
 #define BATCH_MAX_ITEMS 256
 
 typedef struct {
 	const ocr2_gemv_task *t;
+	const int16_t **xq; /* per task: its x rounded for q8, or NULL */
+	const float **xs;
 	int task[BATCH_MAX_ITEMS], r0[BATCH_MAX_ITEMS], r1[BATCH_MAX_ITEMS];
 } batch_job;
 
 static void batch_part(void *arg, int i, int n)
 {
+	(void)n;
 	const batch_job *j = arg;
-	const ocr2_gemv_task *t = &j->t[j->task[i]];
-	ocr2_gemv_rows(t->w, t->x, (int)t->w->shape[1], j->r0[i], j->r1[i], t->y + j->r0[i]);
+	int ti = j->task[i];
+	const ocr2_gemv_task *t = &j->t[ti];
+	int k = (int)t->w->shape[1];
+	if (j->xq && j->xq[ti])
+		ocr2_gemv_rows_q8x(t->w, j->xq[ti], j->xs[ti], k, j->r0[i], j->r1[i],
+				   t->y + j->r0[i]);
+	else
+		ocr2_gemv_rows(t->w, t->x, k, j->r0[i], j->r1[i], t->y + j->r0[i]);
+}
+
+/* For the q8 tasks, rounds each distinct x once (gate and up of every expert
+ * share one); fills xq/xs per task. Returns the buffer to free, or NULL. */
+static void *batch_q8x(const ocr2_gemv_task *tasks, int n_tasks, const int16_t **xq,
+		       const float **xs)
+{
+	int n = 0, total = 0;
+	for (int i = 0; i < n_tasks; i++) {
+		xq[i] = NULL;
+		xs[i] = NULL;
+		if (tasks[i].w->dtype == OCR2_DT_Q8)
+			total += (int)tasks[i].w->shape[1];
+	}
+	if (!total)
+		return NULL;
+	int16_t *q;
+	float *s;
+	void *buf = q8x_alloc(1, total, &q, &s);
+	if (!buf)
+		return NULL;
+	for (int i = 0; i < n_tasks; i++) {
+		if (tasks[i].w->dtype != OCR2_DT_Q8)
+			continue;
+		int k = (int)tasks[i].w->shape[1];
+		for (int p = 0; p < i && !xq[i]; p++)
+			if (xq[p] && tasks[p].x == tasks[i].x && tasks[p].w->shape[1] == k) {
+				xq[i] = xq[p];
+				xs[i] = xs[p];
+			}
+		if (!xq[i]) {
+			ocr2_q8x_quantize(tasks[i].x, k, q + n, s + n / 32);
+			xq[i] = q + n;
+			xs[i] = s + n / 32;
+			n += k;
+		}
+	}
+	return buf;
 }
 
 void ocr2_gemv_batch(ocr2_pool *pool, const ocr2_gemv_task *tasks, int n_tasks)
@@ -196,7 +263,12 @@ void ocr2_gemv_batch(ocr2_pool *pool, const ocr2_gemv_task *tasks, int n_tasks)
 	int64_t piece = rows / (4 * ocr2_pool_size(pool)) + 1;
 	if (piece < 128)
 		piece = 128;
-	batch_job j = {.t = tasks};
+	const int16_t *xq_small[64];
+	const float *xs_small[64];
+	const int16_t **xq = n_tasks <= 64 ? xq_small : malloc((size_t)n_tasks * sizeof *xq);
+	const float **xs = n_tasks <= 64 ? xs_small : malloc((size_t)n_tasks * sizeof *xs);
+	void *buf = xq && xs ? batch_q8x(tasks, n_tasks, xq, xs) : NULL;
+	batch_job j = {.t = tasks, .xq = buf ? xq : NULL, .xs = buf ? xs : NULL};
 	int n = 0;
 	for (int i = 0; i < n_tasks; i++) {
 		int m = (int)tasks[i].w->shape[0];
@@ -213,6 +285,11 @@ void ocr2_gemv_batch(ocr2_pool *pool, const ocr2_gemv_task *tasks, int n_tasks)
 	}
 	if (n)
 		ocr2_pool_run(pool, batch_part, &j, n);
+	free(buf);
+	if (xq != xq_small)
+		free(xq);
+	if (xs != xs_small)
+		free(xs);
 }
 
 /* f32 bytes of W widened per sgemm call: whole matrices for every product of
@@ -292,8 +369,19 @@ void ocr2_linear_rows(ocr2_pool *pool, const float *x, int n, int k, const ocr2_
 		int items = 2 * ocr2_pool_size(pool);
 		int chunk = (m + items - 1) / items;
 		chunk = chunk < GEMV_CHUNK ? GEMV_CHUNK : (chunk + 15) & ~15;
-		lin_job j = {x, n, k, r0, r1, w, bias, y, chunk};
+		lin_job j = {x, n, k, r0, r1, w, bias, y, chunk, NULL, NULL};
+		int16_t *q;
+		float *s;
+		void *buf = w->dtype == OCR2_DT_Q8 ? q8x_alloc(n, k, &q, &s) : NULL;
+		if (buf) {
+			for (int t = 0; t < n; t++)
+				ocr2_q8x_quantize(x + (size_t)t * k, k, q + (size_t)t * k,
+						  s + (size_t)t * (k / 32));
+			j.xq = q;
+			j.xs = s;
+		}
 		ocr2_pool_run(pool, gemv_part, &j, (m + chunk - 1) / chunk);
+		free(buf);
 		return;
 	}
 	/* y starts as the bias rows and sgemm adds into it (beta 1): one pass
@@ -313,7 +401,7 @@ void ocr2_linear_rows(ocr2_pool *pool, const float *x, int n, int k, const ocr2_
 	size_t bytes = (size_t)pr * k * sizeof(float);
 	float *own = pool ? NULL : malloc(bytes), *panel = pool ? ocr2_pool_scratch(pool, bytes) : own;
 	if (!panel) { /* fall back to the row loop rather than fail */
-		lin_job j = {x, n, k, r0, r1, w, bias, y, GEMV_CHUNK};
+		lin_job j = {x, n, k, r0, r1, w, bias, y, GEMV_CHUNK, NULL, NULL};
 		ocr2_pool_run(pool, gemv_part, &j, (m + GEMV_CHUNK - 1) / GEMV_CHUNK);
 		return;
 	}

@@ -93,8 +93,11 @@ static void test_dtype(ocr2_dtype dt, int m, int k)
 		ocr2_pool *pool = ocr2_pool_new(2);
 		ocr2_linear(pool, x, 1, k, &t, NULL, y1);
 		compare("linear n=1", y0, y1, scale, m, k);
-		ocr2_linear(pool, xs, 5, k, &t, NULL, ys);
-		compare("linear n=5 row 4", y0, ys + (size_t)4 * m, scale, m, k);
+		/* q8's sgemm path reads x unrounded: test_q8x bounds it instead */
+		if (dt != OCR2_DT_Q8) {
+			ocr2_linear(pool, xs, 5, k, &t, NULL, ys);
+			compare("linear n=5 row 4", y0, ys + (size_t)4 * m, scale, m, k);
+		}
 		ocr2_pool_free(pool);
 		free(xs);
 		free(ys);
@@ -109,6 +112,145 @@ static void test_dtype(ocr2_dtype dt, int m, int k)
 	free(scale);
 }
 
+static bool same_bits(const void *a, const void *b, size_t n)
+{
+	return memcmp(a, b, n) == 0;
+}
+
+/* The q8 products' own numbers: x rounded to int16 per block of 32.
+ * - the SIMD quantizer gives the portable one's q and s bit for bit, edge
+ *   blocks included (zeros, below the tiny cut, NaN, inf, huge, ties);
+ * - every path (portable, SIMD, ocr2_linear n=1, ocr2_gemv_batch) stays
+ *   within the rounding bound of the exact product with the dequantized
+ *   weights: sum_b |scale_b| sum_i |q_i| (s_b / 2) (+ 1 % for the f32 rounding
+ *   of x * 32767/m and of s itself) + k eps sum |w x|; the prequantized paths
+ *   equal ocr2_gemv_rows bit for bit; the sgemm path (n >= 4) reads x
+ *   unrounded and stays within k eps;
+ * - a NaN or inf in x makes every output NaN, as f32 arithmetic would. */
+static void test_q8x(int m, int k)
+{
+	size_t n = (size_t)m * k;
+	int nb = k / 32;
+	int8_t *q = malloc(n);
+	float *sc = malloc(n / 32 * sizeof *sc), *x = malloc((size_t)k * sizeof *x);
+	int16_t *xq0 = malloc((size_t)k * 2), *xq1 = malloc((size_t)k * 2);
+	float *xs0 = malloc((size_t)nb * 4), *xs1 = malloc((size_t)nb * 4);
+	float *y[4], *ys = malloc((size_t)5 * m * sizeof *ys), *xs5 = malloc((size_t)5 * k * 4);
+	for (int i = 0; i < 4; i++)
+		y[i] = malloc((size_t)m * sizeof **y);
+	for (size_t i = 0; i < n; i++)
+		q[i] = (int8_t)(frand() * 127.99f);
+	for (size_t b = 0; b < n / 32; b++)
+		sc[b] = (0.5f + frand()) * 0.01f;
+	/* blocks of very different size, as activations with outlier channels */
+	for (int i = 0; i < k; i++)
+		x[i] = frand() * ((i / 32) % 4 == 1 ? 300.0f : (i / 32) % 4 == 2 ? 1e-3f : 1.0f);
+	ocr2_tensor t = {.name = "w", .dtype = OCR2_DT_Q8, .ndim = 2, .shape = {m, k},
+			 .nelem = (int64_t)n, .data = q, .scales = sc};
+	ocr2_q8x_quantize_ref(x, k, xq0, xs0);
+	ocr2_q8x_quantize(x, k, xq1, xs1);
+	if (!same_bits(xq0, xq1, (size_t)k * 2) || !same_bits(xs0, xs1, (size_t)nb * 4)) {
+		printf("FAIL q8x quantize k=%d: SIMD and portable differ\n", k);
+		failures++;
+	}
+	ocr2_gemv_rows_ref(&t, x, k, 0, m, y[0]);
+	ocr2_gemv_rows(&t, x, k, 0, m, y[1]);
+	ocr2_pool *pool = ocr2_pool_new(2);
+	ocr2_linear(pool, x, 1, k, &t, NULL, y[2]);
+	ocr2_gemv_task task = {&t, x, y[3]};
+	ocr2_gemv_batch(pool, &task, 1);
+	for (int i = 0; i < 5; i++)
+		memcpy(xs5 + (size_t)i * k, x, (size_t)k * 4);
+	ocr2_linear(pool, xs5, 5, k, &t, NULL, ys);
+	ocr2_pool_free(pool);
+	if (!same_bits(y[1], y[2], (size_t)m * 4) || !same_bits(y[1], y[3], (size_t)m * 4)) {
+		printf("FAIL q8 k=%d: ocr2_linear/ocr2_gemv_batch differ from ocr2_gemv_rows\n", k);
+		failures++;
+	}
+	double worst = 0, worst_sgemm = 0, used = 0;
+	for (int r = 0; r < m; r++) {
+		double exact = 0, mag = 0, round = 0;
+		for (int b = 0; b < nb; b++)
+			for (int i = 0; i < 32; i++) {
+				size_t e = (size_t)r * k + b * 32 + i;
+				double w = (double)q[e] * sc[e / 32];
+				exact += w * x[b * 32 + i];
+				mag += fabs(w * x[b * 32 + i]);
+				round += fabs(w) * 0.505 * xs0[b];
+			}
+		double bound = round + 4.0 * k * 1.2e-7 * mag;
+		for (int i = 0; i < 4; i++) {
+			double e = fabs(y[i][r] - exact) / bound;
+			worst = e > worst || e != e ? e : worst;
+		}
+		double e5 = fabs(ys[(size_t)4 * m + r] - exact) / (4.0 * k * 1.2e-7 * mag + 1e-30);
+		worst_sgemm = e5 > worst_sgemm || e5 != e5 ? e5 : worst_sgemm;
+		used = round / mag > used ? round / mag : used;
+	}
+	if (!(worst <= 1) || !(worst_sgemm <= 1)) {
+		printf("FAIL q8 k=%d: error %.3g of the rounding bound (sgemm path %.3g of k eps)\n", k,
+		       worst, worst_sgemm);
+		failures++;
+	}
+	if (!(used < 1e-3)) { /* the bound must stay small to mean anything */
+		printf("FAIL q8 k=%d: rounding bound %.3g of sum |w x|\n", k, used);
+		failures++;
+	}
+	/* NaN and inf in x poison every output */
+	for (int bad = 0; bad < 2 && k >= 64; bad++) {
+		x[40] = bad ? INFINITY : NAN;
+		ocr2_gemv_rows_ref(&t, x, k, 0, m, y[0]);
+		ocr2_gemv_rows(&t, x, k, 0, m, y[1]);
+		for (int r = 0; r < m; r++)
+			if (!isnan(y[0][r]) || !isnan(y[1][r])) {
+				printf("FAIL q8 k=%d: %s in x gave %g / %g in row %d\n", k,
+				       bad ? "inf" : "NaN", y[0][r], y[1][r], r);
+				failures++;
+				break;
+			}
+	}
+	/* edge blocks for the quantizer: zeros, below the tiny cut, huge, exact
+	 * maxima, values on a rounding tie, NaN, -inf */
+	{
+		static const float edge[][4] = {{0, 0, 0, 0},        {1e-31f, -1e-32f, 0, 0},
+						{3e38f, -3e38f, 1, 0}, {32767, -32767, 0.5f, -1.5f},
+						{1, 0.5f / 32767, -1.5f / 32767, 2.5f / 32767},
+						{NAN, 1, 2, 3},     {-INFINITY, 1, 0, 0}};
+		int ne = (int)(sizeof edge / sizeof *edge), ke = ne * 32;
+		float *xe = calloc((size_t)ke, sizeof *xe);
+		int16_t *a = malloc((size_t)ke * 2), *bq = malloc((size_t)ke * 2);
+		float *sa = malloc((size_t)ne * 4), *sb = malloc((size_t)ne * 4);
+		for (int b = 0; b < ne; b++)
+			for (int i = 0; i < 4; i++)
+				xe[b * 32 + i * 7] = edge[b][i];
+		ocr2_q8x_quantize_ref(xe, ke, a, sa);
+		ocr2_q8x_quantize(xe, ke, bq, sb);
+		if (!same_bits(a, bq, (size_t)ke * 2) || !same_bits(sa, sb, (size_t)ne * 4) ||
+		    sa[1] != 0 || !isnan(sa[5]) || !isnan(sa[6]) || a[3 * 32] != 32767 ||
+		    a[4 * 32] != 32767 || a[4 * 32 + 7] != 0 || a[4 * 32 + 14] != -2 ||
+		    a[4 * 32 + 21] != 2) {
+			printf("FAIL q8x quantize: edge blocks\n");
+			failures++;
+		}
+		free(xe);
+		free(a);
+		free(bq);
+		free(sa);
+		free(sb);
+	}
+	for (int i = 0; i < 4; i++)
+		free(y[i]);
+	free(ys);
+	free(xs5);
+	free(q);
+	free(sc);
+	free(x);
+	free(xq0);
+	free(xq1);
+	free(xs0);
+	free(xs1);
+}
+
 int main(void)
 {
 	printf("gemv kernel: %s\n", ocr2_gemv_kernel_name());
@@ -120,6 +262,9 @@ int main(void)
 			test_dtype(OCR2_DT_Q8, 37, ks[i]);
 	}
 	test_dtype(OCR2_DT_BF16, 1000, 1280);
+	int qks[] = {32, 64, 96, 896, 1280, 6848, 8192 + 32};
+	for (size_t i = 0; i < sizeof qks / sizeof *qks; i++)
+		test_q8x(45, qks[i]);
 	/* one attention row: the SIMD kernel (hd % 16 == 0) against the plain loop,
 	 * head sizes on both sides of its 128-column pass, odd key counts */
 	int hds[] = {8, 16, 48, 64, 128, 144, 256};
