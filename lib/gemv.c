@@ -209,35 +209,49 @@ AVX512 static void q8x_quantize_avx512(const float *x, int k, int16_t *q, float 
 
 /* One block: 32 int8 weights sign-extended to int16, multiplied by the int16
  * x in pairs (vpmaddwd: 16 exact int32 sums, each below 2^24 so exact in f32
- * too), then scaled by weight scale x block scale. Four accumulators hide the
- * FMA latency. */
+ * too), then scaled by c = weight scale x block scale, read as a broadcast
+ * memory operand of the FMA. Four accumulators hide the FMA latency. */
 #define Q8_STEP(acc, u)                                                                     \
 	do {                                                                                \
 		__m512i wv = _mm512_cvtepi8_epi16(                                          \
 			_mm256_loadu_si256((const __m256i *)(a + (size_t)(b + (u)) * 32))); \
 		__m512i p = _mm512_madd_epi16(wv, _mm512_loadu_si512(xq + (b + (u)) * 32));  \
-		acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p),                                \
-				      _mm512_set1_ps(sc[b + (u)] * xs[b + (u)]), acc);      \
+		acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), _mm512_set1_ps(c[b - b0 + (u)]), \
+				      acc);                                                 \
 	} while (0)
+
+#define Q8_CBLOCKS 256 /* blocks per pass: c[] stays on the stack */
 
 AVX512 static void gemv_q8_avx512(const ocr2_tensor *w, const int16_t *xq, const float *xs,
 				  int k, int r0, int r1, float *y)
 {
 	const int8_t *W = w->data;
-	int nb = k / 32, nb4 = nb & ~3;
+	int nb = k / 32;
+	_Alignas(64) float c[Q8_CBLOCKS];
 	for (int r = r0; r < r1; r++) {
 		const int8_t *a = W + (size_t)r * k;
 		const float *sc = w->scales + (size_t)r * nb;
 		__m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
-		int b = 0;
-		for (; b < nb4; b += 4) {
-			Q8_STEP(s0, 0);
-			Q8_STEP(s1, 1);
-			Q8_STEP(s2, 2);
-			Q8_STEP(s3, 3);
+		for (int b0 = 0; b0 < nb; b0 += Q8_CBLOCKS) {
+			int b1 = nb - b0 < Q8_CBLOCKS ? nb : b0 + Q8_CBLOCKS;
+			/* the per-block factors, 16 at a time */
+			for (int i = b0; i < b1; i += 16) {
+				__mmask16 m = b1 - i >= 16 ? (__mmask16)0xFFFF
+							   : (__mmask16)((1u << (b1 - i)) - 1);
+				_mm512_store_ps(c + (i - b0),
+						_mm512_mul_ps(_mm512_maskz_loadu_ps(m, sc + i),
+							      _mm512_maskz_loadu_ps(m, xs + i)));
+			}
+			int b = b0;
+			for (; b + 4 <= b1; b += 4) {
+				Q8_STEP(s0, 0);
+				Q8_STEP(s1, 1);
+				Q8_STEP(s2, 2);
+				Q8_STEP(s3, 3);
+			}
+			for (; b < b1; b++)
+				Q8_STEP(s0, 0);
 		}
-		for (; b < nb; b++)
-			Q8_STEP(s0, 0);
 		y[r - r0] = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1),
 							       _mm512_add_ps(s2, s3)));
 	}
