@@ -388,6 +388,18 @@ void ocr2_rope(float *x, int n_tok, int n_heads, int head_dim, const int *pos, i
  * which ocr2_gemv_rows_ref always runs (the oracle in tests). */
 void ocr2_gemv_rows(const ocr2_tensor *w, const float *x, int k, int r0, int r1, float *y);
 void ocr2_gemv_rows_ref(const ocr2_tensor *w, const float *x, int k, int r0, int r1, float *y);
+/* Opt-in bf16 products (lib/gemm.c, OCR2_MATMUL=bf16 on a CPU with
+ * avx512_bf16): y[n, m] = bf16(x)[n, k] . W[m, k]^T (+ bias), f32 sums.
+ * False when not enabled or out of memory: the caller then does it in f32.
+ * ocr2_linear uses it for bf16 weights and n >= 4. */
+bool ocr2_gemm_bf16(ocr2_pool *pool, const float *x, int n, int k, const uint16_t *w, int m,
+		    const float *bias, float *y);
+void ocr2_gemm_bf16_ref(const float *x, int n, int k, const uint16_t *w, int m,
+			const float *bias, float *y);
+bool ocr2_gemm_bf16_enabled(void);
+/* tests: on (when the CPU allows) or off regardless of OCR2_MATMUL */
+void ocr2_gemm_bf16_force(bool on);
+const char *ocr2_matmul_name(void);
 /* q8 weights read x rounded to int16 in blocks of 32 with one f32 scale each
  * (q[k], s[k/32]; lib/gemv.c explains why and how far). ocr2_gemv_rows does it
  * per call; callers that run many row ranges on one x round it once here and

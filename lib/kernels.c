@@ -384,6 +384,10 @@ void ocr2_linear_rows(ocr2_pool *pool, const float *x, int n, int k, const ocr2_
 		free(buf);
 		return;
 	}
+	if (w->dtype == OCR2_DT_BF16 &&
+	    ocr2_gemm_bf16(pool, x, n, k, (const uint16_t *)w->data + (size_t)r0 * k, m,
+			   bias ? bias + r0 : NULL, y))
+		return;
 	/* y starts as the bias rows and sgemm adds into it (beta 1): one pass
 	 * over y instead of OpenBLAS zeroing it and a second pass adding bias */
 	float beta = 0.0f;

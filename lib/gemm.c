@@ -1,0 +1,293 @@
+/* gemm.c - the opt-in bf16 matrix products (OCR2_MATMUL=bf16).
+ *
+ * y[n, m] = x[n, k] . W[m, k]^T (+ bias) with bf16 weights, the activations
+ * x rounded to bf16 (round to nearest even) and every product summed in f32
+ * by vdpbf16ps, which does twice the multiply-adds per cycle of an f32 FMA.
+ * That is the precision the official implementation runs at on a GPU, not
+ * the f32 target the default path keeps (model.md §0.1): a 2^-9 relative
+ * rounding of each activation. So it is off unless asked for.
+ *
+ * Layout: W is packed per call into panels of 32 output columns; panel q
+ * holds, for each pair p of k, the 32 dwords W[q*32 + c][2p, 2p+1]. x is
+ * converted to bf16 rows. A micro-kernel keeps 12 rows x 32 columns of y in
+ * 24 registers and broadcasts one dword (two bf16) of x per row and pair.
+ * Each y element is summed over k in order by one kernel call, so the result
+ * does not depend on the thread count or the blocking.
+ *
+ * ocr2_gemm_bf16_ref is the portable oracle with the same rounding of x. */
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define HAVE_X86 1
+#else
+#define HAVE_X86 0
+#endif
+
+#define NR 32 /* columns per panel */
+#define MR 12 /* rows of x per micro-kernel */
+
+/* x to bf16 as vcvtne2ps2bf16 does it: nearest even, subnormal inputs as
+ * zero (DAZ), NaN kept quiet. */
+static uint16_t to_bf16_daz(float f)
+{
+	if (fabsf(f) < FLT_MIN)
+		f = copysignf(0.0f, f);
+	return ocr2_f32_to_bf16(f);
+}
+
+void ocr2_gemm_bf16_ref(const float *x, int n, int k, const uint16_t *w, int m,
+			const float *bias, float *y)
+{
+	for (int i = 0; i < n; i++)
+		for (int j = 0; j < m; j++) {
+			float acc = 0;
+			for (int p = 0; p < k; p++)
+				acc += ocr2_bf16_to_f32(to_bf16_daz(x[(size_t)i * k + p])) *
+				       ocr2_bf16_to_f32(w[(size_t)j * k + p]);
+			y[(size_t)i * m + j] = acc + (bias ? bias[j] : 0.0f);
+		}
+}
+
+static int enabled = -1;
+
+bool ocr2_gemm_bf16_enabled(void)
+{
+	if (enabled < 0) {
+		const char *e = getenv("OCR2_MATMUL");
+		int ok = 0;
+#if HAVE_X86
+		__builtin_cpu_init();
+		ok = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+		     __builtin_cpu_supports("avx512bf16");
+#endif
+		enabled = ok && e && !strcmp(e, "bf16");
+	}
+	return enabled;
+}
+
+void ocr2_gemm_bf16_force(bool on)
+{
+	int ok = 0;
+#if HAVE_X86
+	__builtin_cpu_init();
+	ok = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+	     __builtin_cpu_supports("avx512bf16");
+#endif
+	enabled = on && ok;
+}
+
+const char *ocr2_matmul_name(void)
+{
+	return ocr2_gemm_bf16_enabled() ? "bf16 activations (OCR2_MATMUL=bf16, avx512_bf16)"
+					: "f32 (OpenBLAS)";
+}
+
+#if HAVE_X86
+#define BF16K __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16,fma")))
+
+typedef struct {
+	const float *x;
+	const uint16_t *w;
+	int n, k, m, kp, panels;
+	uint16_t *xb;  /* n x k2 */
+	uint32_t *pw;  /* panels x kp x NR */
+	int k2;        /* k rounded up to even */
+	const float *bias;
+	float *y;
+	int rows_per, panels_per, n_row_items;
+} gemm_job;
+
+#define CONV_ROWS 16
+
+BF16K static void conv_part(void *arg, int i, int n_items)
+{
+	(void)n_items;
+	const gemm_job *j = arg;
+	int r0 = i * CONV_ROWS, r1 = r0 + CONV_ROWS < j->n ? r0 + CONV_ROWS : j->n;
+	for (int r = r0; r < r1; r++) {
+		const float *src = j->x + (size_t)r * j->k;
+		uint16_t *dst = j->xb + (size_t)r * j->k2;
+		int p = 0;
+		for (; p + 32 <= j->k; p += 32) {
+			__m512bh h = _mm512_cvtne2ps_pbh(_mm512_loadu_ps(src + p + 16),
+							 _mm512_loadu_ps(src + p));
+			_mm512_storeu_si512(dst + p, (__m512i)h);
+		}
+		for (; p < j->k; p++)
+			dst[p] = to_bf16_daz(src[p]);
+		if (j->k2 > j->k)
+			dst[j->k] = 0;
+	}
+}
+
+/* 16 rows of 16 dwords -> their transpose, in place */
+BF16K static void transpose16(__m512i r[16])
+{
+	__m512i t[16], u[16];
+	for (int i = 0; i < 16; i += 2) {
+		t[i] = _mm512_unpacklo_epi32(r[i], r[i + 1]);
+		t[i + 1] = _mm512_unpackhi_epi32(r[i], r[i + 1]);
+	}
+	/* u[4i + j]: lane L holds column 4L + j of rows 4i..4i+3 */
+	for (int i = 0; i < 16; i += 4) {
+		u[i] = _mm512_unpacklo_epi64(t[i], t[i + 2]);
+		u[i + 1] = _mm512_unpackhi_epi64(t[i], t[i + 2]);
+		u[i + 2] = _mm512_unpacklo_epi64(t[i + 1], t[i + 3]);
+		u[i + 3] = _mm512_unpackhi_epi64(t[i + 1], t[i + 3]);
+	}
+	for (int j = 0; j < 4; j++) {
+		__m512i s0 = _mm512_shuffle_i32x4(u[j], u[4 + j], 0x44);
+		__m512i s1 = _mm512_shuffle_i32x4(u[j], u[4 + j], 0xEE);
+		__m512i s2 = _mm512_shuffle_i32x4(u[8 + j], u[12 + j], 0x44);
+		__m512i s3 = _mm512_shuffle_i32x4(u[8 + j], u[12 + j], 0xEE);
+		r[j] = _mm512_shuffle_i32x4(s0, s2, 0x88);
+		r[4 + j] = _mm512_shuffle_i32x4(s0, s2, 0xDD);
+		r[8 + j] = _mm512_shuffle_i32x4(s1, s3, 0x88);
+		r[12 + j] = _mm512_shuffle_i32x4(s1, s3, 0xDD);
+	}
+}
+
+/* Panel q: for each pair p, 32 dwords (zero for columns past m, and the
+ * upper half of the last pair when k is odd). Whole 16 x 16 tiles go
+ * through transpose16, the edges one dword at a time. */
+BF16K static void pack_part(void *arg, int q, int n_items)
+{
+	(void)n_items;
+	const gemm_job *j = arg;
+	uint32_t *dst = j->pw + (size_t)q * j->kp * NR;
+	int full = j->k / 2, p16 = full & ~15;
+	for (int c0 = 0; c0 < NR; c0 += 16) {
+		int col0 = q * NR + c0;
+		if (col0 + 16 > j->m)
+			break;
+		for (int p0 = 0; p0 < p16; p0 += 16) {
+			__m512i r[16];
+			for (int c = 0; c < 16; c++)
+				r[c] = _mm512_loadu_si512(j->w + (size_t)(col0 + c) * j->k + 2 * p0);
+			transpose16(r);
+			for (int i = 0; i < 16; i++)
+				_mm512_storeu_si512(dst + (size_t)(p0 + i) * NR + c0, r[i]);
+		}
+	}
+	for (int c = 0; c < NR; c++) {
+		int col = q * NR + c;
+		bool tiled = (q * NR + (c & ~15) + 16) <= j->m;
+		if (col >= j->m) {
+			for (int p = 0; p < j->kp; p++)
+				dst[(size_t)p * NR + c] = 0;
+			continue;
+		}
+		const uint16_t *row = j->w + (size_t)col * j->k;
+		for (int p = tiled ? p16 : 0; p < full; p++) {
+			uint32_t v;
+			memcpy(&v, row + 2 * p, 4);
+			dst[(size_t)p * NR + c] = v;
+		}
+		if (full < j->kp)
+			dst[(size_t)full * NR + c] = row[j->k - 1];
+	}
+}
+
+/* y rows [i0, i0+rows) x columns of panel q, rows <= MR */
+BF16K static void kernel(const gemm_job *j, int i0, int rows, int q)
+{
+	const uint32_t *b = j->pw + (size_t)q * j->kp * NR;
+	const uint16_t *a[MR];
+	for (int r = 0; r < MR; r++)
+		a[r] = j->xb + (size_t)(i0 + (r < rows ? r : rows - 1)) * j->k2;
+	__m512 c[MR][2];
+#pragma GCC unroll 12
+	for (int r = 0; r < MR; r++)
+		c[r][0] = c[r][1] = _mm512_setzero_ps();
+	for (int p = 0; p < j->kp; p++) {
+		__m512bh b0 = (__m512bh)_mm512_loadu_si512(b + (size_t)p * NR);
+		__m512bh b1 = (__m512bh)_mm512_loadu_si512(b + (size_t)p * NR + 16);
+#pragma GCC unroll 12
+		for (int r = 0; r < MR; r++) {
+			int32_t v;
+			memcpy(&v, a[r] + 2 * p, 4);
+			__m512bh av = (__m512bh)_mm512_set1_epi32(v);
+			c[r][0] = _mm512_dpbf16_ps(c[r][0], av, b0);
+			c[r][1] = _mm512_dpbf16_ps(c[r][1], av, b1);
+		}
+	}
+	int col = q * NR, cols = j->m - col < NR ? j->m - col : NR;
+	__mmask16 m0 = cols >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << cols) - 1);
+	__mmask16 m1 = cols <= 16 ? 0 : cols >= 32 ? (__mmask16)0xFFFF
+						   : (__mmask16)((1u << (cols - 16)) - 1);
+	__m512 bias0 = _mm512_setzero_ps(), bias1 = bias0;
+	if (j->bias) {
+		bias0 = _mm512_maskz_loadu_ps(m0, j->bias + col);
+		bias1 = _mm512_maskz_loadu_ps(m1, j->bias + col + 16);
+	}
+#pragma GCC unroll 12
+	for (int r = 0; r < MR; r++)
+		if (r < rows) {
+			float *yr = j->y + (size_t)(i0 + r) * j->m + col;
+			_mm512_mask_storeu_ps(yr, m0, _mm512_add_ps(c[r][0], bias0));
+			_mm512_mask_storeu_ps(yr + 16, m1, _mm512_add_ps(c[r][1], bias1));
+		}
+}
+
+/* item: a block of rows x a block of panels */
+BF16K static void gemm_part(void *arg, int it, int n_items)
+{
+	(void)n_items;
+	const gemm_job *j = arg;
+	int ri = it % j->n_row_items, pi = it / j->n_row_items;
+	int r0 = ri * j->rows_per, r1 = r0 + j->rows_per < j->n ? r0 + j->rows_per : j->n;
+	int q0 = pi * j->panels_per, q1 = q0 + j->panels_per < j->panels ? q0 + j->panels_per
+								   : j->panels;
+	for (int q = q0; q < q1; q++)
+		for (int i = r0; i < r1; i += MR)
+			kernel(j, i, r1 - i < MR ? r1 - i : MR, q);
+}
+#endif
+
+bool ocr2_gemm_bf16(ocr2_pool *pool, const float *x, int n, int k, const uint16_t *w, int m,
+		    const float *bias, float *y)
+{
+#if HAVE_X86
+	if (!ocr2_gemm_bf16_enabled() || n <= 0 || m <= 0 || k <= 0)
+		return false;
+	gemm_job j = {.x = x, .w = w, .n = n, .k = k, .m = m, .bias = bias, .y = y};
+	j.kp = (k + 1) / 2;
+	j.k2 = 2 * j.kp;
+	j.panels = (m + NR - 1) / NR;
+	size_t xb_bytes = ((size_t)n * j.k2 * 2 + 63) & ~(size_t)63;
+	size_t bytes = xb_bytes + (size_t)j.panels * j.kp * NR * 4;
+	void *own = pool ? NULL : malloc(bytes);
+	char *buf = pool ? ocr2_pool_scratch(pool, bytes) : own;
+	if (!buf)
+		return false;
+	j.xb = (uint16_t *)buf;
+	j.pw = (uint32_t *)(buf + xb_bytes);
+	ocr2_pool_run(pool, conv_part, &j, (n + CONV_ROWS - 1) / CONV_ROWS);
+	ocr2_pool_run(pool, pack_part, &j, j.panels);
+	/* rows in blocks whose bf16 x stays in L2 (~256 KB) while the panels
+	 * pass; then panels split until there are ~4 items per thread */
+	int rows = (int)((256u << 10) / ((size_t)j.k2 * 2));
+	rows = rows < MR ? MR : rows / MR * MR;
+	if (rows > n)
+		rows = n;
+	j.rows_per = rows;
+	j.n_row_items = (n + rows - 1) / rows;
+	int want = 4 * ocr2_pool_size(pool), pgroups = 1;
+	while (j.n_row_items * pgroups < want && pgroups < j.panels)
+		pgroups++;
+	j.panels_per = (j.panels + pgroups - 1) / pgroups;
+	pgroups = (j.panels + j.panels_per - 1) / j.panels_per;
+	ocr2_pool_run(pool, gemm_part, &j, j.n_row_items * pgroups);
+	free(own);
+	return true;
+#else
+	(void)pool, (void)x, (void)n, (void)k, (void)w, (void)m, (void)bias, (void)y;
+	return false;
+#endif
+}

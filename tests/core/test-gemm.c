@@ -1,0 +1,137 @@
+/* test-gemm.c - the opt-in bf16 products (lib/gemm.c) against their
+ * portable oracle, which rounds x to bf16 the same way: awkward shapes (row
+ * tails under the 12-row kernel, column tails under the 32-column panel, odd
+ * k), bias, thread-count independence, and ocr2_linear's use of it. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+static uint64_t rng = 0x2545F4914F6CDD1Dull;
+static float frand(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return (float)((rng >> 11) * (1.0 / 9007199254740992.0)) * 2.f - 1.f;
+}
+
+static int failures;
+
+/* relative to sum |x w| per element: the two differ only in summation order
+ * (k eps with margin), both reading the same bf16 x */
+static double worst_err(const float *a, const float *b, const float *x, const uint16_t *w, int n,
+			int k, int m)
+{
+	double worst = 0;
+	for (int i = 0; i < n; i++)
+		for (int j = 0; j < m; j++) {
+			double mag = 1e-30;
+			for (int p = 0; p < k; p++)
+				mag += fabs((double)x[(size_t)i * k + p] *
+					    ocr2_bf16_to_f32(w[(size_t)j * k + p]));
+			double e = fabs((double)a[(size_t)i * m + j] - b[(size_t)i * m + j]) / mag;
+			if (e > worst || e != e)
+				worst = e;
+		}
+	return worst;
+}
+
+static void test_shape(int n, int k, int m, bool with_bias)
+{
+	float *x = malloc((size_t)n * k * sizeof *x), *bias = malloc((size_t)m * sizeof *bias);
+	uint16_t *w = malloc((size_t)m * k * sizeof *w);
+	float *y0 = malloc((size_t)n * m * sizeof *y0), *y1 = malloc((size_t)n * m * sizeof *y1);
+	float *y2 = malloc((size_t)n * m * sizeof *y2);
+	for (size_t i = 0; i < (size_t)n * k; i++)
+		x[i] = frand() * (i % 11 == 0 ? 40.f : 1.f);
+	for (size_t i = 0; i < (size_t)m * k; i++)
+		w[i] = ocr2_f32_to_bf16(frand() * 0.1f);
+	for (int j = 0; j < m; j++)
+		bias[j] = frand();
+	const float *b = with_bias ? bias : NULL;
+	ocr2_gemm_bf16_ref(x, n, k, w, m, b, y0);
+	ocr2_pool *p1 = ocr2_pool_new(1), *p3 = ocr2_pool_new(3);
+	bool ran = ocr2_gemm_bf16(p1, x, n, k, w, m, b, y1) && ocr2_gemm_bf16(p3, x, n, k, w, m, b, y2);
+	if (!ran) {
+		printf("FAIL gemm n=%d k=%d m=%d: did not run\n", n, k, m);
+		failures++;
+	} else {
+		double e = worst_err(y0, y1, x, w, n, k, m);
+		if (!(e <= 4.0 * (k + 1) * 1.2e-7)) {
+			printf("FAIL gemm n=%d k=%d m=%d bias=%d: error %.3g\n", n, k, m, with_bias, e);
+			failures++;
+		}
+		if (memcmp(y1, y2, (size_t)n * m * sizeof *y1)) {
+			printf("FAIL gemm n=%d k=%d m=%d: 1 and 3 threads differ\n", n, k, m);
+			failures++;
+		}
+	}
+	ocr2_pool_free(p1);
+	ocr2_pool_free(p3);
+	free(x);
+	free(bias);
+	free(w);
+	free(y0);
+	free(y1);
+	free(y2);
+}
+
+int main(void)
+{
+	ocr2_gemm_bf16_force(true);
+	if (!ocr2_gemm_bf16_enabled()) {
+		/* the CPU has no avx512_bf16: the feature must refuse, and does */
+		float x[4] = {1, 2, 3, 4}, y[4];
+		uint16_t w[1] = {0x3f80};
+		if (ocr2_gemm_bf16(NULL, x, 4, 1, w, 1, NULL, y)) {
+			printf("FAIL: bf16 products ran without avx512_bf16\n");
+			return 1;
+		}
+		printf("no avx512_bf16 here: checked that the bf16 path stays off\n");
+		return 0;
+	}
+	int ns[] = {1, 4, 11, 12, 13, 37, 300};
+	int ks[] = {1, 2, 3, 31, 32, 64, 768, 897};
+	int ms[] = {1, 16, 31, 32, 33, 100};
+	for (size_t a = 0; a < sizeof ns / sizeof *ns; a++)
+		for (size_t c = 0; c < sizeof ks / sizeof *ks; c++)
+			for (size_t d = 0; d < sizeof ms / sizeof *ms; d++)
+				test_shape(ns[a], ks[c], ms[d], (a + c + d) % 2);
+	test_shape(1000, 768, 230, true); /* several row blocks and panel groups */
+
+	/* ocr2_linear takes the bf16 path for bf16 weights, n >= 4; forced
+	 * off, it does not (the f32 result then differs from the bf16 one) */
+	{
+		int n = 40, k = 96, m = 50;
+		float *x = malloc((size_t)n * k * 4), *ya = malloc((size_t)n * m * 4),
+		      *yb = malloc((size_t)n * m * 4), *yr = malloc((size_t)n * m * 4);
+		uint16_t *w = malloc((size_t)m * k * 2);
+		for (int i = 0; i < n * k; i++)
+			x[i] = frand();
+		for (int i = 0; i < m * k; i++)
+			w[i] = ocr2_f32_to_bf16(frand());
+		ocr2_tensor t = {.name = "w", .dtype = OCR2_DT_BF16, .ndim = 2, .shape = {m, k},
+				 .nelem = (int64_t)m * k, .data = w};
+		ocr2_pool *pool = ocr2_pool_new(2);
+		ocr2_linear(pool, x, n, k, &t, NULL, ya);
+		ocr2_gemm_bf16_ref(x, n, k, w, m, NULL, yr);
+		ocr2_gemm_bf16_force(false);
+		ocr2_linear(pool, x, n, k, &t, NULL, yb);
+		ocr2_pool_free(pool);
+		if (!(worst_err(yr, ya, x, w, n, k, m) <= 4.0 * k * 1.2e-7) ||
+		    !memcmp(ya, yb, (size_t)n * m * 4)) {
+			printf("FAIL ocr2_linear: bf16 path not taken, or taken when off\n");
+			failures++;
+		}
+		free(x);
+		free(ya);
+		free(yb);
+		free(yr);
+		free(w);
+	}
+	printf(failures ? "%d failures\n" : "ok\n", failures);
+	return failures != 0;
+}
