@@ -271,6 +271,7 @@ int cmd_bench(int argc, char **argv)
 	double bw = triad_gbs(pool), bound = bw * 1e9 / bytes;
 	printf("model        %s\n", dir);
 	printf("threads      %d (gemv kernel: %s)\n", nt, ocr2_gemv_kernel_name());
+	printf("encoder      matrix products in %s\n", ocr2_matmul_name());
 	printf("load         %.3f s (weights %s)\n", t_load,
 	       ocr2_weights_residency(w));
 	if (!no_enc) {
@@ -296,9 +297,9 @@ int cmd_bench(int argc, char **argv)
 	printf("peak RSS     %.0f MB\n", peak_rss_mb());
 	printf("bench: threads=%d load_s=%.4f enc1024_s=%.4f enc768_s=%.4f prefill_tokens=%d "
 	       "prefill_tps=%.2f decode_tps=%.3f active_mb=%.2f triad_gbs=%.2f bound_tps=%.3f "
-	       "fraction=%.4f peak_rss_mb=%.0f\n",
+	       "fraction=%.4f peak_rss_mb=%.0f enc_bf16=%d\n",
 	       nt, t_load, enc1024, enc768, n_ids, n_ids / t_prefill, tps, bytes / 1e6, bw, bound,
-	       tps / bound, peak_rss_mb());
+	       tps / bound, peak_rss_mb(), ocr2_gemm_bf16_enabled() ? 1 : 0);
 out:
 	dec_ctx_free(ctx);
 	free(ids);

@@ -8,7 +8,7 @@
  *   -> conv1x1 -> LN2d -> conv3x3 -> LN2d -> conv3x3/2 -> conv3x3/2 -> flatten
  *
  * Activations are channels-last [tokens, channels]; convolutions are im2col
- * plus ocr2_linear, attention is sgemm per (window, head, query block). */
+ * plus ocr2_linear_vision, attention is sgemm per (window, head, query block). */
 #include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
@@ -54,7 +54,7 @@ static ocr2_status conv(ocr2_pool *pool, const float *x, int H, int W, int C,
 	if (!cols)
 		return ocr2_fail(OCR2_ERR_NOMEM, "encoder: out of memory (conv)");
 	im2col(x, H, W, C, k, stride, pad, *Ho, *Wo, cols);
-	ocr2_linear(pool, cols, *Ho * *Wo, C * k * k, w, bias, out);
+	ocr2_linear_vision(pool, cols, *Ho * *Wo, C * k * k, w, bias, out);
 	free(cols);
 	return OCR2_OK;
 }
@@ -193,22 +193,22 @@ static ocr2_status block(enc_model *m, ocr2_pool *pool, const enc_sam_block *b, 
 	ocr2_layernorm(pool, ln, x, b->n1w, b->n1b, n, W, 1e-6f);
 	part_job pj = {h, ln, G, side, nw, W, false};
 	ocr2_pool_run(pool, part_row, &pj, G);
-	ocr2_linear(pool, h, ntok, W, b->qkv, b->qkv_b, qkv); /* [ntok, 3W] */
+	ocr2_linear_vision(pool, h, ntok, W, b->qkv, b->qkv_b, qkv); /* [ntok, 3W] */
 	int nblk = (T + QBLK - 1) / QBLK;
 	attn_job j = {qkv, o, T, side, W, hd, heads, nblk, b->rel_h[vi], b->rel_w[vi],
 		      1.0f / sqrtf((float)hd), 0};
 	ocr2_pool_run_blas(pool, attn_item, &j, nw * nw * heads * nblk);
 	if (j.failed)
 		return ocr2_fail(OCR2_ERR_NOMEM, "encoder: out of memory (SAM attention)");
-	ocr2_linear(pool, o, ntok, W, b->proj, b->proj_b, p); /* [ntok, W] */
+	ocr2_linear_vision(pool, o, ntok, W, b->proj, b->proj_b, p); /* [ntok, W] */
 	/* un-partition, crop the padding, residual */
 	part_job uj = {x, p, G, side, nw, W, true};
 	ocr2_pool_run(pool, part_row, &uj, G);
 	/* MLP: x += lin2(gelu(lin1(LN2 x))) */
 	ocr2_layernorm(pool, h, x, b->n2w, b->n2b, n, W, 1e-6f);
-	ocr2_linear(pool, h, n, W, b->lin1, b->lin1_b, mlp); /* [n, mlp] */
+	ocr2_linear_vision(pool, h, n, W, b->lin1, b->lin1_b, mlp); /* [n, mlp] */
 	ocr2_gelu(pool, mlp, n * c->sam_mlp);
-	ocr2_linear(pool, mlp, n, c->sam_mlp, b->lin2, b->lin2_b, p); /* [n, W] */
+	ocr2_linear_vision(pool, mlp, n, c->sam_mlp, b->lin2, b->lin2_b, p); /* [n, W] */
 	part_job rj = {x, p, G, G, 1, W, true}; /* one window: plain residual */
 	ocr2_pool_run(pool, part_row, &rj, G);
 	return OCR2_OK;
@@ -242,7 +242,7 @@ ocr2_status enc_sam(enc_model *m, ocr2_pool *pool, const float *chw, int S, floa
 					       chw + ((size_t)ch * S + py * P + ky) * S + px * P,
 					       (size_t)P * sizeof *row);
 		}
-	ocr2_linear(pool, cols, n, 3 * P * P, m->patch_w, m->patch_b, x);
+	ocr2_linear_vision(pool, cols, n, 3 * P * P, m->patch_w, m->patch_b, x);
 	free(cols);
 	cols = NULL;
 	for (size_t i = 0; i < (size_t)n * W; i++)
@@ -264,7 +264,7 @@ ocr2_status enc_sam(enc_model *m, ocr2_pool *pool, const float *chw, int S, floa
 		st = ocr2_fail(OCR2_ERR_NOMEM, "encoder: out of memory (SAM neck)");
 		goto out;
 	}
-	ocr2_linear(pool, x, n, W, m->neck0, NULL, y);
+	ocr2_linear_vision(pool, x, n, W, m->neck0, NULL, y);
 	ocr2_layernorm(pool, y, y, m->neck1_w, m->neck1_b, n, Cn, 1e-6f);
 	if ((st = conv(pool, y, G, G, Cn, m->neck2, 3, 1, 1, NULL, y2, &Ho, &Wo)))
 		goto out;

@@ -346,6 +346,11 @@ void ocr2_free_huge(void *p, size_t bytes);
  * n == 1 goes through gemv. pool may be NULL. */
 void ocr2_linear(ocr2_pool *pool, const float *x, int n, int k, const ocr2_tensor *w,
 		 const float *bias, float *y);
+/* ocr2_linear for the vision encoder: the opt-in bf16 products (below) when
+ * OCR2_MATMUL=bf16 and W is bf16 with n >= 4, else ocr2_linear. The language
+ * model keeps f32 products whatever the setting. */
+void ocr2_linear_vision(ocr2_pool *pool, const float *x, int n, int k, const ocr2_tensor *w,
+			const float *bias, float *y);
 /* Same for a row range [r0, r1) of W, writing y[n, r1-r0] (experts, vocab slices). */
 void ocr2_linear_rows(ocr2_pool *pool, const float *x, int n, int k, const ocr2_tensor *w,
 		      int r0, int r1, const float *bias, float *y);
@@ -391,7 +396,7 @@ void ocr2_gemv_rows_ref(const ocr2_tensor *w, const float *x, int k, int r0, int
 /* Opt-in bf16 products (lib/gemm.c, OCR2_MATMUL=bf16 on a CPU with
  * avx512_bf16): y[n, m] = bf16(x)[n, k] . W[m, k]^T (+ bias), f32 sums.
  * False when not enabled or out of memory: the caller then does it in f32.
- * ocr2_linear uses it for bf16 weights and n >= 4. */
+ * ocr2_linear_vision uses it. */
 bool ocr2_gemm_bf16(ocr2_pool *pool, const float *x, int n, int k, const uint16_t *w, int m,
 		    const float *bias, float *y);
 void ocr2_gemm_bf16_ref(const float *x, int n, int k, const uint16_t *w, int m,

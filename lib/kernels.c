@@ -384,10 +384,6 @@ void ocr2_linear_rows(ocr2_pool *pool, const float *x, int n, int k, const ocr2_
 		free(buf);
 		return;
 	}
-	if (w->dtype == OCR2_DT_BF16 &&
-	    ocr2_gemm_bf16(pool, x, n, k, (const uint16_t *)w->data + (size_t)r0 * k, m,
-			   bias ? bias + r0 : NULL, y))
-		return;
 	/* y starts as the bias rows and sgemm adds into it (beta 1): one pass
 	 * over y instead of OpenBLAS zeroing it and a second pass adding bias */
 	float beta = 0.0f;
@@ -422,6 +418,15 @@ void ocr2_linear(ocr2_pool *pool, const float *x, int n, int k, const ocr2_tenso
 		 const float *bias, float *y)
 {
 	ocr2_linear_rows(pool, x, n, k, w, 0, (int)w->shape[0], bias, y);
+}
+
+void ocr2_linear_vision(ocr2_pool *pool, const float *x, int n, int k, const ocr2_tensor *w,
+			const float *bias, float *y)
+{
+	if (n >= 4 && w->dtype == OCR2_DT_BF16 &&
+	    ocr2_gemm_bf16(pool, x, n, k, w->data, (int)w->shape[0], bias, y))
+		return;
+	ocr2_linear(pool, x, n, k, w, bias, y);
 }
 
 /* ---- elementwise --------------------------------------------------------- */
