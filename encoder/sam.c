@@ -70,28 +70,25 @@ typedef struct {
 	const float *rh, *rw; /* [2 * side - 1, hd] */
 	float scale;
 	int failed;
+	bool bf16; /* OCR2_MATMUL=bf16: q k^T and p v in bf16 products */
 } attn_job;
 
-static void attn_item(void *arg, int i, int n)
+/* Query rows [r0, r1) of one (window, head). With kp/vp (the opt-in bf16
+ * products) the two big products read the packed keys and values. */
+static void attn_rows(attn_job *j, int win, int h, int r0, int r1, const ocr2_bf16_operand *kp,
+		      const ocr2_bf16_operand *vp, float *s, float *ph)
 {
-	attn_job *j = arg;
 	int T = j->T, side = j->side, W = j->W, hd = j->hd, L = 2 * side - 1, ld = 3 * W;
-	int blk = i % j->nblk, h = i / j->nblk % j->heads, win = i / (j->nblk * j->heads);
-	int r0 = blk * QBLK, r1 = r0 + QBLK < T ? r0 + QBLK : T, nr = r1 - r0;
+	int nr = r1 - r0;
 	const float *base = j->qkv + (size_t)win * T * ld;
 	const float *q = base + (size_t)r0 * ld + h * hd, *k = base + W + h * hd;
 	const float *v = base + 2 * W + h * hd;
-	float *s = malloc((size_t)nr * T * sizeof *s);
-	float *ph = malloc((size_t)nr * L * 2 * sizeof *ph), *pw = ph ? ph + (size_t)nr * L : NULL;
-	if (!s || !ph) {
-		free(s);
-		free(ph);
-		j->failed = 1;
-		return;
-	}
+	float *pw = ph + (size_t)nr * L;
+	float *out = j->out + ((size_t)win * T + r0) * W + h * hd;
 	/* scores = q k^T / sqrt(hd) */
-	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nr, T, hd, j->scale, q, ld, k, ld,
-		    0.0f, s, T);
+	if (!kp || !ocr2_gemm_bf16_st(q, ld, nr, kp, j->scale, s, T))
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nr, T, hd, j->scale, q, ld, k,
+			    ld, 0.0f, s, T);
 	/* decomposed rel-pos: the UNSCALED q against every table row, then
 	 * bias[t, (kh, kw)] = ph[t, qh - kh + side - 1] + pw[t, qw - kw + side - 1] */
 	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nr, L, hd, 1.0f, q, ld, j->rh, hd,
@@ -108,8 +105,37 @@ static void attn_item(void *arg, int i, int n)
 				sr[kh * side + kw] += bh[-kh] + bw[-kw];
 		ocr2_softmax(sr, T);
 	}
-	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nr, hd, T, 1.0f, s, T, v, ld, 0.0f,
-		    j->out + ((size_t)win * T + r0) * W + h * hd, W);
+	if (!vp || !ocr2_gemm_bf16_st(s, T, nr, vp, 1.0f, out, W))
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nr, hd, T, 1.0f, s, T, v, ld,
+			    0.0f, out, W);
+}
+
+/* f32: item = (window, head, block of QBLK queries). bf16: item = (window,
+ * head), its keys and values packed once for all its query blocks. */
+static void attn_item(void *arg, int i, int n)
+{
+	(void)n;
+	attn_job *j = arg;
+	int T = j->T, L = 2 * j->side - 1, hd = j->hd, ld = 3 * j->W;
+	int nblk = j->bf16 ? 1 : j->nblk;
+	int blk = i % nblk, h = i / nblk % j->heads, win = i / (nblk * j->heads);
+	int r0 = j->bf16 ? 0 : blk * QBLK, r1 = j->bf16 ? T : (r0 + QBLK < T ? r0 + QBLK : T);
+	float *s = malloc((size_t)QBLK * T * sizeof *s);
+	float *ph = malloc((size_t)QBLK * L * 2 * sizeof *ph);
+	ocr2_bf16_operand *kp = NULL, *vp = NULL;
+	if (j->bf16) {
+		const float *base = j->qkv + (size_t)win * T * ld;
+		kp = ocr2_bf16_pack_f32(base + j->W + h * hd, ld, T, hd, false);
+		vp = ocr2_bf16_pack_f32(base + 2 * j->W + h * hd, ld, hd, T, true);
+	}
+	if (!s || !ph || (j->bf16 && (!kp || !vp))) {
+		j->failed = 1;
+	} else {
+		for (int a = r0; a < r1; a += QBLK)
+			attn_rows(j, win, h, a, a + QBLK < r1 ? a + QBLK : r1, kp, vp, s, ph);
+	}
+	ocr2_bf16_operand_free(kp);
+	ocr2_bf16_operand_free(vp);
 	free(s);
 	free(ph);
 }
@@ -195,9 +221,10 @@ static ocr2_status block(enc_model *m, ocr2_pool *pool, const enc_sam_block *b, 
 	ocr2_pool_run(pool, part_row, &pj, G);
 	ocr2_linear_vision(pool, h, ntok, W, b->qkv, b->qkv_b, qkv); /* [ntok, 3W] */
 	int nblk = (T + QBLK - 1) / QBLK;
+	bool bf16 = ocr2_gemm_bf16_enabled();
 	attn_job j = {qkv, o, T, side, W, hd, heads, nblk, b->rel_h[vi], b->rel_w[vi],
-		      1.0f / sqrtf((float)hd), 0};
-	ocr2_pool_run_blas(pool, attn_item, &j, nw * nw * heads * nblk);
+		      1.0f / sqrtf((float)hd), 0, bf16};
+	ocr2_pool_run_blas(pool, attn_item, &j, nw * nw * heads * (bf16 ? 1 : nblk));
 	if (j.failed)
 		return ocr2_fail(OCR2_ERR_NOMEM, "encoder: out of memory (SAM attention)");
 	ocr2_linear_vision(pool, o, ntok, W, b->proj, b->proj_b, p); /* [ntok, W] */

@@ -93,13 +93,17 @@ const char *ocr2_matmul_name(void)
 
 typedef struct {
 	const float *x;
+	int ldx;
 	const uint16_t *w;
 	int n, k, m, kp, panels;
 	uint16_t *xb;  /* n x k2 */
-	uint32_t *pw;  /* panels x kp x NR */
+	const uint32_t *pw; /* panels x kp x NR */
+	uint32_t *pw_out;   /* where pack_part writes them */
 	int k2;        /* k rounded up to even */
 	const float *bias;
+	float alpha;
 	float *y;
+	int ldy;
 	int rows_per, panels_per, n_row_items;
 } gemm_job;
 
@@ -111,7 +115,7 @@ BF16K static void conv_part(void *arg, int i, int n_items)
 	const gemm_job *j = arg;
 	int r0 = i * CONV_ROWS, r1 = r0 + CONV_ROWS < j->n ? r0 + CONV_ROWS : j->n;
 	for (int r = r0; r < r1; r++) {
-		const float *src = j->x + (size_t)r * j->k;
+		const float *src = j->x + (size_t)r * j->ldx;
 		uint16_t *dst = j->xb + (size_t)r * j->k2;
 		int p = 0;
 		for (; p + 32 <= j->k; p += 32) {
@@ -160,7 +164,7 @@ BF16K static void pack_part(void *arg, int q, int n_items)
 {
 	(void)n_items;
 	const gemm_job *j = arg;
-	uint32_t *dst = j->pw + (size_t)q * j->kp * NR;
+	uint32_t *dst = j->pw_out + (size_t)q * j->kp * NR;
 	int full = j->k / 2, p16 = full & ~15;
 	for (int c0 = 0; c0 < NR; c0 += 16) {
 		int col0 = q * NR + c0;
@@ -226,12 +230,24 @@ BF16K static void kernel(const gemm_job *j, int i0, int rows, int q)
 		bias0 = _mm512_maskz_loadu_ps(m0, j->bias + col);
 		bias1 = _mm512_maskz_loadu_ps(m1, j->bias + col + 16);
 	}
+	__m512 alpha = _mm512_set1_ps(j->alpha);
 #pragma GCC unroll 12
 	for (int r = 0; r < MR; r++)
 		if (r < rows) {
-			float *yr = j->y + (size_t)(i0 + r) * j->m + col;
-			_mm512_mask_storeu_ps(yr, m0, _mm512_add_ps(c[r][0], bias0));
-			_mm512_mask_storeu_ps(yr + 16, m1, _mm512_add_ps(c[r][1], bias1));
+			float *yr = j->y + (size_t)(i0 + r) * j->ldy + col;
+			__m512 v0 = _mm512_fmadd_ps(c[r][0], alpha, bias0);
+			__m512 v1 = _mm512_fmadd_ps(c[r][1], alpha, bias1);
+#ifdef __SANITIZE_ADDRESS__
+			/* AddressSanitizer does not see masked stores: plain ones */
+			float t[32];
+			_mm512_storeu_ps(t, v0);
+			_mm512_storeu_ps(t + 16, v1);
+			for (int e = 0; e < cols; e++)
+				yr[e] = t[e];
+#else
+			_mm512_mask_storeu_ps(yr, m0, v0);
+			_mm512_mask_storeu_ps(yr + 16, m1, v1);
+#endif
 		}
 }
 
@@ -250,13 +266,148 @@ BF16K static void gemm_part(void *arg, int it, int n_items)
 }
 #endif
 
+/* ---- one thread, a packed operand used for several products (attention) ---- */
+
+struct ocr2_bf16_operand {
+	uint32_t *pw;
+	int m, k, kp, panels;
+};
+
+#if HAVE_X86
+BF16K static void pack_f32_rows(ocr2_bf16_operand *o, const float *b, int ldb)
+{
+	int full = o->k / 2, p16 = full & ~15;
+	for (int q = 0; q < o->panels; q++) {
+		uint32_t *dst = o->pw + (size_t)q * o->kp * NR;
+		for (int c = 0; c < NR; c++) {
+			int col = q * NR + c;
+			bool tiled = q * NR + (c & ~15) + 16 <= o->m;
+			for (int p = tiled ? p16 : 0; p < o->kp; p++) {
+				uint32_t lo = 0, hi = 0;
+				if (col < o->m) {
+					lo = to_bf16_daz(b[(size_t)col * ldb + 2 * p]);
+					hi = 2 * p + 1 < o->k ? to_bf16_daz(b[(size_t)col * ldb + 2 * p + 1])
+							      : 0;
+				}
+				dst[(size_t)p * NR + c] = lo | hi << 16;
+			}
+		}
+		for (int c0 = 0; c0 < NR; c0 += 16) {
+			int col0 = q * NR + c0;
+			if (col0 + 16 > o->m)
+				break;
+			for (int p0 = 0; p0 < p16; p0 += 16) {
+				__m512i r[16];
+				for (int c = 0; c < 16; c++) {
+					const float *src = b + (size_t)(col0 + c) * ldb + 2 * p0;
+					r[c] = (__m512i)_mm512_cvtne2ps_pbh(_mm512_loadu_ps(src + 16),
+									    _mm512_loadu_ps(src));
+				}
+				transpose16(r);
+				for (int i = 0; i < 16; i++)
+					_mm512_storeu_si512(dst + (size_t)(p0 + i) * NR + c0, r[i]);
+			}
+		}
+	}
+}
+
+BF16K static void pack_f32_cols(ocr2_bf16_operand *o, const float *b, int ldb)
+{
+	for (int q = 0; q < o->panels; q++) {
+		uint32_t *dst = o->pw + (size_t)q * o->kp * NR;
+		for (int c0 = 0; c0 < NR; c0 += 16) {
+			int col0 = q * NR + c0, cols = o->m - col0;
+			cols = cols < 0 ? 0 : cols > 16 ? 16 : cols;
+			__mmask16 mk = (__mmask16)((1u << cols) - 1);
+			for (int p = 0; p < o->kp; p++) {
+				__m512 lo = _mm512_maskz_loadu_ps(mk, b + (size_t)(2 * p) * ldb + col0);
+				__m512 hi = 2 * p + 1 < o->k
+						    ? _mm512_maskz_loadu_ps(mk, b + (size_t)(2 * p + 1) * ldb + col0)
+						    : _mm512_setzero_ps();
+				__m512i l = _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(lo));
+				__m512i h = _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(hi));
+				_mm512_storeu_si512(dst + (size_t)p * NR + c0,
+						    _mm512_or_si512(l, _mm512_slli_epi32(h, 16)));
+			}
+		}
+	}
+}
+#endif
+
+ocr2_bf16_operand *ocr2_bf16_pack_f32(const float *b, int ldb, int m, int k, bool by_columns)
+{
+#if HAVE_X86
+	if (!ocr2_gemm_bf16_enabled() || m <= 0 || k <= 0)
+		return NULL;
+	ocr2_bf16_operand *o = malloc(sizeof *o);
+	if (!o)
+		return NULL;
+	o->m = m;
+	o->k = k;
+	o->kp = (k + 1) / 2;
+	o->panels = (m + NR - 1) / NR;
+	o->pw = malloc((size_t)o->panels * o->kp * NR * sizeof *o->pw);
+	if (!o->pw) {
+		free(o);
+		return NULL;
+	}
+	if (by_columns)
+		pack_f32_cols(o, b, ldb);
+	else
+		pack_f32_rows(o, b, ldb);
+	return o;
+#else
+	(void)b, (void)ldb, (void)m, (void)k, (void)by_columns;
+	return NULL;
+#endif
+}
+
+void ocr2_bf16_operand_free(ocr2_bf16_operand *o)
+{
+	if (o) {
+		free(o->pw);
+		free(o);
+	}
+}
+
+bool ocr2_gemm_bf16_st(const float *a, int lda, int n, const ocr2_bf16_operand *w, float alpha,
+		       float *c, int ldc)
+{
+#if HAVE_X86
+	if (!w || n <= 0)
+		return false;
+	gemm_job j = {.x = a, .ldx = lda, .n = n, .k = w->k, .m = w->m, .kp = w->kp,
+		      .panels = w->panels, .pw = w->pw, .k2 = 2 * w->kp, .alpha = alpha,
+		      .y = c, .ldy = ldc};
+	j.xb = malloc((size_t)n * j.k2 * sizeof *j.xb);
+	if (!j.xb)
+		return false;
+	for (int i = 0; i * CONV_ROWS < n; i++)
+		conv_part(&j, i, 0);
+	int rows = (int)((256u << 10) / ((size_t)j.k2 * 2));
+	rows = rows < MR ? MR : rows / MR * MR;
+	for (int r0 = 0; r0 < n; r0 += rows) {
+		int r1 = r0 + rows < n ? r0 + rows : n;
+		for (int q = 0; q < j.panels; q++)
+			for (int i = r0; i < r1; i += MR)
+				kernel(&j, i, r1 - i < MR ? r1 - i : MR, q);
+	}
+	free(j.xb);
+	return true;
+#else
+	(void)a, (void)lda, (void)n, (void)w, (void)alpha, (void)c, (void)ldc;
+	return false;
+#endif
+}
+
 bool ocr2_gemm_bf16(ocr2_pool *pool, const float *x, int n, int k, const uint16_t *w, int m,
 		    const float *bias, float *y)
 {
 #if HAVE_X86
 	if (!ocr2_gemm_bf16_enabled() || n <= 0 || m <= 0 || k <= 0)
 		return false;
-	gemm_job j = {.x = x, .w = w, .n = n, .k = k, .m = m, .bias = bias, .y = y};
+	gemm_job j = {.x = x, .ldx = k, .w = w, .n = n, .k = k, .m = m, .bias = bias,
+		      .alpha = 1.0f, .y = y, .ldy = m};
 	j.kp = (k + 1) / 2;
 	j.k2 = 2 * j.kp;
 	j.panels = (m + NR - 1) / NR;
@@ -267,7 +418,8 @@ bool ocr2_gemm_bf16(ocr2_pool *pool, const float *x, int n, int k, const uint16_
 	if (!buf)
 		return false;
 	j.xb = (uint16_t *)buf;
-	j.pw = (uint32_t *)(buf + xb_bytes);
+	j.pw_out = (uint32_t *)(buf + xb_bytes);
+	j.pw = j.pw_out;
 	ocr2_pool_run(pool, conv_part, &j, (n + CONV_ROWS - 1) / CONV_ROWS);
 	ocr2_pool_run(pool, pack_part, &j, j.panels);
 	/* rows in blocks whose bf16 x stays in L2 (~256 KB) while the panels

@@ -402,6 +402,15 @@ bool ocr2_gemm_bf16(ocr2_pool *pool, const float *x, int n, int k, const uint16_
 void ocr2_gemm_bf16_ref(const float *x, int n, int k, const uint16_t *w, int m,
 			const float *bias, float *y);
 bool ocr2_gemm_bf16_enabled(void);
+/* The same on one thread, for attention: an f32 operand packed once (NULL
+ * when not enabled or out of memory), then c[n, m] (row stride ldc) = alpha *
+ * bf16(a)[n, k] (row stride lda) . B^T. B[j][p] is b[j*ldb + p] (keys), or
+ * b[p*ldb + j] with by_columns (values). */
+typedef struct ocr2_bf16_operand ocr2_bf16_operand;
+ocr2_bf16_operand *ocr2_bf16_pack_f32(const float *b, int ldb, int m, int k, bool by_columns);
+void ocr2_bf16_operand_free(ocr2_bf16_operand *o);
+bool ocr2_gemm_bf16_st(const float *a, int lda, int n, const ocr2_bf16_operand *w, float alpha,
+		       float *c, int ldc);
 /* tests: on (when the CPU allows) or off regardless of OCR2_MATMUL */
 void ocr2_gemm_bf16_force(bool on);
 const char *ocr2_matmul_name(void);

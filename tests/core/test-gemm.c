@@ -79,6 +79,55 @@ static void test_shape(int n, int k, int m, bool with_bias)
 	free(y2);
 }
 
+/* The one-thread products on packed f32 operands (SAM attention): strided
+ * a, b as rows (keys) or as columns (values), alpha; against the oracle on
+ * compact copies with b rounded to bf16 the same way. */
+static void test_packed(int n, int k, int m, bool by_columns)
+{
+	int lda = k + 3, ldb = (by_columns ? m : k) + 5, ldc = m + 2;
+	int brows = by_columns ? k : m;
+	float *a = malloc((size_t)n * lda * 4), *b = malloc((size_t)brows * ldb * 4);
+	float *ac = malloc((size_t)n * k * 4), *c = malloc((size_t)n * ldc * 4);
+	float *ref = malloc((size_t)n * m * 4);
+	uint16_t *w = malloc((size_t)m * k * 2);
+	for (size_t i = 0; i < (size_t)n * lda; i++)
+		a[i] = frand() * 3;
+	for (size_t i = 0; i < (size_t)brows * ldb; i++)
+		b[i] = frand();
+	for (int i = 0; i < n; i++)
+		memcpy(ac + (size_t)i * k, a + (size_t)i * lda, (size_t)k * 4);
+	for (int j = 0; j < m; j++)
+		for (int p = 0; p < k; p++)
+			w[(size_t)j * k + p] = ocr2_f32_to_bf16(
+				by_columns ? b[(size_t)p * ldb + j] : b[(size_t)j * ldb + p]);
+	float alpha = 0.125f;
+	ocr2_gemm_bf16_ref(ac, n, k, w, m, NULL, ref);
+	for (size_t i = 0; i < (size_t)n * m; i++)
+		ref[i] *= alpha;
+	ocr2_bf16_operand *o = ocr2_bf16_pack_f32(b, ldb, m, k, by_columns);
+	bool ran = o && ocr2_gemm_bf16_st(a, lda, n, o, alpha, c, ldc);
+	ocr2_bf16_operand_free(o);
+	if (!ran) {
+		printf("FAIL packed n=%d k=%d m=%d: did not run\n", n, k, m);
+		failures++;
+	} else {
+		for (int i = 0; i < n; i++) /* compact c for the comparison */
+			memmove(c + (size_t)i * m, c + (size_t)i * ldc, (size_t)m * 4);
+		double e = worst_err(ref, c, ac, w, n, k, m) / alpha;
+		if (!(e <= 4.0 * (k + 1) * 1.2e-7)) {
+			printf("FAIL packed n=%d k=%d m=%d cols=%d: error %.3g\n", n, k, m,
+			       by_columns, e);
+			failures++;
+		}
+	}
+	free(a);
+	free(b);
+	free(ac);
+	free(c);
+	free(ref);
+	free(w);
+}
+
 int main(void)
 {
 	ocr2_gemm_bf16_force(true);
@@ -101,6 +150,14 @@ int main(void)
 			for (size_t d = 0; d < sizeof ms / sizeof *ms; d++)
 				test_shape(ns[a], ks[c], ms[d], (a + c + d) % 2);
 	test_shape(1000, 768, 230, true); /* several row blocks and panel groups */
+	int pn[] = {1, 13, 256}, pk[] = {1, 33, 64, 196, 4096}, pm[] = {3, 64, 196, 300};
+	for (size_t a = 0; a < 3; a++)
+		for (size_t c = 0; c < 5; c++)
+			for (size_t d = 0; d < 4; d++)
+				if ((size_t)pn[a] * pk[c] * pm[d] <= 60000000) {
+					test_packed(pn[a], pk[c], pm[d], false);
+					test_packed(pn[a], pk[c], pm[d], true);
+				}
 
 	/* ocr2_linear_vision takes the bf16 path for bf16 weights, n >= 4;
 	 * ocr2_linear (the language model's) never does, nor does either when
