@@ -34,12 +34,17 @@ feat = np.fromfile(os.path.join(page, "features.f32"), dtype="<f4").reshape(meta
 logits = np.fromfile(os.path.join(page, "logits.f32"), dtype="<f4")
 ids = [int(x) for x in open(os.path.join(page, "tokens.txt")).read().split()]
 ok = True
+# float32 math differs from the reference only in summation order (measured
+# 1.6e-6); OCR2_MATMUL=bf16 rounds the encoder's products to bf16 (measured
+# features 3.3e-3 / 3.5e-3, logits 1.3e-3 / 0.7e-3 on crc-p1 / bzip2-p1)
+tol = 1e-2 if os.environ.get("OCR2_MATMUL") == "bf16" else 1e-3
+print("tolerance %g (%s)" % (tol, "encoder in bf16" if tol > 1e-3 else "float32"))
 def rel(a, b):
     return float(np.abs(a - b).max() / max(1.0, np.abs(b).max()))
 e = rel(feat, ref["features"]); print("features  %s max-abs/max(1,|ref|) = %.3g" % (feat.shape, e))
-ok &= feat.shape == ref["features"].shape and e < 1e-3
+ok &= feat.shape == ref["features"].shape and e < tol
 e = rel(logits, ref["logits0"]); print("logits0   max-abs/max(1,|ref|) = %.3g" % e)
-ok &= e < 1e-3
+ok &= e < tol
 want = [int(x) for x in ref["ids"] if x != 1]
 print("ids ocr2 %s\nids ref  %s" % (ids, want))
 ok &= ids == want
