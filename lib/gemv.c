@@ -43,7 +43,7 @@ static void gemv_bf16_ref(const ocr2_tensor *w, const float *x, int k, int r0, i
 
 /* ---- q8: int8 weights against x rounded to 16 bits ------------------------
  *
- * Each run of 32 weights along a row shares one f32 scale. Decoding reads x
+ * Each run of 32 weights along a row shares one scale (f16 or f32). Decoding reads x
  * rounded to int16 in the same blocks of 32, with a scale of its own (the
  * block's largest |x| / 32767), so a block's products are exact integer
  * sums: that halves the vector work per weight byte against widening the
@@ -88,13 +88,13 @@ static void gemv_q8_ref(const ocr2_tensor *w, const int16_t *xq, const float *xs
 	const int8_t *W = w->data;
 	for (int r = r0; r < r1; r++) {
 		const int8_t *wr = W + (size_t)r * k;
-		const float *sc = w->scales + (size_t)r * (k / 32);
+		int64_t b0 = (int64_t)r * (k / 32);
 		float acc = 0;
 		for (int b = 0; b < k / 32; b++) {
 			int32_t blk = 0;
 			for (int i = 0; i < 32; i++)
 				blk += wr[b * 32 + i] * xq[b * 32 + i];
-			acc += (float)blk * (sc[b] * xs[b]);
+			acc += (float)blk * (ocr2_q8_scale(w, b0 + b) * xs[b]);
 		}
 		y[r - r0] = acc;
 	}
@@ -230,7 +230,8 @@ AVX512 static void gemv_q8_avx512(const ocr2_tensor *w, const int16_t *xq, const
 	_Alignas(64) float c[Q8_CBLOCKS];
 	for (int r = r0; r < r1; r++) {
 		const int8_t *a = W + (size_t)r * k;
-		const float *sc = w->scales + (size_t)r * nb;
+		const float *sc = w->scales ? w->scales + (size_t)r * nb : NULL;
+		const uint16_t *sh = w->scales_h ? w->scales_h + (size_t)r * nb : NULL;
 		__m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
 		for (int b0 = 0; b0 < nb; b0 += Q8_CBLOCKS) {
 			int b1 = nb - b0 < Q8_CBLOCKS ? nb : b0 + Q8_CBLOCKS;
@@ -238,9 +239,10 @@ AVX512 static void gemv_q8_avx512(const ocr2_tensor *w, const int16_t *xq, const
 			for (int i = b0; i < b1; i += 16) {
 				__mmask16 m = b1 - i >= 16 ? (__mmask16)0xFFFF
 							   : (__mmask16)((1u << (b1 - i)) - 1);
+				__m512 ws = sc ? _mm512_maskz_loadu_ps(m, sc + i)
+					       : _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, sh + i));
 				_mm512_store_ps(c + (i - b0),
-						_mm512_mul_ps(_mm512_maskz_loadu_ps(m, sc + i),
-							      _mm512_maskz_loadu_ps(m, xs + i)));
+						_mm512_mul_ps(ws, _mm512_maskz_loadu_ps(m, xs + i)));
 			}
 			int b = b0;
 			for (; b + 4 <= b1; b += 4) {

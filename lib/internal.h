@@ -97,7 +97,8 @@ typedef struct {
 	int64_t nelem;
 	const void *data;   /* inside the mmap, bounds-checked at load */
 	size_t nbytes;
-	const float *scales; /* Q8 only: [nelem/32] */
+	const float *scales; /* Q8 with F32 scales: [nelem/32], else NULL */
+	const uint16_t *scales_h; /* Q8 with F16 scales (what quantize writes) */
 } ocr2_tensor;
 
 typedef struct ocr2_weights ocr2_weights;
@@ -435,6 +436,14 @@ void ocr2_attend_ref(const float *q, const float *K, const float *V, int nk, int
 float ocr2_bf16_to_f32(uint16_t h);
 uint16_t ocr2_f32_to_bf16(float f); /* round to nearest even */
 float ocr2_f16_to_f32(uint16_t h);
+/* Round to nearest even for the f16 normal range; magnitudes below 2^-14
+ * become signed zero, above 65504 infinity (callers check the range). */
+uint16_t ocr2_f32_to_f16(float f);
+/* Block b's scale of a Q8 tensor, whichever width it is stored in. */
+static inline float ocr2_q8_scale(const ocr2_tensor *t, int64_t b)
+{
+	return t->scales ? t->scales[b] : ocr2_f16_to_f32(t->scales_h[b]);
+}
 
 /* ---- quantization (lib/quantize.c) ---------------------------------------- */
 
@@ -445,6 +454,7 @@ ocr2_status ocr2_model_quantize(const char *src_dir, const char *dst_dir,
 				void (*progress)(void *user, int done, int total), void *user);
 /* One block of 32 weights: scale = max|w|/127, q = round(w/scale). */
 void ocr2_q8_block(const float *w, int8_t *q, float *scale);
+void ocr2_q8_block_h(const float *w, int8_t *q, uint16_t *scale);
 
 /* ---- the real model (lib/pipeline.c) ---------------------------------------- */
 

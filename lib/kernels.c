@@ -27,6 +27,25 @@ uint16_t ocr2_f32_to_bf16(float f)
 	return (uint16_t)(u >> 16);
 }
 
+uint16_t ocr2_f32_to_f16(float f)
+{
+	uint32_t u;
+	memcpy(&u, &f, 4);
+	uint16_t sign = (uint16_t)(u >> 16 & 0x8000);
+	if ((u & 0x7fffffff) > 0x7f800000)
+		return sign | 0x7e00; /* NaN */
+	int e = (int)(u >> 23 & 0xff) - 127 + 15;
+	uint32_t m = u & 0x7fffff;
+	if (e <= 0)
+		return sign;
+	if (e >= 31)
+		return sign | 0x7c00;
+	uint32_t h = (uint32_t)e << 10 | m >> 13, rem = m & 0x1fff;
+	if (rem > 0x1000 || (rem == 0x1000 && (h & 1)))
+		h++; /* a carry into the exponent is still right; 31 is infinity */
+	return sign | (uint16_t)h;
+}
+
 float ocr2_f16_to_f32(uint16_t h)
 {
 	uint32_t s = (uint32_t)(h >> 15) << 31, e = h >> 10 & 0x1f, m = h & 0x3ff, u;
@@ -57,7 +76,7 @@ float ocr2_tensor_f32(const ocr2_tensor *t, int64_t i)
 	case OCR2_DT_F32: return ((const float *)t->data)[i];
 	case OCR2_DT_BF16: return ocr2_bf16_to_f32(((const uint16_t *)t->data)[i]);
 	case OCR2_DT_F16: return ocr2_f16_to_f32(((const uint16_t *)t->data)[i]);
-	case OCR2_DT_Q8: return ((const int8_t *)t->data)[i] * t->scales[i / 32];
+	case OCR2_DT_Q8: return ((const int8_t *)t->data)[i] * ocr2_q8_scale(t, i / 32);
 	case OCR2_DT_I32: return (float)((const int32_t *)t->data)[i];
 	case OCR2_DT_I64: return (float)((const int64_t *)t->data)[i];
 	}
@@ -89,10 +108,11 @@ void ocr2_tensor_rows_f32(const ocr2_tensor *t, int64_t r0, int64_t r1, float *d
 	case OCR2_DT_Q8:
 		if (i0 % 32 == 0 && n % 32 == 0) { /* whole blocks: one scale each */
 			const int8_t *q = (const int8_t *)t->data + i0;
-			const float *sc = t->scales + i0 / 32;
-			for (int64_t b = 0; b < n / 32; b++)
+			for (int64_t b = 0; b < n / 32; b++) {
+				float sc = ocr2_q8_scale(t, i0 / 32 + b);
 				for (int i = 0; i < 32; i++)
-					dst[b * 32 + i] = q[b * 32 + i] * sc[b];
+					dst[b * 32 + i] = q[b * 32 + i] * sc;
+			}
 			return;
 		}
 		/* fall through */

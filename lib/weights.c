@@ -9,7 +9,8 @@
  * (reading a float through a misaligned pointer is undefined behaviour).
  *
  * Our own 8-bit dtype "Q8_0" (OCR2_DT_Q8) is int8 data in blocks of 32 whose
- * f32 scales are a companion tensor NAME ".q8scale" of nelem/32 elements. */
+ * scales are a companion tensor NAME ".q8scale" of nelem/32 elements, F16
+ * (what ocr2 model quantize writes) or F32 (its first copies). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -455,11 +456,15 @@ static ocr2_status finish(ocr2_weights *w)
 		if (!s)
 			return ocr2_fail(OCR2_ERR_MODEL, "%s: tensor %s: Q8_0 without its scales %s",
 					 w->where, t->name, sname);
-		if (s->dtype != OCR2_DT_F32 || s->nelem != t->nelem / Q8_BLOCK)
+		if ((s->dtype != OCR2_DT_F32 && s->dtype != OCR2_DT_F16) ||
+		    s->nelem != t->nelem / Q8_BLOCK)
 			return ocr2_fail(OCR2_ERR_MODEL,
-					 "%s: tensor %s: scales must be F32 with %lld elements",
+					 "%s: tensor %s: scales must be F16 or F32 with %lld elements",
 					 w->where, sname, (long long)(t->nelem / Q8_BLOCK));
-		t->scales = s->data;
+		if (s->dtype == OCR2_DT_F32)
+			t->scales = s->data;
+		else
+			t->scales_h = s->data;
 	}
 	return OCR2_OK;
 }
@@ -943,6 +948,8 @@ static ocr2_status copy_to_anon(ocr2_weights *w, int fi, ocr2_pool *pool)
 			t->data = dst + ((const char *)t->data - lo);
 		if (t->scales && (const char *)t->scales >= lo && (const char *)t->scales < hi)
 			t->scales = (const float *)(dst + ((const char *)t->scales - lo));
+		if (t->scales_h && (const char *)t->scales_h >= lo && (const char *)t->scales_h < hi)
+			t->scales_h = (const uint16_t *)(dst + ((const char *)t->scales_h - lo));
 	}
 	if (f->region)
 		munmap(f->region, f->region_size);

@@ -196,6 +196,39 @@ static void test_q8x(int m, int k)
 		printf("FAIL q8 k=%d: rounding bound %.3g of sum |w x|\n", k, used);
 		failures++;
 	}
+	/* F16 scales (what quantize writes): the same products as F32 scales
+	 * holding the same (f16-rounded) values, bit for bit, on both paths */
+	{
+		uint16_t *sh = malloc(n / 32 * sizeof *sh);
+		float *sr = malloc(n / 32 * sizeof *sr), *h0 = malloc((size_t)m * 4),
+		      *h1 = malloc((size_t)m * 4);
+		for (size_t b = 0; b < n / 32; b++) {
+			sh[b] = ocr2_f32_to_f16(sc[b]);
+			sr[b] = ocr2_f16_to_f32(sh[b]);
+		}
+		ocr2_tensor th = t, tr = t;
+		th.scales = NULL;
+		th.scales_h = sh;
+		tr.scales = sr;
+		for (int simd = 0; simd < 2; simd++) {
+			if (simd) {
+				ocr2_gemv_rows(&th, x, k, 0, m, h0);
+				ocr2_gemv_rows(&tr, x, k, 0, m, h1);
+			} else {
+				ocr2_gemv_rows_ref(&th, x, k, 0, m, h0);
+				ocr2_gemv_rows_ref(&tr, x, k, 0, m, h1);
+			}
+			if (!same_bits(h0, h1, (size_t)m * 4)) {
+				printf("FAIL q8 k=%d: F16 scales differ from the same values in F32 (%s)\n",
+				       k, simd ? "SIMD" : "portable");
+				failures++;
+			}
+		}
+		free(sh);
+		free(sr);
+		free(h0);
+		free(h1);
+	}
 	/* NaN and inf in x poison every output */
 	for (int bad = 0; bad < 2 && k >= 64; bad++) {
 		x[40] = bad ? INFINITY : NAN;

@@ -1,6 +1,9 @@
 /* test-quantize.c - ocr2 model quantize on the tiny model: every q8 weight is
- * within half a quantization step of the original, everything else is copied
- * byte for byte, and the copy loads and passes the architecture check. */
+ * within half a quantization step of the original (its scale stored as f16,
+ * the values in range here), everything else is copied byte for byte, the
+ * copy loads and passes the architecture check, and quantizing the copy
+ * again gives the same file. Also the f32 -> f16 rounding behind the scales,
+ * against every f16 value and the midpoints between neighbours. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +49,10 @@ int main(int argc, char **argv)
 			continue;
 		}
 		n_q8++;
+		if (!q->scales_h) {
+			printf("FAIL: %s kept f32 scales (its values fit f16)\n", t->name);
+			fails++;
+		}
 		if (!strcmp(t->name + strlen(t->name) - 11, "gate.weight") &&
 		    !strstr(t->name, "proj")) {
 			printf("FAIL: router %s was quantized\n", t->name);
@@ -53,7 +60,7 @@ int main(int argc, char **argv)
 		}
 		double worst = 0;
 		for (int64_t e = 0; e < t->nelem; e++) {
-			float s = q->scales[e / 32];
+			float s = ocr2_q8_scale(q, e / 32);
 			double err = fabs(ocr2_tensor_f32(q, e) - ocr2_tensor_f32(t, e));
 			/* half a step, plus the f32 rounding of scale*q */
 			double tol = 0.5 * s * (1 + 1e-5) + 1e-7 * fabs(ocr2_tensor_f32(t, e));
@@ -71,6 +78,52 @@ int main(int argc, char **argv)
 	if (ocr2_config_load(path, &c) != OCR2_OK ||
 	    ocr2_model_check_tensors(b, &c, argv[2]) != OCR2_OK) {
 		printf("FAIL: the copy does not pass the model check: %s\n", ocr2_errmsg());
+		fails++;
+	}
+	/* idempotent: a q8 copy quantized again is the same file */
+	{
+		char again[4096], f1[4200], f2[4200];
+		snprintf(again, sizeof again, "%s-again", argv[2]);
+		snprintf(f1, sizeof f1, "%s/model.safetensors", argv[2]);
+		snprintf(f2, sizeof f2, "%s/model.safetensors", again);
+		FILE *x = NULL, *y = NULL;
+		bool same = ocr2_model_quantize(argv[2], again, NULL, NULL) == OCR2_OK &&
+			    (x = fopen(f1, "rb")) && (y = fopen(f2, "rb"));
+		for (int cx = 0, cy = 0; same && (cx != EOF || cy != EOF);) {
+			cx = fgetc(x);
+			cy = fgetc(y);
+			same = cx == cy;
+		}
+		if (x)
+			fclose(x);
+		if (y)
+			fclose(y);
+		if (!same) {
+			printf("FAIL: quantizing the copy again changed it (%s)\n", ocr2_errmsg());
+			fails++;
+		}
+	}
+	/* f32 -> f16: exact on every finite f16, nearest-even on midpoints */
+	for (uint32_t h = 0; h < 0x7c00; h++) {
+		float v = ocr2_f16_to_f32((uint16_t)h);
+		if (h >= 0x400 && ocr2_f32_to_f16(v) != h) { /* normals round-trip */
+			printf("FAIL: f16 %04x does not round-trip\n", h);
+			fails++;
+			break;
+		}
+		if (h >= 0x400 && h + 1 < 0x7c00) {
+			float mid = (v + ocr2_f16_to_f32((uint16_t)(h + 1))) / 2; /* exact in f32 */
+			uint16_t want = (h & 1) ? (uint16_t)(h + 1) : (uint16_t)h;
+			if (ocr2_f32_to_f16(mid) != want || ocr2_f32_to_f16(-mid) != (want | 0x8000)) {
+				printf("FAIL: f16 midpoint above %04x rounds wrong\n", h);
+				fails++;
+				break;
+			}
+		}
+	}
+	if (ocr2_f32_to_f16(1e6f) != 0x7c00 || ocr2_f32_to_f16(65504.f) != 0x7bff ||
+	    ocr2_f32_to_f16(1e-9f) != 0) {
+		printf("FAIL: f16 overflow / underflow\n");
 		fails++;
 	}
 	if (n_q8 == 0) {

@@ -205,7 +205,7 @@ static const struct {
 	{"bad-bad-json.safetensors", "invalid JSON"},
 	{"bad-nul-header.safetensors", "invalid JSON"},
 	{"bad-q8-no-scale.safetensors", "Q8_0 without its scales"},
-	{"bad-q8-bad-scale.safetensors", "q.weight.q8scale: scales must be F32"},
+	{"bad-q8-bad-scale.safetensors", "q.weight.q8scale: scales must be F16 or F32"},
 	{"bad-q8-odd-count.safetensors", "not a multiple of 32"},
 	{"bad-no-tensors.safetensors", "no tensors"},
 };
