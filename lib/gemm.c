@@ -56,30 +56,29 @@ void ocr2_gemm_bf16_ref(const float *x, int n, int k, const uint16_t *w, int m,
 
 static int enabled = -1;
 
+static bool cpu_has_bf16(void)
+{
+#if HAVE_X86
+	__builtin_cpu_init();
+	return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+	       __builtin_cpu_supports("avx512bf16");
+#else
+	return false;
+#endif
+}
+
 bool ocr2_gemm_bf16_enabled(void)
 {
 	if (enabled < 0) {
 		const char *e = getenv("OCR2_MATMUL");
-		int ok = 0;
-#if HAVE_X86
-		__builtin_cpu_init();
-		ok = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-		     __builtin_cpu_supports("avx512bf16");
-#endif
-		enabled = ok && e && !strcmp(e, "bf16");
+		enabled = e && !strcmp(e, "bf16") && cpu_has_bf16();
 	}
 	return enabled;
 }
 
 void ocr2_gemm_bf16_force(bool on)
 {
-	int ok = 0;
-#if HAVE_X86
-	__builtin_cpu_init();
-	ok = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-	     __builtin_cpu_supports("avx512bf16");
-#endif
-	enabled = on && ok;
+	enabled = on && cpu_has_bf16();
 }
 
 const char *ocr2_matmul_name(void)

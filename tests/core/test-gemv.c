@@ -7,14 +7,12 @@
 #include <string.h>
 
 #include "internal.h"
+#include "rand.h"
 
 static uint64_t rng = 0x9E3779B97F4A7C15ull;
 static float frand(void)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return (float)((rng >> 11) * (1.0 / 9007199254740992.0)) * 2.f - 1.f;
+	return test_frand(&rng);
 }
 
 static int failures;
