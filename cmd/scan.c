@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "internal.h"
 
 enum { FMT_MARKDOWN, FMT_JSON, FMT_JSONL, FMT_TEXT, FMT_RAW };
 static const char *const fmt_names[] = {"markdown", "json", "jsonl", "text", "raw"};
@@ -757,6 +758,15 @@ static bool load_model(run *r)
 	}
 	if (r->o.verbose)
 		msg("model %s loaded in %.2fs", dir, now_s() - t0);
+	/* OCR2_MATMUL (man ocr2): say when it is not honoured, and with -v what runs */
+	const char *mm = getenv("OCR2_MATMUL");
+	bool bf16 = ocr2_gemm_bf16_enabled();
+	if (mm && *mm && strcmp(mm, "f32") && !bf16 && !r->o.quiet)
+		msg("notice: OCR2_MATMUL=%s ignored: %s", mm,
+		    strcmp(mm, "bf16") ? "the values are f32 and bf16"
+				       : "this CPU has no avx512_bf16; the encoder runs in f32");
+	else if (r->o.verbose)
+		msg("encoder matrix products in %s", ocr2_matmul_name());
 	free(dir);
 	return true;
 }
