@@ -976,9 +976,11 @@ static void map_huge(wfile *f)
 	int fd = open(f->path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return;
+	/* our own 4 KiB entries first: the kernel keeps cached pages that are
+	 * still mapped, so dropping the cache before unmapping them did nothing */
+	madvise(f->map, f->size, MADV_DONTNEED);
 	posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
 	close(fd);
-	madvise(f->map, f->size, MADV_DONTNEED); /* our 4 KiB entries */
 	populate(f);
 }
 
