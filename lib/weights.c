@@ -358,9 +358,11 @@ static ocr2_status parse_file(ocr2_weights *w, int fi)
 				       (unsigned long long)nbytes);
 			goto out;
 		}
-		if (dt == OCR2_DT_Q8 && nelem % Q8_BLOCK) {
+		/* blocks run along rows: every kernel indexes scale r * (k / 32) + b */
+		if (dt == OCR2_DT_Q8 &&
+		    (nelem % Q8_BLOCK || (t.ndim > 0 && t.shape[t.ndim - 1] % Q8_BLOCK))) {
 			st = ocr2_fail(OCR2_ERR_MODEL,
-				       "%s: tensor %s: Q8_0 element count is not a multiple of %d",
+				       "%s: tensor %s: Q8_0 rows are not a multiple of %d elements",
 				       f->path, name, Q8_BLOCK);
 			goto out;
 		}

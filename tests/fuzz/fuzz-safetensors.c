@@ -1,8 +1,10 @@
 /* fuzz-safetensors.c - libFuzzer target: a safetensors file (header, offsets,
- * dtypes) through the real loader, then every tensor's bytes are touched so
- * an out-of-bounds binding shows up under AddressSanitizer. */
+ * dtypes) through the real loader, then every tensor's bytes (and each Q8_0
+ * block's scale) are touched so an out-of-bounds binding shows up under
+ * AddressSanitizer. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -28,6 +30,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			const uint8_t *p = t->data;
 			for (size_t b = 0; b < t->nbytes; b++)
 				sink ^= p[b];
+			/* Q8_0 reads its F16 or F32 scales too */
+			for (int64_t e = 0; t->dtype == OCR2_DT_Q8 && e < t->nelem; e += 32) {
+				float v = ocr2_tensor_f32(t, e);
+				uint8_t bits[4];
+				memcpy(bits, &v, 4);
+				sink ^= bits[3];
+			}
 		}
 		(void)sink;
 		ocr2_weights_free(w);

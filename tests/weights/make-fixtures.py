@@ -205,6 +205,12 @@ def main():
     hostile["q8-no-scale"] = build([q8[0]])[0]
     hostile["q8-bad-scale"] = build([q8[0], ("q.weight.q8scale", "F32", [3], [1.0, 1.0, 1.0])])[0]
     hostile["q8-odd-count"] = build([("q.weight", "Q8_0", [3], [1, 2, 3])])[0]
+    # 64 elements, but rows of 48 and 16: blocks would straddle rows
+    hostile["q8-odd-rows"] = build([("q.weight", "Q8_0", [4, 16], list(range(64))),
+                                    ("q.weight.q8scale", "F32", [2], [1.0, 1.0])])[0]
+    # F16 scales (what quantize writes) load like F32 ones
+    hostile_ok_f16 = build([q8[0], ("q.weight.q8scale", "F16", [2], [0.5, 2.0])])[0]
+    write(os.path.join(out, "q8-f16.safetensors"), hostile_ok_f16)
     hostile["no-tensors"] = pack({"__metadata__": {"a": "b"}}, b"")
     for name, data in hostile.items():
         write(os.path.join(out, "bad-%s.safetensors" % name), data)

@@ -162,6 +162,20 @@ static void test_valid(void)
 	}
 	ocr2_weights_free(w);
 
+	/* the same with F16 scales, what ocr2 model quantize writes */
+	st = ocr2_weights_load_file(fx("q8-f16.safetensors"), &w);
+	CHECK(st == OCR2_OK, "q8 f16: %s", ocr2_errmsg());
+	if (st == OCR2_OK) {
+		t = ocr2_weights_get(w, "q.weight");
+		CHECK(t && t->dtype == OCR2_DT_Q8 && !t->scales && t->scales_h &&
+			      ocr2_q8_scale(t, 0) == 0.5f && ocr2_q8_scale(t, 1) == 2.0f,
+		      "q8 f16 scales");
+		if (t && t->scales_h)
+			CHECK(ocr2_tensor_f32(t, 0) == -16.0f && ocr2_tensor_f32(t, 40) == 16.0f,
+			      "q8 f16 values %g %g", ocr2_tensor_f32(t, 0), ocr2_tensor_f32(t, 40));
+	}
+	ocr2_weights_free(w);
+
 	/* the directory loaders: with an index, and by listing */
 	st = ocr2_weights_load(fx("sharded"), &w);
 	CHECK(st == OCR2_OK && ocr2_weights_count(w) == 3 && ocr2_weights_nfiles(w) == 2,
@@ -207,6 +221,7 @@ static const struct {
 	{"bad-q8-no-scale.safetensors", "Q8_0 without its scales"},
 	{"bad-q8-bad-scale.safetensors", "q.weight.q8scale: scales must be F16 or F32"},
 	{"bad-q8-odd-count.safetensors", "not a multiple of 32"},
+	{"bad-q8-odd-rows.safetensors", "Q8_0 rows are not a multiple of 32"},
 	{"bad-no-tensors.safetensors", "no tensors"},
 };
 
