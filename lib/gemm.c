@@ -156,23 +156,27 @@ BF16K static void transpose16(__m512i r[16])
 	}
 }
 
-/* Panel q: for each pair p, 32 dwords (zero for columns past m, and the
- * upper half of the last pair when k is odd). Whole 16 x 16 tiles go
- * through transpose16, the edges one dword at a time. */
-BF16K static void pack_part(void *arg, int q, int n_items)
+/* Panel q of B (m columns, k deep; column c's values at src + c*ld): for
+ * each pair p, 32 dwords (zero for columns past m, and the upper half of the
+ * last pair when k is odd). B is bf16 (w16, the weights) or f32 (w32,
+ * rounded like x: keys in attention). Whole 16 x 16 tiles go through
+ * transpose16, the edges one dword at a time. */
+BF16K static void pack_panel(uint32_t *dst, int q, int m, int k, const uint16_t *w16,
+			     const float *w32, size_t ld)
 {
-	(void)n_items;
-	const gemm_job *j = arg;
-	uint32_t *dst = j->pw_out + (size_t)q * j->kp * NR;
-	int full = j->k / 2, p16 = full & ~15;
+	int kp = (k + 1) / 2, full = k / 2, p16 = full & ~15;
 	for (int c0 = 0; c0 < NR; c0 += 16) {
 		int col0 = q * NR + c0;
-		if (col0 + 16 > j->m)
+		if (col0 + 16 > m)
 			break;
 		for (int p0 = 0; p0 < p16; p0 += 16) {
 			__m512i r[16];
-			for (int c = 0; c < 16; c++)
-				r[c] = _mm512_loadu_si512(j->w + (size_t)(col0 + c) * j->k + 2 * p0);
+			for (int c = 0; c < 16; c++) {
+				size_t at = (size_t)(col0 + c) * ld + 2 * (size_t)p0;
+				r[c] = w16 ? _mm512_loadu_si512(w16 + at)
+					   : (__m512i)_mm512_cvtne2ps_pbh(_mm512_loadu_ps(w32 + at + 16),
+									  _mm512_loadu_ps(w32 + at));
+			}
 			transpose16(r);
 			for (int i = 0; i < 16; i++)
 				_mm512_storeu_si512(dst + (size_t)(p0 + i) * NR + c0, r[i]);
@@ -180,21 +184,25 @@ BF16K static void pack_part(void *arg, int q, int n_items)
 	}
 	for (int c = 0; c < NR; c++) {
 		int col = q * NR + c;
-		bool tiled = (q * NR + (c & ~15) + 16) <= j->m;
-		if (col >= j->m) {
-			for (int p = 0; p < j->kp; p++)
-				dst[(size_t)p * NR + c] = 0;
-			continue;
+		bool tiled = q * NR + (c & ~15) + 16 <= m;
+		for (int p = tiled ? p16 : 0; p < kp; p++) {
+			uint32_t lo = 0, hi = 0;
+			if (col < m) {
+				size_t at = (size_t)col * ld + 2 * (size_t)p;
+				bool two = 2 * p + 1 < k;
+				lo = w16 ? w16[at] : to_bf16_daz(w32[at]);
+				hi = !two ? 0 : w16 ? w16[at + 1] : to_bf16_daz(w32[at + 1]);
+			}
+			dst[(size_t)p * NR + c] = lo | hi << 16;
 		}
-		const uint16_t *row = j->w + (size_t)col * j->k;
-		for (int p = tiled ? p16 : 0; p < full; p++) {
-			uint32_t v;
-			memcpy(&v, row + 2 * p, 4);
-			dst[(size_t)p * NR + c] = v;
-		}
-		if (full < j->kp)
-			dst[(size_t)full * NR + c] = row[j->k - 1];
 	}
+}
+
+BF16K static void pack_part(void *arg, int q, int n_items)
+{
+	(void)n_items;
+	const gemm_job *j = arg;
+	pack_panel(j->pw_out + (size_t)q * j->kp * NR, q, j->m, j->k, j->w, NULL, (size_t)j->k);
 }
 
 /* y rows [i0, i0+rows) x columns of panel q, rows <= MR */
@@ -250,6 +258,22 @@ BF16K static void kernel(const gemm_job *j, int i0, int rows, int q)
 		}
 }
 
+/* Items of gemm_part: rows in blocks whose bf16 x stays in L2 (~256 KB)
+ * while the panels pass, then panels split until there are ~4 items per
+ * thread. Returns the item count. */
+static int plan_items(gemm_job *j, int threads)
+{
+	int rows = (int)((256u << 10) / ((size_t)j->k2 * 2));
+	rows = rows < MR ? MR : rows / MR * MR;
+	j->rows_per = rows < j->n ? rows : j->n;
+	j->n_row_items = (j->n + j->rows_per - 1) / j->rows_per;
+	int pgroups = 1;
+	while (j->n_row_items * pgroups < 4 * threads && pgroups < j->panels)
+		pgroups++;
+	j->panels_per = (j->panels + pgroups - 1) / pgroups;
+	return j->n_row_items * ((j->panels + j->panels_per - 1) / j->panels_per);
+}
+
 /* item: a block of rows x a block of panels */
 BF16K static void gemm_part(void *arg, int it, int n_items)
 {
@@ -273,43 +297,6 @@ struct ocr2_bf16_operand {
 };
 
 #if HAVE_X86
-BF16K static void pack_f32_rows(ocr2_bf16_operand *o, const float *b, int ldb)
-{
-	int full = o->k / 2, p16 = full & ~15;
-	for (int q = 0; q < o->panels; q++) {
-		uint32_t *dst = o->pw + (size_t)q * o->kp * NR;
-		for (int c = 0; c < NR; c++) {
-			int col = q * NR + c;
-			bool tiled = q * NR + (c & ~15) + 16 <= o->m;
-			for (int p = tiled ? p16 : 0; p < o->kp; p++) {
-				uint32_t lo = 0, hi = 0;
-				if (col < o->m) {
-					lo = to_bf16_daz(b[(size_t)col * ldb + 2 * p]);
-					hi = 2 * p + 1 < o->k ? to_bf16_daz(b[(size_t)col * ldb + 2 * p + 1])
-							      : 0;
-				}
-				dst[(size_t)p * NR + c] = lo | hi << 16;
-			}
-		}
-		for (int c0 = 0; c0 < NR; c0 += 16) {
-			int col0 = q * NR + c0;
-			if (col0 + 16 > o->m)
-				break;
-			for (int p0 = 0; p0 < p16; p0 += 16) {
-				__m512i r[16];
-				for (int c = 0; c < 16; c++) {
-					const float *src = b + (size_t)(col0 + c) * ldb + 2 * p0;
-					r[c] = (__m512i)_mm512_cvtne2ps_pbh(_mm512_loadu_ps(src + 16),
-									    _mm512_loadu_ps(src));
-				}
-				transpose16(r);
-				for (int i = 0; i < 16; i++)
-					_mm512_storeu_si512(dst + (size_t)(p0 + i) * NR + c0, r[i]);
-			}
-		}
-	}
-}
-
 BF16K static void pack_f32_cols(ocr2_bf16_operand *o, const float *b, int ldb)
 {
 	for (int q = 0; q < o->panels; q++) {
@@ -353,7 +340,8 @@ ocr2_bf16_operand *ocr2_bf16_pack_f32(const float *b, int ldb, int m, int k, boo
 	if (by_columns)
 		pack_f32_cols(o, b, ldb);
 	else
-		pack_f32_rows(o, b, ldb);
+		for (int q = 0; q < o->panels; q++)
+			pack_panel(o->pw + (size_t)q * o->kp * NR, q, m, k, NULL, b, (size_t)ldb);
 	return o;
 #else
 	(void)b, (void)ldb, (void)m, (void)k, (void)by_columns;
@@ -381,16 +369,9 @@ bool ocr2_gemm_bf16_st(const float *a, int lda, int n, const ocr2_bf16_operand *
 	j.xb = malloc((size_t)n * j.k2 * sizeof *j.xb);
 	if (!j.xb)
 		return false;
-	for (int i = 0; i * CONV_ROWS < n; i++)
-		conv_part(&j, i, 0);
-	int rows = (int)((256u << 10) / ((size_t)j.k2 * 2));
-	rows = rows < MR ? MR : rows / MR * MR;
-	for (int r0 = 0; r0 < n; r0 += rows) {
-		int r1 = r0 + rows < n ? r0 + rows : n;
-		for (int q = 0; q < j.panels; q++)
-			for (int i = r0; i < r1; i += MR)
-				kernel(&j, i, r1 - i < MR ? r1 - i : MR, q);
-	}
+	/* a NULL pool runs the items in order on this thread */
+	ocr2_pool_run(NULL, conv_part, &j, (n + CONV_ROWS - 1) / CONV_ROWS);
+	ocr2_pool_run(NULL, gemm_part, &j, plan_items(&j, 1));
 	free(j.xb);
 	return true;
 #else
@@ -421,20 +402,7 @@ bool ocr2_gemm_bf16(ocr2_pool *pool, const float *x, int n, int k, const uint16_
 	j.pw = j.pw_out;
 	ocr2_pool_run(pool, conv_part, &j, (n + CONV_ROWS - 1) / CONV_ROWS);
 	ocr2_pool_run(pool, pack_part, &j, j.panels);
-	/* rows in blocks whose bf16 x stays in L2 (~256 KB) while the panels
-	 * pass; then panels split until there are ~4 items per thread */
-	int rows = (int)((256u << 10) / ((size_t)j.k2 * 2));
-	rows = rows < MR ? MR : rows / MR * MR;
-	if (rows > n)
-		rows = n;
-	j.rows_per = rows;
-	j.n_row_items = (n + rows - 1) / rows;
-	int want = 4 * ocr2_pool_size(pool), pgroups = 1;
-	while (j.n_row_items * pgroups < want && pgroups < j.panels)
-		pgroups++;
-	j.panels_per = (j.panels + pgroups - 1) / pgroups;
-	pgroups = (j.panels + j.panels_per - 1) / j.panels_per;
-	ocr2_pool_run(pool, gemm_part, &j, j.n_row_items * pgroups);
+	ocr2_pool_run(pool, gemm_part, &j, plan_items(&j, ocr2_pool_size(pool)));
 	free(own);
 	return true;
 #else
