@@ -58,6 +58,7 @@ struct dec_ctx {
 	float *kn, *vn;                   /* [cap, kv_dim] new keys and values */
 	float *g, *u;                     /* [cap, ffn_max] */
 	float *rl;                        /* [cap, n_experts] router probabilities */
+	float *rope;                      /* [cap, head_dim] cos, sin at this call's positions */
 	int *top;                         /* [cap, k] chosen experts */
 	float *topw;                      /* [cap, k] their weights */
 	int *etok;                        /* [cap * k] routed rows: token, by expert */
@@ -228,6 +229,7 @@ void dec_ctx_free(dec_ctx *c)
 	free(c->g);
 	free(c->u);
 	free(c->rl);
+	free(c->rope);
 	free(c->top);
 	free(c->topw);
 	free(c->etok);
@@ -267,6 +269,7 @@ static ocr2_status reserve(dec_ctx *c, int n)
 	GROW(c->g, N * (size_t)m->ffn_max);
 	GROW(c->u, N * (size_t)m->ffn_max);
 	GROW(c->rl, N * E);
+	GROW(c->rope, N * (size_t)cf->head_dim);
 	GROW(c->top, N * k);
 	GROW(c->topw, N * k);
 	size_t I = (size_t)(cf->moe_intermediate > 0 ? cf->moe_intermediate : 1);
@@ -393,8 +396,8 @@ static void attention(dec_ctx *c, int l, int n, int p0)
 		ocr2_linear(c->pool, c->xn, n, H, L->wk, NULL, c->kn);  /* [n, kv_dim] */
 		ocr2_linear(c->pool, c->xn, n, H, L->wv, NULL, c->vn);  /* [n, kv_dim] */
 	}
-	ocr2_rope(c->q, n, cf->n_heads, hd, NULL, p0, cf->rope_theta);
-	ocr2_rope(c->kn, n, cf->n_kv_heads, hd, NULL, p0, cf->rope_theta);
+	ocr2_rope_apply(c->q, n, cf->n_heads, hd, c->rope);
+	ocr2_rope_apply(c->kn, n, cf->n_kv_heads, hd, c->rope);
 	for (int h = 0; h < cf->n_kv_heads; h++)
 		for (int r = 0; r < n; r++) {
 			size_t at = ((size_t)h * c->max_ctx + p0 + r) * hd;
@@ -417,12 +420,12 @@ static void swiglu(dec_ctx *c, const float *x, int n, const ocr2_tensor *gate,
 	int H = c->m->cfg.hidden, I = (int)gate->shape[0];
 	if (n == 1) {
 		ocr2_gemv_task t[2] = {{gate, x, c->g}, {up, x, c->u}};
-		ocr2_gemv_batch(c->pool, t, 2);
+		ocr2_gemv_batch_glu(c->pool, t, 1);
 	} else {
 		ocr2_linear(c->pool, x, n, H, gate, NULL, c->g); /* [n, I] */
 		ocr2_linear(c->pool, x, n, H, up, NULL, c->u);   /* [n, I] */
+		ocr2_silu_mul(c->pool, c->g, c->u, n * I);
 	}
-	ocr2_silu_mul(c->pool, c->g, c->u, n * I);
 	ocr2_linear(c->pool, c->g, n, I, down, NULL, y); /* [n, H] */
 }
 
@@ -448,7 +451,7 @@ static void topk(const float *p, int E, int k, int *idx, float *val)
 }
 
 /* Decode (one row, already routed): the K routed experts and the shared one
- * in two batched jobs (gate+up, then down) instead of 3(K+1). Sums in the
+ * in two batched jobs (gate+up with silu, then down) instead of 3(K+1). Sums in the
  * same order as the general path (experts by index, then the shared one), so
  * both give identical results. False when the scratch is too small. */
 static bool moe_one_row(dec_ctx *c, const dec_layer *L)
@@ -469,8 +472,7 @@ static bool moe_one_row(dec_ctx *c, const dec_layer *L)
 		t[n++] = (ocr2_gemv_task){L->sh_gate, c->xn, c->g + (size_t)K * I};
 		t[n++] = (ocr2_gemv_task){L->sh_up, c->xn, c->u + (size_t)K * I};
 	}
-	ocr2_gemv_batch(c->pool, t, n);
-	ocr2_silu_mul(NULL, c->g, c->u, K * I + Is);
+	ocr2_gemv_batch_glu(c->pool, t, n / 2);
 	n = 0;
 	for (int j = 0; j < K; j++)
 		t[n++] = (ocr2_gemv_task){L->e_down[c->top[j]], c->g + (size_t)j * I,
@@ -683,6 +685,9 @@ static void forward(dec_ctx *c, int n, float *logits)
 	int H = cf->hidden, p0 = c->len;
 	size_t nh = (size_t)n * H;
 	double t = c->prof ? ocr2_now() : 0;
+	for (int i = 0; i < n; i++) /* the same angles in every layer */
+		ocr2_rope_angles(p0 + i, cf->head_dim, cf->rope_theta,
+				 c->rope + (size_t)i * cf->head_dim);
 	if (c->trace)
 		c->trace(c->trace_user, 0, c->x, n, H);
 	for (int l = 0; l < cf->n_layers; l++) {

@@ -239,6 +239,8 @@ static void parse_lm(ctx *x, const json_value *root, ocr2_config *c)
 	else if ((c->hidden / c->n_heads) % 2)
 		fail(x, "%s: %s gives an odd head dimension (RoPE needs it even)",
 		     "num_attention_heads");
+	else if (c->hidden / c->n_heads > OCR2_MAX_HEAD_DIM) /* = 512, the message's */
+		fail(x, "%s: %s gives a head dimension above 512", "num_attention_heads");
 	else if (c->n_experts_per_tok > c->n_experts)
 		fail(x, "%s: %s exceeds n_routed_experts", "num_experts_per_tok");
 	else if (c->first_k_dense > c->n_layers)
@@ -353,6 +355,8 @@ static void check_enc(ctx *x, ocr2_config *c)
 		fail(x, "%s: %s does not divide heads", F("kv_heads"));
 	else if ((c->enc_hidden / c->enc_heads) % 2)
 		fail(x, "%s: %s gives an odd head dimension (RoPE needs it even)", F("heads"));
+	else if (c->enc_hidden / c->enc_heads > OCR2_MAX_HEAD_DIM)
+		fail(x, "%s: %s gives a head dimension above 512", F("heads"));
 	check_matrix(x, c->enc_intermediate, c->enc_hidden, F("intermediate_size x dim"));
 	check_matrix(x, c->enc_hidden, c->sam_net2 * 9LL, F("dim x downsample_channels[0] x 9"));
 	check_matrix(x, c->hidden, c->enc_hidden, "hidden_size x vision dim");

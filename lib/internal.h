@@ -363,6 +363,12 @@ typedef struct {
 	float *y;             /* [m] */
 } ocr2_gemv_task;
 void ocr2_gemv_batch(ocr2_pool *pool, const ocr2_gemv_task *tasks, int n_tasks);
+/* The gate and up products of n_pairs SwiGLU blocks in one job: tasks[2i] is
+ * a gate, tasks[2i+1] its up, of the same height (the loader checks the
+ * model's shapes). Each piece of rows computes both and leaves
+ * silu(gate) * up in the gate's y, the same numbers as ocr2_silu_mul after
+ * the products, without a pass of its own. */
+void ocr2_gemv_batch_glu(ocr2_pool *pool, const ocr2_gemv_task *tasks, int n_pairs);
 /* Reads element i of a float tensor as f32. */
 float ocr2_tensor_f32(const ocr2_tensor *t, int64_t i);
 /* Widens rows [r0, r1) of a 2-D float tensor (or all of a 1-D one when r0=0,
@@ -388,6 +394,12 @@ bool ocr2_gelu_simd(float *x, int n); /* lib/gemv.c; false = not available */
  * pos[i] (or pos0 + i when pos == NULL), in place. */
 void ocr2_rope(float *x, int n_tok, int n_heads, int head_dim, const int *pos, int pos0,
 	       float theta);
+#define OCR2_MAX_HEAD_DIM 512 /* config.c refuses wider heads */
+/* The same in two steps, for callers that rotate several tensors at the same
+ * positions: cs[0..hd/2) = cos and cs[hd/2..hd) = sin of the angles at pos;
+ * then x[n_tok, n_heads, head_dim] rotated by per-token rows cs[n_tok][hd]. */
+void ocr2_rope_angles(int pos, int head_dim, float theta, float *cs);
+void ocr2_rope_apply(float *x, int n_tok, int n_heads, int head_dim, const float *cs);
 
 /* y[r - r0] = W[r, :k] . x for r in [r0, r1) (lib/gemv.c): AVX-512 when the CPU
  * has it (OCR2_NO_SIMD=1 forces the portable loop), else the portable loop,

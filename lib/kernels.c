@@ -219,21 +219,34 @@ typedef struct {
 	const ocr2_gemv_task *t;
 	const int16_t **xq; /* per task: its x rounded for q8, or NULL */
 	const float **xs;
+	bool glu;           /* tasks come in (gate, up) pairs */
 	int task[BATCH_MAX_ITEMS], r0[BATCH_MAX_ITEMS], r1[BATCH_MAX_ITEMS];
 } batch_job;
 
+static void batch_rows(const batch_job *j, int ti, int r0, int r1)
+{
+	const ocr2_gemv_task *t = &j->t[ti];
+	int k = (int)t->w->shape[1];
+	if (j->xq && j->xq[ti])
+		ocr2_gemv_rows_q8x(t->w, j->xq[ti], j->xs[ti], k, r0, r1, t->y + r0);
+	else
+		ocr2_gemv_rows(t->w, t->x, k, r0, r1, t->y + r0);
+}
+
+static void silu_mul_rows(float *g, const float *u, int a, int b);
+
+/* Item i: rows r0..r1 of one task, or of a gate and its up followed by
+ * gate = silu(gate) * up on those rows. */
 static void batch_part(void *arg, int i, int n)
 {
 	(void)n;
 	const batch_job *j = arg;
-	int ti = j->task[i];
-	const ocr2_gemv_task *t = &j->t[ti];
-	int k = (int)t->w->shape[1];
-	if (j->xq && j->xq[ti])
-		ocr2_gemv_rows_q8x(t->w, j->xq[ti], j->xs[ti], k, j->r0[i], j->r1[i],
-				   t->y + j->r0[i]);
-	else
-		ocr2_gemv_rows(t->w, t->x, k, j->r0[i], j->r1[i], t->y + j->r0[i]);
+	int ti = j->task[i], a = j->r0[i], b = j->r1[i];
+	batch_rows(j, ti, a, b);
+	if (j->glu) {
+		batch_rows(j, ti + 1, a, b);
+		silu_mul_rows(j->t[ti].y, j->t[ti + 1].y, a, b);
+	}
 }
 
 /* For the q8 tasks, rounds each distinct x once (gate and up of every expert
@@ -274,23 +287,26 @@ static void *batch_q8x(const ocr2_gemv_task *tasks, int n_tasks, const int16_t *
 	return buf;
 }
 
-void ocr2_gemv_batch(ocr2_pool *pool, const ocr2_gemv_task *tasks, int n_tasks)
+static void batch_run(ocr2_pool *pool, const ocr2_gemv_task *tasks, int n_tasks, bool glu)
 {
-	/* each matrix in pieces of >= 128 rows, about 4 pieces per thread overall */
+	int step = glu ? 2 : 1;
+	/* each matrix (pair) in pieces of >= 128 rows, about 4 pieces per thread */
 	int64_t rows = 0;
-	for (int i = 0; i < n_tasks; i++)
-		rows += tasks[i].w->shape[0];
+	for (int i = 0; i < n_tasks; i += step)
+		rows += tasks[i].w->shape[0] * step;
 	int64_t piece = rows / (4 * ocr2_pool_size(pool)) + 1;
 	if (piece < 128)
 		piece = 128;
+	if (glu) /* a pair's piece costs twice a single matrix's */
+		piece = (piece + 1) / 2;
 	const int16_t *xq_small[64];
 	const float *xs_small[64];
 	const int16_t **xq = n_tasks <= 64 ? xq_small : malloc((size_t)n_tasks * sizeof *xq);
 	const float **xs = n_tasks <= 64 ? xs_small : malloc((size_t)n_tasks * sizeof *xs);
 	void *buf = xq && xs ? batch_q8x(tasks, n_tasks, xq, xs) : NULL;
-	batch_job j = {.t = tasks, .xq = buf ? xq : NULL, .xs = buf ? xs : NULL};
+	batch_job j = {.t = tasks, .xq = buf ? xq : NULL, .xs = buf ? xs : NULL, .glu = glu};
 	int n = 0;
-	for (int i = 0; i < n_tasks; i++) {
+	for (int i = 0; i < n_tasks; i += step) {
 		int m = (int)tasks[i].w->shape[0];
 		for (int a = 0; a < m; a += (int)piece) {
 			if (n == BATCH_MAX_ITEMS) { /* flush: run what is queued */
@@ -310,6 +326,16 @@ void ocr2_gemv_batch(ocr2_pool *pool, const ocr2_gemv_task *tasks, int n_tasks)
 		free(xq);
 	if (xs != xs_small)
 		free(xs);
+}
+
+void ocr2_gemv_batch(ocr2_pool *pool, const ocr2_gemv_task *tasks, int n_tasks)
+{
+	batch_run(pool, tasks, n_tasks, false);
+}
+
+void ocr2_gemv_batch_glu(ocr2_pool *pool, const ocr2_gemv_task *tasks, int n_pairs)
+{
+	batch_run(pool, tasks, 2 * n_pairs, true);
 }
 
 /* f32 bytes of W widened per sgemm call: whole matrices for every product of
@@ -569,15 +595,18 @@ typedef struct {
 
 #define EW_CHUNK 16384
 
+static void silu_mul_rows(float *g, const float *u, int a, int b)
+{
+	for (int t = a; t < b; t++)
+		g[t] = g[t] / (1.0f + expf(-g[t])) * u[t];
+}
+
 static void silu_mul_part(void *arg, int i, int n_items)
 {
 	(void)n_items;
 	const ew_job *j = arg;
 	int a = i * EW_CHUNK, b = a + EW_CHUNK < j->n ? a + EW_CHUNK : j->n;
-	for (int t = a; t < b; t++) {
-		float g = j->x[t];
-		j->x[t] = g / (1.0f + expf(-g)) * j->u[t];
-	}
+	silu_mul_rows(j->x, j->u, a, b);
 }
 
 void ocr2_silu_mul(ocr2_pool *pool, float *gate, const float *up, int n)
@@ -617,24 +646,45 @@ void ocr2_gelu(ocr2_pool *pool, float *x, int n)
 			gelu_part(&j, i, items);
 }
 
+void ocr2_rope_angles(int pos, int head_dim, float theta, float *cs)
+{
+	int half = head_dim / 2;
+	for (int i = 0; i < half; i++) {
+		/* HF computes the angle in f32 as pos * inv_freq */
+		float inv = 1.0f / powf(theta, (float)(2 * i) / (float)head_dim);
+		float a = (float)pos * inv;
+		cs[i] = cosf(a);
+		cs[half + i] = sinf(a);
+	}
+}
+
+void ocr2_rope_apply(float *x, int n_tok, int n_heads, int head_dim, const float *cs)
+{
+	int half = head_dim / 2;
+	for (int t = 0; t < n_tok; t++) {
+		const float *c = cs + (size_t)t * head_dim, *s = c + half;
+		for (int h = 0; h < n_heads; h++) {
+			float *v = x + ((size_t)t * n_heads + h) * head_dim;
+			for (int i = 0; i < half; i++) {
+				float x0 = v[i], x1 = v[i + half];
+				v[i] = x0 * c[i] - x1 * s[i];
+				v[i + half] = x1 * c[i] + x0 * s[i];
+			}
+		}
+	}
+}
+
 void ocr2_rope(float *x, int n_tok, int n_heads, int head_dim, const int *pos, int pos0,
 	       float theta)
 {
-	int half = head_dim / 2;
-	float inv[256];
-	for (int i = 0; i < half; i++)
-		inv[i] = 1.0f / powf(theta, (float)(2 * i) / (float)head_dim);
+	float cs[OCR2_MAX_HEAD_DIM];
+	if (head_dim > OCR2_MAX_HEAD_DIM) { /* config.c refuses such models */
+		for (size_t i = 0; i < (size_t)n_tok * n_heads * head_dim; i++)
+			x[i] = NAN;
+		return;
+	}
 	for (int t = 0; t < n_tok; t++) {
-		float p = (float)(pos ? pos[t] : pos0 + t);
-		for (int i = 0; i < half; i++) {
-			/* HF computes the angle in f32 as pos * inv_freq */
-			float a = p * inv[i], c = cosf(a), s = sinf(a);
-			for (int h = 0; h < n_heads; h++) {
-				float *v = x + ((size_t)t * n_heads + h) * head_dim;
-				float x0 = v[i], x1 = v[i + half];
-				v[i] = x0 * c - x1 * s;
-				v[i + half] = x1 * c + x0 * s;
-			}
-		}
+		ocr2_rope_angles(pos ? pos[t] : pos0 + t, head_dim, theta, cs);
+		ocr2_rope_apply(x + (size_t)t * n_heads * head_dim, 1, n_heads, head_dim, cs);
 	}
 }

@@ -282,6 +282,83 @@ static void test_q8x(int m, int k)
 	free(xs1);
 }
 
+/* ocr2_gemv_batch_glu against ocr2_gemv_batch then ocr2_silu_mul, bit for
+ * bit: q8, bf16 and f32 pairs of different heights (big ones split into
+ * pieces, small ones whole), two inputs, 1-3 threads. */
+static void test_glu(void)
+{
+	enum { PAIRS = 5, K = 256 };
+	int rows[PAIRS] = {896, 40, 1792, 7, 300};
+	ocr2_dtype dts[PAIRS] = {OCR2_DT_Q8, OCR2_DT_Q8, OCR2_DT_BF16, OCR2_DT_F32, OCR2_DT_Q8};
+	ocr2_tensor w[2 * PAIRS];
+	void *data[2 * PAIRS];
+	float *sc[2 * PAIRS], *x[2], *y0[2 * PAIRS], *y1[2 * PAIRS];
+	for (int i = 0; i < 2; i++) {
+		x[i] = malloc(K * sizeof(float));
+		for (int e = 0; e < K; e++)
+			x[i][e] = 2 * frand();
+	}
+	for (int i = 0; i < 2 * PAIRS; i++) {
+		int m = rows[i / 2];
+		size_t n = (size_t)m * K;
+		ocr2_dtype dt = dts[i / 2];
+		w[i] = (ocr2_tensor){.name = "w", .dtype = dt, .ndim = 2, .shape = {m, K},
+				     .nelem = (int64_t)n};
+		sc[i] = NULL;
+		if (dt == OCR2_DT_Q8) {
+			int8_t *q = malloc(n);
+			sc[i] = malloc(n / 32 * sizeof(float));
+			for (size_t e = 0; e < n; e++)
+				q[e] = (int8_t)(frand() * 127.99f);
+			for (size_t b = 0; b < n / 32; b++)
+				sc[i][b] = (0.5f + frand()) * 0.02f;
+			data[i] = q;
+			w[i].scales = sc[i];
+		} else if (dt == OCR2_DT_BF16) {
+			uint16_t *h = malloc(n * 2);
+			for (size_t e = 0; e < n; e++)
+				h[e] = ocr2_f32_to_bf16(frand() * 0.2f);
+			data[i] = h;
+		} else {
+			float *f = malloc(n * sizeof *f);
+			for (size_t e = 0; e < n; e++)
+				f[e] = frand() * 0.2f;
+			data[i] = f;
+		}
+		w[i].data = data[i];
+		y0[i] = malloc((size_t)m * sizeof(float));
+		y1[i] = malloc((size_t)m * sizeof(float));
+	}
+	ocr2_gemv_task t0[2 * PAIRS], t1[2 * PAIRS];
+	for (int i = 0; i < 2 * PAIRS; i++) {
+		t0[i] = (ocr2_gemv_task){&w[i], x[(i / 2) % 2], y0[i]};
+		t1[i] = (ocr2_gemv_task){&w[i], x[(i / 2) % 2], y1[i]};
+	}
+	int threads[] = {1, 2, 3};
+	for (int ti = 0; ti < 3; ti++) {
+		ocr2_pool *pool = ocr2_pool_new(threads[ti]);
+		ocr2_gemv_batch(pool, t0, 2 * PAIRS);
+		for (int p = 0; p < PAIRS; p++)
+			ocr2_silu_mul(NULL, y0[2 * p], y0[2 * p + 1], rows[p]);
+		ocr2_gemv_batch_glu(pool, t1, PAIRS);
+		for (int p = 0; p < PAIRS; p++)
+			if (!same_bits(y0[2 * p], y1[2 * p], (size_t)rows[p] * 4)) {
+				printf("FAIL glu: pair %d (%d rows) differs, %d threads\n", p, rows[p],
+				       threads[ti]);
+				failures++;
+			}
+		ocr2_pool_free(pool);
+	}
+	for (int i = 0; i < 2 * PAIRS; i++) {
+		free(data[i]);
+		free(sc[i]);
+		free(y0[i]);
+		free(y1[i]);
+	}
+	free(x[0]);
+	free(x[1]);
+}
+
 int main(void)
 {
 	printf("gemv kernel: %s\n", ocr2_gemv_kernel_name());
@@ -293,6 +370,7 @@ int main(void)
 			test_dtype(OCR2_DT_Q8, 37, ks[i]);
 	}
 	test_dtype(OCR2_DT_BF16, 1000, 1280);
+	test_glu();
 	int qks[] = {32, 64, 96, 896, 1280, 6848, 8192 + 32};
 	for (size_t i = 0; i < sizeof qks / sizeof *qks; i++)
 		test_q8x(45, qks[i]);

@@ -376,6 +376,9 @@ static void test_bad_configs(void)
 		{"{\"num_attention_heads\": 3}", "num_attention_heads does not divide hidden_size"},
 		{"{\"num_key_value_heads\": 3}", "num_key_value_heads does not divide"},
 		{"{\"num_attention_heads\": 256}", "odd head dimension"},
+		{"{\"num_attention_heads\": 2, \"num_key_value_heads\": 2}", "head dimension above 512"},
+		{"{\"vision_config\": {\"width\": {\"qwen2-0-5b\": {\"heads\": 1, \"kv_heads\": 1}}}}",
+		 "heads gives a head dimension above 512"},
 		{"{\"first_k_dense_replace\": 13}", "first_k_dense_replace exceeds"},
 		{"{\"eos_token_id\": 129280}", "eos_token_id is not below vocab_size"},
 		{"{\"image_token_id\": 200000}", "image_token_id is not below vocab_size"},
@@ -386,7 +389,7 @@ static void test_bad_configs(void)
 		{"{\"rope_scaling\": {\"type\": \"yarn\"}}", "rope_scaling"},
 		{"{\"topk_method\": \"noaux_tc\"}", "topk_method"},
 		{"{\"scoring_func\": \"sigmoid\"}", "scoring_func"},
-		{"{\"hidden_size\": 65536, \"num_attention_heads\": 64, \"num_key_value_heads\": 64,"
+		{"{\"hidden_size\": 65536, \"num_attention_heads\": 512, \"num_key_value_heads\": 512,"
 		 " \"vocab_size\": 1000000}",
 		 "vocab_size x hidden_size"},
 		{"{\"vision_config\": {\"image_size\": 768}}", "vision_config.image_size"},
