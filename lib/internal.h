@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "ocr2.h"
 
@@ -119,6 +120,10 @@ typedef struct ocr2_pool ocr2_pool;
  * (OCR2_ERR_NOMEM when they take more than 3/4 of MemAvailable);
  * OCR2_WEIGHTS=mmap skips all of it. Fails on a read error. pool may be NULL. */
 ocr2_status ocr2_weights_resident(ocr2_weights *w, ocr2_pool *pool);
+/* Bytes free in blocks of 2 MiB or more, from /proc/buddyinfo's text (one
+ * line per zone: "Node 0, zone Normal" then the count of free blocks of each
+ * order, 1 << order pages of `page` bytes); -1 when no zone line parses. */
+int64_t ocr2_buddy_huge_bytes(FILE *f, long page);
 /* How the weights are held, in words (bench); a static buffer. */
 const char *ocr2_weights_residency(const ocr2_weights *w);
 const ocr2_tensor *ocr2_weights_get(const ocr2_weights *w, const char *name);

@@ -461,6 +461,38 @@ static void test_model_check(void)
 	ocr2_weights_free(w);
 }
 
+/* /proc/buddyinfo: free blocks of 2 MiB (order 9 of 4 KiB pages) and up,
+ * every zone counted; text that is not a zone line, or a zone line cut short,
+ * counts what it has; no zone line at all is "unknown". */
+static int64_t buddy(const char *text)
+{
+	FILE *f = fmemopen((void *)text, strlen(text), "r");
+	int64_t n = ocr2_buddy_huge_bytes(f, 4096);
+	fclose(f);
+	return n;
+}
+
+static void test_buddyinfo(void)
+{
+	const int64_t M2 = 2 << 20;
+	int64_t n = buddy("Node 0, zone      DMA      0      0      0      0      0      0      0      "
+			  "0      1      1      3 \n"
+			  "Node 0, zone    DMA32    129    135     73     10     11      6      7      "
+			  "9      9      8    745 \n"
+			  "Node 0, zone   Normal  35873  15756   3117   1483    512    197     82    "
+			  "212   1090     31   2577 \n");
+	CHECK(n == (1 + 8 + 31) * M2 + (3 + 745 + 2577) * 2 * M2, "buddy %lld",
+	      (long long)n);
+	CHECK(buddy("Node 0, zone Normal 5 5 5 5 5 5 5 5 5\n") == 0, "only small blocks");
+	CHECK(buddy("Node 0, zone Normal 0 0 0 0 0 0 0 0 0 2 x 7\n") == 2 * M2, "cut short");
+	CHECK(buddy("") == -1 && buddy("garbage\n\n") == -1, "no zone line");
+	CHECK(buddy("Node 0, zone Normal 1 1 1 1 1 1 1 1 1 -4\n") == 0, "negative count");
+	/* 16 KiB pages: order 7 is 2 MiB */
+	FILE *f = fmemopen((void *)"Node 0, zone Normal 0 0 0 0 0 0 0 3\n", 36, "r");
+	CHECK(ocr2_buddy_huge_bytes(f, 16384) == 3 * M2, "16 KiB pages");
+	fclose(f);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 3) {
@@ -475,6 +507,7 @@ int main(int argc, char **argv)
 	test_tiny_config();
 	test_bad_configs();
 	test_model_check();
+	test_buddyinfo();
 	printf("%d checks passed, %d failed\n", n_pass, n_fail);
 	return n_fail ? 1 : 0;
 }
