@@ -116,6 +116,23 @@ static void gemv_any_ref(const ocr2_tensor *w, const float *x, int k, int r0, in
 
 /* bf16 -> f32 is a 16-bit left shift, so the product is exact f32 math on
  * the stored weights: no rounding of x to bf16 (which vdpbf16ps would need). */
+/* The weight kernels below ask for the rows PREFETCH_AHEAD bytes ahead of the
+ * one they read: the hardware prefetchers alone keep too few misses in flight
+ * with these instruction mixes. Measured on 2 threads, alternating in one
+ * process: a q8 matrix streamed at 59-61 GB/s without, 66-75 with (a bare
+ * read loop: 74-87); decode +6-8 % (q8) and +5-8 % (bf16). 2 KiB gained
+ * less, 6-8 KiB no more. */
+#define PREFETCH_AHEAD 4096
+
+/* Hints for [p + ahead, p + ahead + bytes), which may lie past the end of
+ * the data (a prefetch never faults): the address is formed as an integer. */
+AVX512 static inline void prefetch_span(const void *p, size_t ahead, size_t bytes)
+{
+	uintptr_t c = (uintptr_t)p + ahead;
+	for (size_t i = 0; i < bytes; i += 64)
+		_mm_prefetch((const char *)(c + i), _MM_HINT_T0);
+}
+
 AVX512 static inline __m512 bf16x16(const uint16_t *p)
 {
 	__m256i h = _mm256_loadu_si256((const __m256i *)p);
@@ -140,6 +157,7 @@ AVX512 static void gemv_bf16_avx512(const ocr2_tensor *w, const float *x, int k,
 	__mmask16 m = (__mmask16)((1u << rem) - 1);
 	for (int r = r0; r < r1; r++) {
 		const uint16_t *a = W + (size_t)r * k;
+		prefetch_span(a, PREFETCH_AHEAD, (size_t)k * 2);
 		__m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
 		int i = 0;
 		for (; i < k64; i += 64) {
@@ -232,6 +250,12 @@ AVX512 static void gemv_q8_avx512(const ocr2_tensor *w, const int16_t *xq, const
 		const int8_t *a = W + (size_t)r * k;
 		const float *sc = w->scales ? w->scales + (size_t)r * nb : NULL;
 		const uint16_t *sh = w->scales_h ? w->scales_h + (size_t)r * nb : NULL;
+		/* the scales stream 1/16 (F16) or 1/8 (F32) as fast as the weights */
+		prefetch_span(a, PREFETCH_AHEAD, (size_t)k);
+		if (sh)
+			prefetch_span(sh, PREFETCH_AHEAD / 16, (size_t)nb * 2);
+		else
+			prefetch_span(sc, PREFETCH_AHEAD / 8, (size_t)nb * 4);
 		__m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
 		for (int b0 = 0; b0 < nb; b0 += Q8_CBLOCKS) {
 			int b1 = nb - b0 < Q8_CBLOCKS ? nb : b0 + Q8_CBLOCKS;
