@@ -472,6 +472,38 @@ static void gemv_q8(const ocr2_tensor *w, const float *x, int k, int r0, int r1,
 		free(s);
 }
 
+#if HAVE_X86
+AVX512 static uint64_t stream_read_avx512(const void *p, size_t n)
+{
+	const __m512i *v = p;
+	__m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
+	size_t i = 0, nv = n / 64;
+	for (; i + 4 <= nv; i += 4) {
+		a0 = _mm512_xor_si512(a0, _mm512_loadu_si512(v + i));
+		a1 = _mm512_xor_si512(a1, _mm512_loadu_si512(v + i + 1));
+		a2 = _mm512_xor_si512(a2, _mm512_loadu_si512(v + i + 2));
+		a3 = _mm512_xor_si512(a3, _mm512_loadu_si512(v + i + 3));
+	}
+	for (; i < nv; i++)
+		a0 = _mm512_xor_si512(a0, _mm512_loadu_si512(v + i));
+	__m512i a = _mm512_xor_si512(_mm512_xor_si512(a0, a1), _mm512_xor_si512(a2, a3));
+	return (uint64_t)_mm512_reduce_add_epi64(a);
+}
+#endif
+
+uint64_t ocr2_stream_read(const void *p, size_t n)
+{
+#if HAVE_X86
+	if (simd_level())
+		return stream_read_avx512(p, n);
+#endif
+	const uint64_t *w = p;
+	uint64_t x = 0;
+	for (size_t i = 0; i < n / 8; i++)
+		x ^= w[i];
+	return x;
+}
+
 const char *ocr2_gemv_kernel_name(void)
 {
 	return simd_level() ? "avx512" : "portable";

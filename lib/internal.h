@@ -442,6 +442,10 @@ void ocr2_q8x_quantize_ref(const float *x, int k, int16_t *q, float *s);
 void ocr2_gemv_rows_q8x(const ocr2_tensor *w, const int16_t *xq, const float *xs, int k, int r0,
 			int r1, float *y);
 const char *ocr2_gemv_kernel_name(void);
+/* Reads n bytes (a multiple of 64) with the widest loads the CPU has and
+ * folds them into a value nothing can drop: ocr2 bench's streaming-read
+ * bound, measured the way the weight kernels read. */
+uint64_t ocr2_stream_read(const void *p, size_t n);
 /* One attention row (lib/gemv.c): s[t] = scale * q.K[t] for t < nk, s =
  * softmax(s), out = sum_t s[t] V[t]; K and V rows hd floats apart. AVX-512 when
  * hd is a multiple of 16; _ref is the plain loop (the oracle in tests). */
