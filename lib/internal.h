@@ -325,6 +325,14 @@ ocr2_pool *ocr2_pool_new(int n_threads);
 void ocr2_pool_free(ocr2_pool *p);
 int ocr2_pool_size(const ocr2_pool *p);
 void ocr2_pool_run(ocr2_pool *p, void (*fn)(void *arg, int i, int n), void *arg, int n);
+/* Runs fn(arg, a, b) over chunks that cover [0, n) exactly once. Each thread
+ * starts on its own contiguous share, front to back, in shrinking chunks (a
+ * quarter of what is left, at least min_chunk), then takes chunks from the
+ * backs of the shares not yet done. Every thread thus streams long runs of
+ * adjacent rows (what the prefetchers need) and all finish within about
+ * min_chunk of each other. */
+void ocr2_pool_run_ranges(ocr2_pool *p, void (*fn)(void *arg, int64_t a, int64_t b), void *arg,
+			  int64_t n, int64_t min_chunk);
 /* A buffer of at least bytes owned by the pool, kept between calls (no page
  * faults for every product's widened weights); for the calling thread only,
  * valid until the next call. NULL when p is NULL or memory is short. */

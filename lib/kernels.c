@@ -173,18 +173,17 @@ typedef struct {
 	const ocr2_tensor *w;
 	const float *bias;
 	float *y;
-	int chunk;
 	const int16_t *xq; /* q8 weights: x rounded once (n rows of k), else NULL */
 	const float *xs;
 } lin_job;
 
-#define GEMV_CHUNK 16 /* rows: the router (64 rows) still splits over the threads */
+#define GEMV_CHUNK 16 /* rows: the smallest piece a thread takes */
 
-static void gemv_part(void *arg, int i, int n_items)
+/* Rows [a, b) of the job's range, for each of its n inputs. */
+static void gemv_range(void *arg, int64_t a64, int64_t b64)
 {
 	const lin_job *j = arg;
-	int m = j->r1 - j->r0;
-	int a = i * j->chunk, b = a + j->chunk < m ? a + j->chunk : m;
+	int m = j->r1 - j->r0, a = (int)a64, b = (int)b64;
 	for (int t = 0; t < j->n; t++) {
 		const float *xt = j->x + (size_t)t * j->k;
 		float *yt = j->y + (size_t)t * m;
@@ -213,14 +212,12 @@ static void *q8x_alloc(int n, int k, int16_t **q, float **s)
 	return buf;
 }
 
-#define BATCH_MAX_ITEMS 256
-
 typedef struct {
 	const ocr2_gemv_task *t;
 	const int16_t **xq; /* per task: its x rounded for q8, or NULL */
 	const float **xs;
 	bool glu;           /* tasks come in (gate, up) pairs */
-	int task[BATCH_MAX_ITEMS], r0[BATCH_MAX_ITEMS], r1[BATCH_MAX_ITEMS];
+	const int64_t *off; /* first row of each task (pair) in the joined rows */
 } batch_job;
 
 static void batch_rows(const batch_job *j, int ti, int r0, int r1)
@@ -235,17 +232,23 @@ static void batch_rows(const batch_job *j, int ti, int r0, int r1)
 
 static void silu_mul_rows(float *g, const float *u, int a, int b);
 
-/* Item i: rows r0..r1 of one task, or of a gate and its up followed by
- * gate = silu(gate) * up on those rows. */
-static void batch_part(void *arg, int i, int n)
+/* Rows [a, b) of all the tasks' rows joined end to end, each task's part in
+ * turn; a gate and its up together, then gate = silu(gate) * up there. */
+static void batch_range(void *arg, int64_t a, int64_t b)
 {
-	(void)n;
 	const batch_job *j = arg;
-	int ti = j->task[i], a = j->r0[i], b = j->r1[i];
-	batch_rows(j, ti, a, b);
-	if (j->glu) {
-		batch_rows(j, ti + 1, a, b);
-		silu_mul_rows(j->t[ti].y, j->t[ti + 1].y, a, b);
+	int u = 0, step = j->glu ? 2 : 1;
+	while (a < b) {
+		while (j->off[u + 1] <= a)
+			u++;
+		int64_t e = j->off[u + 1] < b ? j->off[u + 1] : b;
+		int r0 = (int)(a - j->off[u]), r1 = (int)(e - j->off[u]);
+		batch_rows(j, u * step, r0, r1);
+		if (j->glu) {
+			batch_rows(j, u * step + 1, r0, r1);
+			silu_mul_rows(j->t[u * step].y, j->t[u * step + 1].y, r0, r1);
+		}
+		a = e;
 	}
 }
 
@@ -289,43 +292,33 @@ static void *batch_q8x(const ocr2_gemv_task *tasks, int n_tasks, const int16_t *
 
 static void batch_run(ocr2_pool *pool, const ocr2_gemv_task *tasks, int n_tasks, bool glu)
 {
-	int step = glu ? 2 : 1;
-	/* each matrix (pair) in pieces of >= 128 rows, about 4 pieces per thread */
-	int64_t rows = 0;
-	for (int i = 0; i < n_tasks; i += step)
-		rows += tasks[i].w->shape[0] * step;
-	int64_t piece = rows / (4 * ocr2_pool_size(pool)) + 1;
-	if (piece < 128)
-		piece = 128;
-	if (glu) /* a pair's piece costs twice a single matrix's */
-		piece = (piece + 1) / 2;
+	int step = glu ? 2 : 1, units = n_tasks / step;
 	const int16_t *xq_small[64];
 	const float *xs_small[64];
+	int64_t off_small[65];
 	const int16_t **xq = n_tasks <= 64 ? xq_small : malloc((size_t)n_tasks * sizeof *xq);
 	const float **xs = n_tasks <= 64 ? xs_small : malloc((size_t)n_tasks * sizeof *xs);
-	void *buf = xq && xs ? batch_q8x(tasks, n_tasks, xq, xs) : NULL;
-	batch_job j = {.t = tasks, .xq = buf ? xq : NULL, .xs = buf ? xs : NULL, .glu = glu};
-	int n = 0;
-	for (int i = 0; i < n_tasks; i += step) {
-		int m = (int)tasks[i].w->shape[0];
-		for (int a = 0; a < m; a += (int)piece) {
-			if (n == BATCH_MAX_ITEMS) { /* flush: run what is queued */
-				ocr2_pool_run(pool, batch_part, &j, n);
-				n = 0;
-			}
-			j.task[n] = i;
-			j.r0[n] = a;
-			j.r1[n] = a + piece < m ? a + (int)piece : m;
-			n++;
-		}
+	int64_t *off = units <= 64 ? off_small : malloc((size_t)(units + 1) * sizeof *off);
+	if (!off) { /* out of memory: one task (pair) at a time */
+		for (int u = 0; u < units; u++)
+			batch_run(pool, tasks + (size_t)u * step, step, glu);
+		goto done;
 	}
-	if (n)
-		ocr2_pool_run(pool, batch_part, &j, n);
+	void *buf = xq && xs ? batch_q8x(tasks, n_tasks, xq, xs) : NULL;
+	off[0] = 0;
+	for (int u = 0; u < units; u++)
+		off[u + 1] = off[u] + tasks[u * step].w->shape[0];
+	batch_job j = {.t = tasks, .xq = buf ? xq : NULL, .xs = buf ? xs : NULL, .glu = glu,
+		       .off = off};
+	ocr2_pool_run_ranges(pool, batch_range, &j, off[units], glu ? GEMV_CHUNK : 2 * GEMV_CHUNK);
 	free(buf);
+done:
 	if (xq != xq_small)
 		free(xq);
 	if (xs != xs_small)
 		free(xs);
+	if (off != off_small)
+		free(off);
 }
 
 void ocr2_gemv_batch(ocr2_pool *pool, const ocr2_gemv_task *tasks, int n_tasks)
@@ -410,12 +403,9 @@ void ocr2_linear_rows(ocr2_pool *pool, const float *x, int n, int k, const ocr2_
 	if (n <= 0 || m <= 0)
 		return;
 	if (n < 4) {
-		/* Few large contiguous ranges: each thread then streams its part of W
-		 * sequentially; two per thread still balance uneven progress. */
-		int items = 2 * ocr2_pool_size(pool);
-		int chunk = (m + items - 1) / items;
-		chunk = chunk < GEMV_CHUNK ? GEMV_CHUNK : (chunk + 15) & ~15;
-		lin_job j = {x, n, k, r0, r1, w, bias, y, chunk, NULL, NULL};
+		/* each thread streams its own share of W's rows, then helps with
+		 * the rest (ocr2_pool_run_ranges) */
+		lin_job j = {x, n, k, r0, r1, w, bias, y, NULL, NULL};
 		int16_t *q;
 		float *s;
 		void *buf = w->dtype == OCR2_DT_Q8 ? q8x_alloc(n, k, &q, &s) : NULL;
@@ -426,7 +416,7 @@ void ocr2_linear_rows(ocr2_pool *pool, const float *x, int n, int k, const ocr2_
 			j.xq = q;
 			j.xs = s;
 		}
-		ocr2_pool_run(pool, gemv_part, &j, (m + chunk - 1) / chunk);
+		ocr2_pool_run_ranges(pool, gemv_range, &j, m, GEMV_CHUNK);
 		free(buf);
 		return;
 	}
@@ -447,8 +437,8 @@ void ocr2_linear_rows(ocr2_pool *pool, const float *x, int n, int k, const ocr2_
 	size_t bytes = (size_t)pr * k * sizeof(float);
 	float *own = pool ? NULL : malloc(bytes), *panel = pool ? ocr2_pool_scratch(pool, bytes) : own;
 	if (!panel) { /* fall back to the row loop rather than fail */
-		lin_job j = {x, n, k, r0, r1, w, bias, y, GEMV_CHUNK, NULL, NULL};
-		ocr2_pool_run(pool, gemv_part, &j, (m + GEMV_CHUNK - 1) / GEMV_CHUNK);
+		lin_job j = {x, n, k, r0, r1, w, bias, y, NULL, NULL};
+		ocr2_pool_run_ranges(pool, gemv_range, &j, m, GEMV_CHUNK);
 		return;
 	}
 	for (int a = 0; a < m; a += pr) {

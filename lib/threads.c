@@ -184,3 +184,81 @@ void ocr2_pool_run(ocr2_pool *p, void (*fn)(void *arg, int i, int n), void *arg,
 		pthread_mutex_unlock(&p->mu);
 	}
 }
+
+/* ---- ranges: shares with stealing ---------------------------------------- */
+
+typedef struct {
+	_Alignas(64) _Atomic uint64_t fb; /* front | back << 32, rows not yet taken */
+} share;
+
+typedef struct {
+	void (*fn)(void *arg, int64_t a, int64_t b);
+	void *arg;
+	share *sh;
+	int n_sh;
+	int64_t min_chunk;
+} ranges_job;
+
+/* Takes up to a quarter of what is left of share s (at least min_chunk):
+ * from its front (the owner) or its back (a thief). False when empty. */
+static bool take(ranges_job *j, int s, bool front, int64_t *a, int64_t *b)
+{
+	uint64_t v = atomic_load(&j->sh[s].fb);
+	for (;;) {
+		int64_t f = (int64_t)(v & 0xFFFFFFFFu), e = (int64_t)(v >> 32);
+		if (f >= e)
+			return false;
+		int64_t c = (e - f) / 4;
+		if (c < j->min_chunk)
+			c = j->min_chunk;
+		if (c > e - f)
+			c = e - f;
+		uint64_t nv = front ? (uint64_t)(f + c) | ((uint64_t)e << 32)
+				    : (uint64_t)f | ((uint64_t)(e - c) << 32);
+		if (atomic_compare_exchange_weak(&j->sh[s].fb, &v, nv)) {
+			*a = front ? f : e - c;
+			*b = front ? f + c : e;
+			return true;
+		}
+	}
+}
+
+static void ranges_part(void *arg, int i, int n)
+{
+	(void)n;
+	ranges_job *j = arg;
+	int64_t a, b;
+	while (take(j, i, true, &a, &b))
+		j->fn(j->arg, a, b);
+	for (int k = 1; k < j->n_sh; k++) {
+		int v = (i + k) % j->n_sh;
+		while (take(j, v, false, &a, &b))
+			j->fn(j->arg, a, b);
+	}
+}
+
+void ocr2_pool_run_ranges(ocr2_pool *p, void (*fn)(void *arg, int64_t a, int64_t b), void *arg,
+			  int64_t n, int64_t min_chunk)
+{
+	int t = ocr2_pool_size(p);
+	if (n <= 0)
+		return;
+	if (t == 1 || n > 0xFFFFFFFFll || n <= min_chunk) {
+		fn(arg, 0, n);
+		return;
+	}
+	share small[16];
+	share *sh = t <= 16 ? small : aligned_alloc(64, (size_t)t * sizeof *sh);
+	if (!sh) {
+		fn(arg, 0, n);
+		return;
+	}
+	for (int i = 0; i < t; i++) {
+		uint64_t f = (uint64_t)(n * i / t), e = (uint64_t)(n * (i + 1) / t);
+		atomic_init(&sh[i].fb, f | e << 32);
+	}
+	ranges_job j = {fn, arg, sh, t, min_chunk < 1 ? 1 : min_chunk};
+	ocr2_pool_run(p, ranges_part, &j, t);
+	if (sh != small)
+		free(sh);
+}

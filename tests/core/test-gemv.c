@@ -2,6 +2,7 @@
  * (their oracle) for every stored dtype and awkward row lengths, and
  * ocr2_linear's gemv and sgemm paths against each other. */
 #include <math.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -359,6 +360,65 @@ static void test_glu(void)
 	free(x[1]);
 }
 
+/* ocr2_pool_run_ranges covers [0, n) exactly once with non-empty chunks
+ * inside it, whatever the thread count and the smallest chunk, also when
+ * one share is slow and the others steal from it. */
+typedef struct {
+	_Atomic int *seen;
+	int64_t n, min_chunk, share0_end;
+	_Atomic int bad, chunks;
+} ranges_check;
+
+static void ranges_fn(void *arg, int64_t a, int64_t b)
+{
+	ranges_check *r = arg;
+	if (a < 0 || b > r->n || a >= b)
+		atomic_fetch_add(&r->bad, 1);
+	atomic_fetch_add(&r->chunks, 1);
+	for (int64_t i = a; i < b && i >= 0 && i < r->n; i++) {
+		atomic_fetch_add(&r->seen[i], 1);
+		if (i < r->share0_end) { /* the first share is slow */
+			volatile double x = 1;
+			for (int s = 0; s < 2000; s++)
+				x = x * 1.0000001;
+		}
+	}
+}
+
+static void test_ranges(void)
+{
+	int threads[] = {1, 2, 3, 5};
+	int64_t ns[] = {0, 1, 15, 16, 17, 100, 1000, 100003};
+	int64_t mins[] = {1, 16, 64};
+	for (size_t ti = 0; ti < 4; ti++) {
+		ocr2_pool *pool = ocr2_pool_new(threads[ti]);
+		for (size_t ni = 0; ni < sizeof ns / sizeof *ns; ni++)
+			for (size_t mi = 0; mi < 3; mi++)
+				for (int slow = 0; slow < 2; slow++) {
+					int64_t n = ns[ni];
+					if (slow && n > 1000)
+						continue;
+					ranges_check r = {calloc((size_t)n + 1, sizeof(int)), n, mins[mi],
+							  slow ? n / threads[ti] : 0, 0, 0};
+					ocr2_pool_run_ranges(pool, ranges_fn, &r, n, mins[mi]);
+					int64_t wrong = 0;
+					for (int64_t i = 0; i < n; i++)
+						wrong += atomic_load(&r.seen[i]) != 1;
+					if (wrong || atomic_load(&r.bad) ||
+					    (n > 0 && atomic_load(&r.chunks) < 1) ||
+					    atomic_load(&r.chunks) > n) {
+						printf("FAIL ranges: %d threads, n=%lld, min %lld, slow %d: "
+						       "%lld rows not seen once, %d bad chunks\n",
+						       threads[ti], (long long)n, (long long)mins[mi], slow,
+						       (long long)wrong, atomic_load(&r.bad));
+						failures++;
+					}
+					free((void *)r.seen);
+				}
+		ocr2_pool_free(pool);
+	}
+}
+
 int main(void)
 {
 	printf("gemv kernel: %s\n", ocr2_gemv_kernel_name());
@@ -370,6 +430,7 @@ int main(void)
 			test_dtype(OCR2_DT_Q8, 37, ks[i]);
 	}
 	test_dtype(OCR2_DT_BF16, 1000, 1280);
+	test_ranges();
 	test_glu();
 	int qks[] = {32, 64, 96, 896, 1280, 6848, 8192 + 32};
 	for (size_t i = 0; i < sizeof qks / sizeof *qks; i++)
