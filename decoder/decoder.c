@@ -685,9 +685,7 @@ static void forward(dec_ctx *c, int n, float *logits)
 	int H = cf->hidden, p0 = c->len;
 	size_t nh = (size_t)n * H;
 	double t = c->prof ? ocr2_now() : 0;
-	for (int i = 0; i < n; i++) /* the same angles in every layer */
-		ocr2_rope_angles(p0 + i, cf->head_dim, cf->rope_theta,
-				 c->rope + (size_t)i * cf->head_dim);
+	ocr2_rope_angles(p0, n, cf->head_dim, cf->rope_theta, c->rope); /* for every layer */
 	if (c->trace)
 		c->trace(c->trace_user, 0, c->x, n, H);
 	for (int l = 0; l < cf->n_layers; l++) {

@@ -409,9 +409,10 @@ void ocr2_rope(float *x, int n_tok, int n_heads, int head_dim, const int *pos, i
 	       float theta);
 #define OCR2_MAX_HEAD_DIM 512 /* config.c refuses wider heads */
 /* The same in two steps, for callers that rotate several tensors at the same
- * positions: cs[0..hd/2) = cos and cs[hd/2..hd) = sin of the angles at pos;
- * then x[n_tok, n_heads, head_dim] rotated by per-token rows cs[n_tok][hd]. */
-void ocr2_rope_angles(int pos, int head_dim, float theta, float *cs);
+ * positions: row t of cs[n][hd] holds the cos (first hd/2) and sin (last
+ * hd/2) of the angles at position pos0 + t; then x[n_tok, n_heads, head_dim]
+ * rotated by per-token rows cs[n_tok][hd]. */
+void ocr2_rope_angles(int pos0, int n, int head_dim, float theta, float *cs);
 void ocr2_rope_apply(float *x, int n_tok, int n_heads, int head_dim, const float *cs);
 
 /* y[r - r0] = W[r, :k] . x for r in [r0, r1) (lib/gemv.c): AVX-512 when the CPU

@@ -636,16 +636,33 @@ void ocr2_gelu(ocr2_pool *pool, float *x, int n)
 			gelu_part(&j, i, items);
 }
 
-void ocr2_rope_angles(int pos, int head_dim, float theta, float *cs)
+static void rope_inv(int head_dim, float theta, float *inv)
 {
-	int half = head_dim / 2;
+	for (int i = 0; i < head_dim / 2; i++)
+		inv[i] = 1.0f / powf(theta, (float)(2 * i) / (float)head_dim);
+}
+
+static void rope_angles(int pos, int half, const float *inv, float *cs)
+{
 	for (int i = 0; i < half; i++) {
 		/* HF computes the angle in f32 as pos * inv_freq */
-		float inv = 1.0f / powf(theta, (float)(2 * i) / (float)head_dim);
-		float a = (float)pos * inv;
+		float a = (float)pos * inv[i];
 		cs[i] = cosf(a);
 		cs[half + i] = sinf(a);
 	}
+}
+
+void ocr2_rope_angles(int pos0, int n, int head_dim, float theta, float *cs)
+{
+	float inv[OCR2_MAX_HEAD_DIM / 2];
+	if (head_dim > OCR2_MAX_HEAD_DIM) { /* config.c refuses such models */
+		for (size_t i = 0; i < (size_t)n * head_dim; i++)
+			cs[i] = NAN;
+		return;
+	}
+	rope_inv(head_dim, theta, inv);
+	for (int t = 0; t < n; t++)
+		rope_angles(pos0 + t, head_dim / 2, inv, cs + (size_t)t * head_dim);
 }
 
 void ocr2_rope_apply(float *x, int n_tok, int n_heads, int head_dim, const float *cs)
@@ -667,14 +684,15 @@ void ocr2_rope_apply(float *x, int n_tok, int n_heads, int head_dim, const float
 void ocr2_rope(float *x, int n_tok, int n_heads, int head_dim, const int *pos, int pos0,
 	       float theta)
 {
-	float cs[OCR2_MAX_HEAD_DIM];
+	float inv[OCR2_MAX_HEAD_DIM / 2], cs[OCR2_MAX_HEAD_DIM];
 	if (head_dim > OCR2_MAX_HEAD_DIM) { /* config.c refuses such models */
 		for (size_t i = 0; i < (size_t)n_tok * n_heads * head_dim; i++)
 			x[i] = NAN;
 		return;
 	}
+	rope_inv(head_dim, theta, inv);
 	for (int t = 0; t < n_tok; t++) {
-		ocr2_rope_angles(pos ? pos[t] : pos0 + t, head_dim, theta, cs);
+		rope_angles(pos ? pos[t] : pos0 + t, head_dim / 2, inv, cs);
 		ocr2_rope_apply(x + (size_t)t * n_heads * head_dim, 1, n_heads, head_dim, cs);
 	}
 }
