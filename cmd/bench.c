@@ -50,45 +50,65 @@ static void init_part(void *arg, int i, int n)
 	}
 }
 
-/* Best of several runs, counting 3 arrays of traffic like STREAM does; *read
- * gets the best streaming-read rate over the same memory (one array). The
- * arrays are in 2 MiB pages, as the weights are (ocr2_weights_resident):
- * through 4 KiB pages both rates come out lower (reads: ~54 against 63-87
- * GB/s here), which flattered the decode fractions. */
-static double triad_gbs(ocr2_pool *pool, double *read)
+/* The bandwidth bounds: the best triad pass (3 arrays of traffic, as STREAM
+ * counts) and the best streaming-read pass (one array) over 128 MiB arrays,
+ * far beyond the caches, in 2 MiB pages as the weights are
+ * (ocr2_weights_resident; through 4 KiB pages both rates come out lower).
+ * The passes are spread over the decode steps: on a shared machine the
+ * bandwidth moves within seconds, and passes taken only before and after
+ * had a slow second set a bound below what decoding reached. */
+typedef struct {
+	triad_job j;
+	ocr2_pool *pool;
+	size_t bytes;
+	double best, best_read; /* seconds */
+} bw_probe;
+
+static bool probe_init(bw_probe *p, ocr2_pool *pool)
 {
-	triad_job j = {.n = (size_t)1 << 25}; /* 128 MiB per array: far beyond cache */
-	size_t bytes = j.n * 4;
-	j.a = ocr2_alloc_huge(bytes);
-	j.b = ocr2_alloc_huge(bytes);
-	j.c = ocr2_alloc_huge(bytes);
-	if (!j.a || !j.b || !j.c) {
-		ocr2_free_huge(j.a, bytes);
-		ocr2_free_huge(j.b, bytes);
-		ocr2_free_huge(j.c, bytes);
-		*read = 0;
-		return 0;
-	}
-	int items = ocr2_pool_size(pool);
-	ocr2_pool_run(pool, init_part, &j, items); /* first touch on the threads that use it */
-	double best = 1e30, best_read = 1e30;
-	for (int r = 0; r < 6; r++) {
-		double t = ocr2_now();
-		ocr2_pool_run(pool, triad_part, &j, items);
-		t = ocr2_now() - t;
-		if (t < best)
-			best = t;
-		t = ocr2_now();
-		ocr2_pool_run(pool, read_part, &j, items);
-		t = ocr2_now() - t;
-		if (t < best_read)
-			best_read = t;
-	}
-	*read = 4.0 * (double)j.n / best_read / 1e9;
-	ocr2_free_huge(j.a, bytes);
-	ocr2_free_huge(j.b, bytes);
-	ocr2_free_huge(j.c, bytes);
-	return 3.0 * 4.0 * (double)j.n / best / 1e9;
+	*p = (bw_probe){.j = {.n = (size_t)1 << 25}, .pool = pool, .best = 1e30, .best_read = 1e30};
+	p->bytes = p->j.n * 4;
+	p->j.a = ocr2_alloc_huge(p->bytes);
+	p->j.b = ocr2_alloc_huge(p->bytes);
+	p->j.c = ocr2_alloc_huge(p->bytes);
+	if (!p->j.a || !p->j.b || !p->j.c)
+		return false;
+	/* first touch on the threads that use it */
+	ocr2_pool_run(pool, init_part, &p->j, ocr2_pool_size(pool));
+	return true;
+}
+
+static void probe_pass(bw_probe *p)
+{
+	if (!p->j.a || !p->j.b || !p->j.c)
+		return;
+	int items = ocr2_pool_size(p->pool);
+	double t = ocr2_now();
+	ocr2_pool_run(p->pool, triad_part, &p->j, items);
+	t = ocr2_now() - t;
+	p->best = t < p->best ? t : p->best;
+	t = ocr2_now();
+	ocr2_pool_run(p->pool, read_part, &p->j, items);
+	t = ocr2_now() - t;
+	p->best_read = t < p->best_read ? t : p->best_read;
+}
+
+/* GB/s; 0 when the arrays could not be had */
+static double probe_triad(const bw_probe *p)
+{
+	return p->best < 1e30 ? 3.0 * (double)p->bytes / p->best / 1e9 : 0;
+}
+
+static double probe_read(const bw_probe *p)
+{
+	return p->best_read < 1e30 ? (double)p->bytes / p->best_read / 1e9 : 0;
+}
+
+static void probe_free(bw_probe *p)
+{
+	ocr2_free_huge(p->j.a, p->bytes);
+	ocr2_free_huge(p->j.b, p->bytes);
+	ocr2_free_huge(p->j.c, p->bytes);
 }
 
 /* ---- bytes a decode step streams ----------------------------------------- */
@@ -278,27 +298,33 @@ int cmd_bench(int argc, char **argv)
 	double t_prefill = ocr2_now() - t;
 	double prof[DEC_PROF_N] = {0};
 	dec_ctx_profile(ctx, prof);
-	/* the bounds from the best passes just before and just after decoding:
-	 * on a shared machine the bandwidth moves within seconds, and one
-	 * measurement taken in a slow moment made decode look faster than it */
-	double rd0, bw0 = triad_gbs(pool, &rd0);
-	t = ocr2_now();
+	bw_probe probe;
+	probe_init(&probe, pool);
+	for (int r = 0; r < 3; r++)
+		probe_pass(&probe);
+	double t_decode = 0;
 	for (int s = 0; s < n_dec; s++) {
-		int best = 0;
+		if (s && s % 8 == 0) /* outside the decode timing */
+			probe_pass(&probe);
+		t = ocr2_now();
+		int best = 0; /* greedy choice included in the timing */
 		for (int v = 1; v < cfg->vocab; v++)
 			if (logits[v] > logits[best])
 				best = v;
-		if (dec_step(ctx, best, logits) != OCR2_OK) {
+		ocr2_status st = dec_step(ctx, best, logits);
+		t_decode += ocr2_now() - t;
+		if (st != OCR2_OK) {
 			cli_error("bench", "decode: %s", ocr2_errmsg());
+			probe_free(&probe);
 			rc = EXIT_PARTIAL;
 			goto out;
 		}
 	}
-	double t_decode = ocr2_now() - t;
+	for (int r = 0; r < 3; r++)
+		probe_pass(&probe);
 	double tps = n_dec / t_decode, bytes = active_bytes(w, cfg);
-	double rd, bw = triad_gbs(pool, &rd);
-	bw = bw > bw0 ? bw : bw0;
-	rd = rd > rd0 ? rd : rd0;
+	double bw = probe_triad(&probe), rd = probe_read(&probe);
+	probe_free(&probe);
 	double bound = bw * 1e9 / bytes;
 	printf("model        %s\n", dir);
 	printf("threads      %d (gemv kernel: %s)\n", nt, ocr2_gemv_kernel_name());

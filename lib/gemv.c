@@ -479,6 +479,7 @@ AVX512 static uint64_t stream_read_avx512(const void *p, size_t n)
 	__m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
 	size_t i = 0, nv = n / 64;
 	for (; i + 4 <= nv; i += 4) {
+		prefetch_span(v + i, PREFETCH_AHEAD, 256); /* as the weight kernels do */
 		a0 = _mm512_xor_si512(a0, _mm512_loadu_si512(v + i));
 		a1 = _mm512_xor_si512(a1, _mm512_loadu_si512(v + i + 1));
 		a2 = _mm512_xor_si512(a2, _mm512_loadu_si512(v + i + 2));
