@@ -114,8 +114,6 @@ static void gemv_any_ref(const ocr2_tensor *w, const float *x, int k, int r0, in
 #if HAVE_X86
 #define AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,fma")))
 
-/* bf16 -> f32 is a 16-bit left shift, so the product is exact f32 math on
- * the stored weights: no rounding of x to bf16 (which vdpbf16ps would need). */
 /* The weight kernels below ask for the rows PREFETCH_AHEAD bytes ahead of the
  * one they read: the hardware prefetchers alone keep too few misses in flight
  * with these instruction mixes. Measured on 2 threads, alternating in one
@@ -133,6 +131,8 @@ AVX512 static inline void prefetch_span(const void *p, size_t ahead, size_t byte
 		_mm_prefetch((const char *)(c + i), _MM_HINT_T0);
 }
 
+/* bf16 -> f32 is a 16-bit left shift, so the product is exact f32 math on
+ * the stored weights: no rounding of x to bf16 (which vdpbf16ps would need). */
 AVX512 static inline __m512 bf16x16(const uint16_t *p)
 {
 	__m256i h = _mm256_loadu_si256((const __m256i *)p);
