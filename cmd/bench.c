@@ -303,15 +303,13 @@ int cmd_bench(int argc, char **argv)
 	for (int r = 0; r < 3; r++)
 		probe_pass(&probe);
 	double t_decode = 0;
+	int32_t best = dec_argmax(logits, cfg->vocab);
 	for (int s = 0; s < n_dec; s++) {
 		if (s && s % 8 == 0) /* outside the decode timing */
 			probe_pass(&probe);
 		t = ocr2_now();
-		int best = 0; /* greedy choice included in the timing */
-		for (int v = 1; v < cfg->vocab; v++)
-			if (logits[v] > logits[best])
-				best = v;
-		ocr2_status st = dec_step(ctx, best, logits);
+		/* the greedy choice is included in the timing, as in a scan */
+		ocr2_status st = dec_step_greedy(ctx, best, NULL, 0, logits, &best);
 		t_decode += ocr2_now() - t;
 		if (st != OCR2_OK) {
 			cli_error("bench", "decode: %s", ocr2_errmsg());
@@ -323,6 +321,15 @@ int cmd_bench(int argc, char **argv)
 	for (int r = 0; r < 3; r++)
 		probe_pass(&probe);
 	double tps = n_dec / t_decode, bytes = active_bytes(w, cfg);
+	/* with lm_head's screen, a step reads the 8-bit copy and a few exact
+	 * rows instead of lm_head (or all of it, where the screen gave up) */
+	long long n_scr, n_full, n_exact;
+	dec_ctx_choices(ctx, &n_scr, &n_full, &n_exact);
+	double lm = tensor_bytes(w, "lm_head.weight"), scr = (double)dec_screen_bytes(dec);
+	double lm_read = lm;
+	if (n_scr + n_full > 0)
+		lm_read = (n_scr * scr + n_exact * lm / cfg->vocab + n_full * lm) / (n_scr + n_full);
+	bytes += lm_read - lm;
 	double bw = probe_triad(&probe), rd = probe_read(&probe);
 	probe_free(&probe);
 	double bound = bw * 1e9 / bytes;
@@ -345,6 +352,12 @@ int cmd_bench(int argc, char **argv)
 	/* f32 keys and values of every layer at the mean decode position */
 	double kv = 2.0 * 4 * cfg->n_layers * cfg->n_kv_heads * cfg->head_dim *
 		    (n_ids + n_dec / 2.0);
+	if (scr > 0)
+		printf("lm_head      chosen through its 8-bit screen (%.1f MB, not %.1f MB): %.1f rows "
+		       "computed exactly per token; %lld of %d tokens needed all of lm_head\n",
+		       scr / 1e6, lm / 1e6, n_scr ? (double)n_exact / n_scr : 0.0, n_full, n_dec);
+	else
+		printf("lm_head      read whole for every token (%.1f MB)\n", lm / 1e6);
 	printf("active bytes %.1f MB per token (+ %.1f MB of KV cache read)\n", bytes / 1e6,
 	       kv / 1e6);
 	printf("triad        %.1f GB/s -> bound %.2f tokens/s; decode at %.1f%% of it\n", bw,
@@ -356,9 +369,9 @@ int cmd_bench(int argc, char **argv)
 	printf("peak RSS     %.0f MB\n", peak_rss_mb());
 	printf("bench: threads=%d load_s=%.4f enc1024_s=%.4f enc768_s=%.4f prefill_tokens=%d "
 	       "prefill_tps=%.2f decode_tps=%.3f active_mb=%.2f triad_gbs=%.2f bound_tps=%.3f "
-	       "fraction=%.4f peak_rss_mb=%.0f enc_bf16=%d read_gbs=%.2f\n",
+	       "fraction=%.4f peak_rss_mb=%.0f enc_bf16=%d read_gbs=%.2f lm_head_mb=%.2f\n",
 	       nt, t_load, enc1024, enc768, n_ids, n_ids / t_prefill, tps, bytes / 1e6, bw, bound,
-	       tps / bound, peak_rss_mb(), ocr2_gemm_bf16_enabled() ? 1 : 0, rd);
+	       tps / bound, peak_rss_mb(), ocr2_gemm_bf16_enabled() ? 1 : 0, rd, lm_read / 1e6);
 out:
 	dec_ctx_free(ctx);
 	free(ids);

@@ -10,6 +10,8 @@
  *                                                        first_k_dense) or MoE:
  *            softmax router → top-k experts → Σ p_e · expert_e + shared experts
  *   logits = lm_head(rmsnorm(x[last]))
+ *   (dec_step_greedy: only the argmax, through lm_head's 8-bit screen when
+ *   it has one, lib/screen.c; the same token as the full logits give)
  *
  * All activations are f32; the big matrices stay in the mmap in their stored
  * dtype and go through ocr2_linear (model.md §0.1). */
@@ -44,6 +46,7 @@ struct dec_model {
 	float *norm;                      /* [H] */
 	dec_layer *layers;                /* [n_layers] */
 	int q_dim, kv_dim, ffn_max;       /* n_heads*hd, n_kv_heads*hd, widest FFN */
+	ocr2_screen *screen;              /* lm_head's 8-bit copy for the choice, or NULL */
 };
 
 struct dec_ctx {
@@ -71,6 +74,8 @@ struct dec_ctx {
 	/* attention score rows: [n_heads * att_blocks, max_ctx], sized once */
 	int att_blocks;
 	float *scores;
+	float *sbuf;                      /* ocr2_screen_argmax's scratch */
+	long long n_screened, n_full, n_exact; /* dec_ctx_choices */
 	double *prof;                     /* dec_ctx_profile: seconds per phase */
 	dec_trace_fn trace;               /* debugging hook, see decoder.h */
 	void *trace_user;
@@ -97,7 +102,21 @@ void dec_free(dec_model *m)
 			free_layer(&m->layers[l]);
 	free(m->layers);
 	free(m->norm);
+	ocr2_screen_free(m->screen);
 	free(m);
+}
+
+void dec_prepare(dec_model *m, ocr2_pool *pool)
+{
+	const char *e = getenv("OCR2_LM_HEAD");
+	if (m->screen || (e && !strcmp(e, "full")))
+		return;
+	m->screen = ocr2_screen_new(m->lm_head, pool);
+}
+
+size_t dec_screen_bytes(const dec_model *m)
+{
+	return ocr2_screen_bytes(m->screen);
 }
 
 /* Binds a 1-D norm weight of length n and converts it to f32. */
@@ -242,6 +261,7 @@ void dec_ctx_free(dec_ctx *c)
 	free(c->wbuf);
 	free((void *)c->wbusy);
 	free(c->scores);
+	free(c->sbuf);
 	free(c);
 }
 
@@ -304,7 +324,9 @@ ocr2_status dec_ctx_new(const dec_model *m, int max_ctx, ocr2_pool *pool, dec_ct
 	c->att_blocks = 2 * ocr2_pool_size(pool);
 	c->scores = malloc((size_t)m->cfg.n_heads * c->att_blocks * max_ctx * sizeof(float));
 	ocr2_status s = OCR2_OK;
-	if (!c->kc || !c->vc || !c->scores)
+	if (m->screen)
+		c->sbuf = malloc(ocr2_screen_scratch_bytes(m->screen));
+	if (!c->kc || !c->vc || !c->scores || (m->screen && !c->sbuf))
 		s = ocr2_fail(OCR2_ERR_NOMEM, "decoder: out of memory for a %d-position KV cache",
 			      max_ctx);
 	else
@@ -711,6 +733,8 @@ static void forward(dec_ctx *c, int n, float *logits)
 	const float *last = c->x + (size_t)(n - 1) * H;
 	ocr2_rmsnorm(c->pool, c->xn, last, m->norm, 1, H, cf->rms_eps);
 	lap(c, DEC_PROF_OTHER, &t);
+	if (!logits) /* the caller chooses from c->xn itself */
+		return;
 	ocr2_linear(c->pool, c->xn, 1, H, m->lm_head, NULL, logits); /* [vocab] */
 	lap(c, DEC_PROF_LM_HEAD, &t);
 }
@@ -753,7 +777,7 @@ ocr2_status dec_prefill(dec_ctx *c, const int32_t *ids, int n, const float *img,
 	return OCR2_OK;
 }
 
-ocr2_status dec_step(dec_ctx *c, int32_t id, float *logits)
+static ocr2_status step_check(const dec_ctx *c, int32_t id)
 {
 	const ocr2_config *cf = &c->m->cfg;
 	if (id < 0 || id >= cf->vocab)
@@ -762,9 +786,77 @@ ocr2_status dec_step(dec_ctx *c, int32_t id, float *logits)
 	if (c->len >= c->max_ctx)
 		return ocr2_fail(OCR2_ERR_INVALID, "decoder: context of %d positions is full",
 				 c->max_ctx);
+	return OCR2_OK;
+}
+
+ocr2_status dec_step(dec_ctx *c, int32_t id, float *logits)
+{
+	ocr2_status s = step_check(c, id);
+	if (s != OCR2_OK)
+		return s;
 	ocr2_tensor_rows_f32(c->m->embed, id, id + 1, c->x);
 	forward(c, 1, logits);
 	return OCR2_OK;
+}
+
+/* torch.argmax: the first index of the maximum (NaN counts as the maximum,
+ * as in torch). */
+int32_t dec_argmax(const float *x, int n)
+{
+	int32_t best = 0;
+	for (int i = 0; i < n; i++) {
+		if (isnan(x[i]))
+			return i;
+		if (x[i] > x[best])
+			best = i;
+	}
+	return best;
+}
+
+void dec_ban(float *logits, int vocab, const int32_t *banned, int nb)
+{
+	for (int i = 0; i < nb; i++)
+		if (banned[i] >= 0 && banned[i] < vocab)
+			logits[banned[i]] = -INFINITY;
+}
+
+ocr2_status dec_step_greedy(dec_ctx *c, int32_t id, const int32_t *banned, int nb,
+			    float *logits, int32_t *next)
+{
+	const dec_model *m = c->m;
+	ocr2_status s = step_check(c, id);
+	if (s != OCR2_OK)
+		return s;
+	ocr2_tensor_rows_f32(m->embed, id, id + 1, c->x);
+	forward(c, 1, m->screen ? NULL : logits);
+	if (m->screen) {
+		double t = c->prof ? ocr2_now() : 0;
+		int n_exact = 0;
+		int32_t t_id = ocr2_screen_argmax(m->screen, c->pool, c->xn, banned, nb, c->sbuf,
+						  &n_exact);
+		if (t_id >= 0) {
+			c->n_screened++;
+			c->n_exact += n_exact;
+			*next = t_id;
+			lap(c, DEC_PROF_LM_HEAD, &t);
+			return OCR2_OK;
+		}
+		/* undecided: the full product, as without a screen */
+		c->n_full++;
+		ocr2_linear(c->pool, c->xn, 1, m->cfg.hidden, m->lm_head, NULL, logits);
+		lap(c, DEC_PROF_LM_HEAD, &t);
+	}
+	dec_ban(logits, m->cfg.vocab, banned, nb);
+	*next = dec_argmax(logits, m->cfg.vocab);
+	return OCR2_OK;
+}
+
+void dec_ctx_choices(const dec_ctx *c, long long *screened, long long *full,
+		     long long *exact_rows)
+{
+	*screened = c->n_screened;
+	*full = c->n_full;
+	*exact_rows = c->n_exact;
 }
 
 int dec_vocab(const dec_ctx *c)

@@ -46,6 +46,27 @@ ocr2_status dec_prefill(dec_ctx *c, const int32_t *ids, int n, const float *img,
 /* One token at the next position (plain token embedding, also for the image
  * id, as the reference does after prefill); logits [vocab]. No allocation. */
 ocr2_status dec_step(dec_ctx *c, int32_t id, float *logits);
+/* The same step, then the greedy choice of the next token: torch.argmax of
+ * the logits with the ids in banned (sorted ascending, nb of them; ids
+ * outside the vocabulary ignored) at -inf, into *next. With a screen
+ * (dec_prepare) the logits are not all computed, and logits [vocab] is
+ * scratch for the steps the screen cannot decide; the choice is the same
+ * either way. */
+ocr2_status dec_step_greedy(dec_ctx *c, int32_t id, const int32_t *banned, int nb,
+			    float *logits, int32_t *next);
+/* torch.argmax (the first maximum; a NaN wins) and the ban it follows. */
+int32_t dec_argmax(const float *x, int n);
+void dec_ban(float *logits, int vocab, const int32_t *banned, int nb);
+/* Makes lm_head's screen (lib/screen.c) for dec_step_greedy, unless lm_head
+ * is 8-bit already (nothing to gain), cannot have one, or OCR2_LM_HEAD=full
+ * is set. Without it, or when memory is short, choices read the full
+ * product. Idempotent. */
+void dec_prepare(dec_model *m, ocr2_pool *pool);
+size_t dec_screen_bytes(const dec_model *m); /* 0 without a screen */
+/* Steps dec_step_greedy chose through the screen, steps that needed the full
+ * product, and rows the screened choices computed exactly. */
+void dec_ctx_choices(const dec_ctx *c, long long *screened, long long *full,
+		     long long *exact_rows);
 
 /* The n-gram repetition guard (model.md §8), see generate.c for the exact
  * rules. window > 0: the official vLLM processor (seq = generated tokens

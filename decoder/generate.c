@@ -75,18 +75,18 @@ int dec_ngram_banned(const int32_t *seq, int len, int n, int window, const int32
 	return sort_unique(banned, cnt);
 }
 
-/* torch.argmax: the first index of the maximum (NaN counts as the maximum,
- * as in torch). */
-static int32_t argmax(const float *x, int n)
+/* The ids banned before generated token g (seq holds the prompt and g
+ * tokens); 0 when the guard is off. */
+static int bans(const dec_gen_params *p, const int32_t *seq, int n_prompt, int g,
+		int32_t *banned, int max_banned)
 {
-	int32_t best = 0;
-	for (int i = 0; i < n; i++) {
-		if (isnan(x[i]))
-			return i;
-		if (x[i] > x[best])
-			best = i;
-	}
-	return best;
+	if (p->ngram <= 0 || (!p->whole_sequence && p->ngram_window <= 0))
+		return 0;
+	/* vLLM sees the generated tokens; HF the whole sequence */
+	const int32_t *base = p->whole_sequence ? seq : seq + n_prompt;
+	int len = p->whole_sequence ? n_prompt + g : g;
+	return dec_ngram_banned(base, len, p->ngram, p->whole_sequence ? 0 : p->ngram_window,
+				p->whitelist, p->n_whitelist, banned, max_banned);
 }
 
 ocr2_status dec_generate(dec_ctx *c, const int32_t *prompt, int n_prompt, const float *img,
@@ -120,24 +120,19 @@ ocr2_status dec_generate(dec_ctx *c, const int32_t *prompt, int n_prompt, const 
 		goto done;
 	if (p->first_logits)
 		memcpy(p->first_logits, logits, (size_t)V * sizeof *logits);
+	/* the first token from the prefill's logits, each next one from
+	 * dec_step_greedy, which needs the bans before the step */
 	int g = 0;
-	while (g < limit) {
+	int32_t t = 0;
+	if (limit > 0) {
 		if (p->cancel && *p->cancel) {
 			s = ocr2_fail(OCR2_ERR_INTERRUPTED, "decoder: cancelled");
 			goto done;
 		}
-		if (p->ngram > 0 && (p->whole_sequence || p->ngram_window > 0)) {
-			/* vLLM sees the generated tokens; HF the whole sequence */
-			const int32_t *base = p->whole_sequence ? seq : seq + n_prompt;
-			int len = p->whole_sequence ? n_prompt + g : g;
-			int nb = dec_ngram_banned(base, len, p->ngram,
-						  p->whole_sequence ? 0 : p->ngram_window,
-						  p->whitelist, p->n_whitelist, banned, (int)seq_len + 1);
-			for (int i = 0; i < nb; i++)
-				if (banned[i] >= 0 && banned[i] < V)
-					logits[banned[i]] = -INFINITY;
-		}
-		int32_t t = argmax(logits, V);
+		dec_ban(logits, V, banned, bans(p, seq, n_prompt, 0, banned, (int)seq_len + 1));
+		t = dec_argmax(logits, V);
+	}
+	while (limit > 0) {
 		if (t == eos) {
 			*hit_eos = true;
 			break;
@@ -147,7 +142,12 @@ ocr2_status dec_generate(dec_ctx *c, const int32_t *prompt, int n_prompt, const 
 			p->on_token(p->user, t, g);
 		if (g == limit)
 			break;
-		if ((s = dec_step(c, t, logits)) != OCR2_OK)
+		if (p->cancel && *p->cancel) {
+			s = ocr2_fail(OCR2_ERR_INTERRUPTED, "decoder: cancelled");
+			goto done;
+		}
+		int nb = bans(p, seq, n_prompt, g, banned, (int)seq_len + 1);
+		if ((s = dec_step_greedy(c, t, banned, nb, logits, &t)) != OCR2_OK)
 			goto done;
 	}
 	*out = malloc(((size_t)g + 1) * sizeof **out);

@@ -444,6 +444,11 @@ static int simd_level(void)
 	return use_simd;
 }
 
+bool ocr2_have_avx512(void)
+{
+	return simd_level() == 1;
+}
+
 /* q8 for a single call: rounds x (on the stack up to Q8X_STACK) and runs the
  * SIMD or the portable kernel. Callers that loop over row ranges
  * (ocr2_linear, ocr2_gemv_batch) round x once and call ocr2_gemv_rows_q8x. */

@@ -451,6 +451,8 @@ void ocr2_q8x_quantize_ref(const float *x, int k, int16_t *q, float *s);
 void ocr2_gemv_rows_q8x(const ocr2_tensor *w, const int16_t *xq, const float *xs, int k, int r0,
 			int r1, float *y);
 const char *ocr2_gemv_kernel_name(void);
+/* AVX-512 (f, bw, vl) kernels run: the CPU has them and OCR2_NO_SIMD is unset. */
+bool ocr2_have_avx512(void);
 /* Reads n bytes (a multiple of 64) with the widest loads the CPU has and
  * folds them into a value nothing can drop: ocr2 bench's streaming-read
  * bound, measured the way the weight kernels read. */
@@ -474,6 +476,35 @@ static inline float ocr2_q8_scale(const ocr2_tensor *t, int64_t b)
 {
 	return t->scales ? t->scales[b] : ocr2_f16_to_f32(t->scales_h[b]);
 }
+
+/* ---- the greedy choice through an 8-bit copy (lib/screen.c) --------------- */
+
+/* Decoding only needs the argmax of lm_head . x, and the bf16 lm_head is 29 %
+ * of the bytes a step reads. A screen is an 8-bit copy of such a matrix: one
+ * pass over it gives every row an estimate with a proven error bound, and only
+ * the rows whose bound reaches the best lower bound are computed exactly, by
+ * the same kernel as the full product. The choice is the full product's, bit
+ * for bit; lib/screen.c derives the bound. */
+typedef struct ocr2_screen ocr2_screen;
+/* NULL when w does not qualify (a dtype other than f32/bf16/f16, rows not a
+ * multiple of 32 long, a non-finite value) or memory is short: the caller
+ * then keeps the full product. pool may be NULL. */
+ocr2_screen *ocr2_screen_new(const ocr2_tensor *w, ocr2_pool *pool);
+void ocr2_screen_free(ocr2_screen *s);
+/* Bytes one ocr2_screen_argmax streams before its exact rows. */
+size_t ocr2_screen_bytes(const ocr2_screen *s);
+/* Bytes of the scratch ocr2_screen_argmax needs (float-aligned). */
+size_t ocr2_screen_scratch_bytes(const ocr2_screen *s);
+/* torch.argmax of W . x with the rows in banned (sorted ascending, nb of
+ * them) taken as -inf, W being the matrix s was made from. *n_exact
+ * receives the rows computed exactly. Returns -1
+ * when the screen cannot decide (non-finite or huge x, every row banned, too
+ * many close rows): the caller computes the full product. */
+int ocr2_screen_argmax(const ocr2_screen *s, ocr2_pool *pool, const float *x,
+		       const int32_t *banned, int nb, float *scratch, int *n_exact);
+/* tests: row r's estimate and bound for x, as ocr2_screen_argmax sees them */
+void ocr2_screen_estimate(const ocr2_screen *s, const float *x, int r0, int r1, float *est,
+			  float *bound);
 
 /* ---- quantization (lib/quantize.c) ---------------------------------------- */
 

@@ -110,6 +110,7 @@ ocr2_status ocr2_pipeline_load(const char *dir, int n_threads, ocr2_pipeline **o
 		goto fail;
 	if ((st = enc_load(p->w, &p->cfg, &p->enc)) || (st = dec_load(p->w, &p->cfg, &p->dec)))
 		goto fail;
+	dec_prepare(p->dec, p->pool); /* lm_head's screen for the greedy choices */
 	/* every product is split over our pool (ocr2_linear_rows, the items of
 	 * attention and of the experts): OpenBLAS itself stays single-threaded */
 	openblas_set_num_threads(1);

@@ -293,6 +293,19 @@ int main(int argc, char **argv)
 		{"greedy_hf_20", 20, 0, 1},    {"greedy_hf_3", 3, 0, 1},
 	};
 	static const int32_t white[] = {128821, 128822};
+	/* pass 1: again with lm_head's screen (lib/screen.c), which must give
+	 * the same ids and be what chose them */
+	for (int pass = 0; pass < 2; pass++) {
+	if (pass == 1) {
+		dec_prepare(m, pool);
+		dec_ctx_free(c);
+		c = NULL;
+		s = dec_ctx_new(m, max_ctx, pool, &c);
+		CHECK(s == OCR2_OK && dec_screen_bytes(m) > 0, "no screen for the tiny lm_head: %s",
+		      ocr2_errmsg());
+		if (s != OCR2_OK)
+			return 1;
+	}
 	for (size_t i = 0; i < sizeof guards / sizeof *guards; i++) {
 		const ocr2_tensor *want = ocr2_weights_get(g, guards[i].name);
 		if (!want) {
@@ -318,14 +331,24 @@ int main(int argc, char **argv)
 		      !memcmp(tl.ids, out, (size_t)n_out * sizeof *out),
 		      "%s: on_token saw %d tokens (%d out of order), result has %d", guards[i].name,
 		      tl.n, tl.bad, n_out);
-		printf("%-18s %s (%d tokens%s)\n", guards[i].name, ok ? "same ids" : "DIFFERENT",
-		       n_out, hit ? " + EOS" : "");
+		printf("%-18s %s (%d tokens%s)%s\n", guards[i].name, ok ? "same ids" : "DIFFERENT",
+		       n_out, hit ? " + EOS" : "", pass ? ", screened" : "");
 		if (!ok) {
 			print_ids("want", want->data, (int)want->nelem);
 			print_ids("got ", out, n_out);
 		}
-		CHECK(ok, "%s: greedy ids differ from the reference", guards[i].name);
+		CHECK(ok, "%s: greedy ids differ from the reference%s", guards[i].name,
+		      pass ? " (screened)" : "");
 		free(out);
+	}
+	if (pass == 1) {
+		long long scr, full, exact;
+		dec_ctx_choices(c, &scr, &full, &exact);
+		printf("screened choices: %lld, full products: %lld, exact rows %.1f per choice\n",
+		       scr, full, scr ? (double)exact / scr : 0.0);
+		CHECK(scr > 0 && scr >= 10 * full, "the screen chose %lld tokens, the full product %lld",
+		      scr, full);
+	}
 	}
 
 	/* 5b. EOS: the random model never emits id 1, so declare the 8th token
