@@ -502,6 +502,9 @@ size_t ocr2_screen_scratch_bytes(const ocr2_screen *s);
  * many close rows): the caller computes the full product. */
 int ocr2_screen_argmax(const ocr2_screen *s, ocr2_pool *pool, const float *x,
 		       const int32_t *banned, int nb, float *scratch, int *n_exact);
+/* tests: every estimate made as wrong as its bound allows, against the
+ * right choice (computed in full first), which must still come out */
+void ocr2_screen_adversary(bool on);
 /* tests: row r's estimate and bound for x, as ocr2_screen_argmax sees them */
 void ocr2_screen_estimate(const ocr2_screen *s, const float *x, int r0, int r1, float *est,
 			  float *bound);

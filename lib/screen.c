@@ -415,6 +415,46 @@ static void est_range(void *arg, int64_t a64, int64_t b64)
 		;
 }
 
+/* Tests (ocr2_screen_adversary): every estimate as wrong as its bound
+ * allows, against the right choice: the full product's maximum (first of
+ * equals, not banned) at 0.999 E below its value, every other row 0.999 E
+ * above. The choice must come out the same. Returns the new largest
+ * estimate's row. */
+static bool adversary;
+
+void ocr2_screen_adversary(bool on)
+{
+	adversary = on;
+}
+
+static int make_worst(const ocr2_screen *s, const float *x, const int32_t *banned, int nb,
+		      const float *cb, float *est)
+{
+	int m = -1, bp = 0;
+	float mv = 0;
+	for (int i = 0; i < s->rows; i++) {
+		float v;
+		ocr2_gemv_rows(s->w, x, s->k, i, i + 1, &v);
+		est[i] = v;
+		while (bp < nb && banned[bp] < i)
+			bp++;
+		if (!(bp < nb && banned[bp] == i) && (m < 0 || v > mv)) {
+			m = i;
+			mv = v;
+		}
+	}
+	int top = -1;
+	bp = 0;
+	for (int i = 0; i < s->rows; i++) {
+		est[i] += (i == m ? -0.999f : 0.999f) * row_bound(s, i, cb);
+		while (bp < nb && banned[bp] < i)
+			bp++;
+		if (!(bp < nb && banned[bp] == i) && (top < 0 || est[i] > est[top]))
+			top = i;
+	}
+	return top;
+}
+
 /* Scratch: est [rows]; xs, cb [nb]; xq [k] int16. */
 static size_t scratch_floats(const ocr2_screen *s)
 {
@@ -445,6 +485,8 @@ int ocr2_screen_argmax(const ocr2_screen *s, ocr2_pool *pool, const float *x,
 	if (!key)
 		return -1;
 	int top = (int)~(uint32_t)key;
+	if (adversary)
+		top = make_worst(s, x, banned, nb, cb, est);
 	float floor_lo = est[top] - row_bound(s, top, cb);
 	/* the candidates, in ascending order: the first of equal maxima wins */
 	float wide = 1.01f * cmax;

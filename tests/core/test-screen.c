@@ -214,6 +214,13 @@ static void run_random(ocr2_dtype dt, int rows, int k, ocr2_pool *pool, int tria
 			CHECK(got == want, "dtype %d %dx%d trial %d: screen chose %d, the full product %d",
 			      (int)dt, rows, k, tr, got, want);
 		}
+		/* the worst estimates the bounds allow: still the same choice */
+		ocr2_screen_adversary(true);
+		int worst = ocr2_screen_argmax(s, pool, x, banned, nb, scratch, &n_exact);
+		ocr2_screen_adversary(false);
+		CHECK(worst == want || (worst == -1 && n_exact == 0 && got == -1),
+		      "dtype %d %dx%d trial %d: against the worst estimates the screen chose %d, "
+		      "the full product %d", (int)dt, rows, k, tr, worst, want);
 		if (tr < 8) {
 			char what[80];
 			snprintf(what, sizeof what, "dtype %d %dx%d trial %d", (int)dt, rows, k, tr);
