@@ -370,7 +370,8 @@ static void bias_part(void *arg, int t, int n)
  * packs W again, so blocks are few and large. */
 typedef struct {
 	const float *x, *w;
-	int n, k, m, ldy, rows_per;
+	int n, k, m, ldy, per;
+	bool by_w; /* blocks of W's rows (y's columns), else of x's rows */
 	float beta;
 	float *y;
 } sgemm_job;
@@ -379,21 +380,31 @@ static void sgemm_part(void *arg, int i, int n_items)
 {
 	(void)n_items;
 	const sgemm_job *j = arg;
-	int a = i * j->rows_per, rows = a + j->rows_per < j->n ? j->rows_per : j->n - a;
-	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, j->m, j->k, 1.0f,
-		    j->x + (size_t)a * j->k, j->k, j->w, j->k, j->beta, j->y + (size_t)a * j->ldy,
-		    j->ldy);
+	int a = i * j->per, len = j->by_w ? j->m : j->n;
+	int cnt = a + j->per < len ? j->per : len - a;
+	if (j->by_w)
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, j->n, cnt, j->k, 1.0f, j->x, j->k,
+			    j->w + (size_t)a * j->k, j->k, j->beta, j->y + a, j->ldy);
+	else
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, cnt, j->m, j->k, 1.0f,
+			    j->x + (size_t)a * j->k, j->k, j->w, j->k, j->beta,
+			    j->y + (size_t)a * j->ldy, j->ldy);
 }
 
+/* Four blocks whatever the thread count, so that results do not depend on
+ * it (a block's rows may round differently with another height). Each
+ * sgemm call packs all of the other operand, so the blocks split the
+ * longer one: x's rows for the vision encoder's 4096 tokens, W's rows for
+ * the flow encoder's 512 or 288 (its W, up to 17 MB, was packed four times
+ * per product, as much traffic as a 288-row block's arithmetic). */
 static void sgemm_rows(ocr2_pool *pool, const float *x, int n, int k, const float *w, int m,
 		       float beta, float *y, int ldy)
 {
-	/* four blocks whatever the thread count, so that results do not depend
-	 * on it (a block's rows may round differently with another height) */
-	int per = (n + 3) / 4;
+	bool by_w = m > n;
+	int len = by_w ? m : n, per = (len + 3) / 4;
 	per = per < 64 ? 64 : (per + 15) & ~15;
-	sgemm_job j = {x, w, n, k, m, ldy, per, beta, y};
-	ocr2_pool_run_blas(pool, sgemm_part, &j, (n + per - 1) / per);
+	sgemm_job j = {x, w, n, k, m, ldy, per, by_w, beta, y};
+	ocr2_pool_run_blas(pool, sgemm_part, &j, (len + per - 1) / per);
 }
 
 void ocr2_linear_rows(ocr2_pool *pool, const float *x, int n, int k, const ocr2_tensor *w,
