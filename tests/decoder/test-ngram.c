@@ -1,5 +1,7 @@
 /* test-ngram.c - dec_ngram_banned against ngram-vectors.txt, the bans that
- * make-ngram-vectors.py computes with the official vLLM and HF loops. */
+ * make-ngram-vectors.py computes with the official vLLM and HF loops; and
+ * dec_argmax, the choice after the bans, against torch.argmax's rules. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -68,6 +70,45 @@ int main(int argc, char **argv)
 	if (k != -1) {
 		fprintf(stderr, "overflow: want -1, got %d\n", k);
 		bad++;
+	}
+	/* torch.argmax: the first maximum; a NaN (the first one) wins; all -inf
+	 * gives 0; -0 and +0 are equal. Random rows against the one-pass loop. */
+	{
+		float a[] = {1, 3, 2, 3}, b[] = {1, NAN, 5, NAN}, c[] = {-INFINITY, -INFINITY};
+		float d[] = {-0.0f, 0.0f, -1}, e[] = {-5, INFINITY, INFINITY};
+		struct { const float *x; int n, want; } t[] = {
+			{a, 4, 1}, {b, 4, 1}, {c, 2, 0}, {d, 3, 0}, {e, 3, 1}};
+		for (size_t i = 0; i < sizeof t / sizeof *t; i++)
+			if (dec_argmax(t[i].x, t[i].n) != t[i].want) {
+				fprintf(stderr, "argmax case %zu: want %d, got %d\n", i, t[i].want,
+					(int)dec_argmax(t[i].x, t[i].n));
+				bad++;
+			}
+		static float r[5000];
+		uint32_t st = 12345;
+		for (int rep = 0; rep < 200; rep++) {
+			int n = 1 + rep * 25;
+			for (int i = 0; i < n; i++) {
+				st = st * 1664525u + 1013904223u;
+				r[i] = (float)(st >> 24) - 128; /* many ties */
+			}
+			if (rep % 10 == 9)
+				r[(rep * 7) % n] = NAN;
+			int want = 0;
+			for (int i = 0; i < n; i++) {
+				if (isnan(r[i])) {
+					want = i;
+					break;
+				}
+				if (r[i] > r[want])
+					want = i;
+			}
+			if (dec_argmax(r, n) != want) {
+				fprintf(stderr, "argmax rep %d: want %d, got %d\n", rep, want,
+					(int)dec_argmax(r, n));
+				bad++;
+			}
+		}
 	}
 	printf("%d cases (%d with bans), %d mismatches\n", cases, with_bans, bad);
 	if (cases < 100) {
