@@ -986,11 +986,15 @@ done:
 		w->n_good++;
 	writer_page(w, &p);
 	if (r->o.verbose && !failed) {
-		double gen = res.t_decode > 0 ? res.n_tokens / res.t_decode : 0;
+		/* a rate only over enough time to mean something (one token takes
+		 * no decode step: it comes from the prefill's logits) */
+		char rate[32] = "";
+		if (res.t_decode >= 0.05)
+			snprintf(rate, sizeof rate, ", %.1f tok/s", res.n_tokens / res.t_decode);
 		msg("%s: page %d: render %.2fs, preprocess %.2fs, encode %.2fs, prefill %.2fs, "
-		    "decode %.2fs (%d tokens, %.1f tok/s), total %.2fs",
+		    "decode %.2fs (%d tokens%s), total %.2fs",
 		    in->path, p.page, t_render, res.t_preprocess, res.t_encode, res.t_prefill,
-		    res.t_decode, res.n_tokens, gen, p.seconds);
+		    res.t_decode, res.n_tokens, rate, p.seconds);
 	}
 	g_prog.pages_done++;
 	g_prog.tokens += p.tokens;

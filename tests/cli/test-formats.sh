@@ -82,7 +82,7 @@ params "generation flags" "{'max_tokens': 5000, 'ngram': 0, 'ngram_window': 90, 
 
 # -v: a timing line per page naming the stages
 expect_rc 0 "-v" -- "$OCR2" scan -v "$FIX/page.png"
-grep -q 'page 1: render .*encode .*prefill .*decode .*tok/s' "$T/err" || fail "-v: no stage timings: $(cat "$T/err")"
+grep -qE 'page 1: render .*encode .*prefill .*decode [0-9.]+s \([0-9]+ tokens' "$T/err" || fail "-v: no stage timings: $(cat "$T/err")"
 expect_rc 0 "-q" -- "$OCR2" scan -q "$FIX/page.png"
 [ -s "$T/err" ] && fail "-q printed: $(cat "$T/err")"
 
