@@ -828,16 +828,17 @@ ocr2_status dec_step_greedy(dec_ctx *c, int32_t id, const int32_t *banned, int n
 			    float *logits, int32_t *next)
 {
 	const dec_model *m = c->m;
+	/* a context made before dec_prepare has no scratch for the screen */
+	const ocr2_screen *scr = c->sbuf ? m->screen : NULL;
 	ocr2_status s = step_check(c, id);
 	if (s != OCR2_OK)
 		return s;
 	ocr2_tensor_rows_f32(m->embed, id, id + 1, c->x);
-	forward(c, 1, m->screen ? NULL : logits);
-	if (m->screen) {
+	forward(c, 1, scr ? NULL : logits);
+	if (scr) {
 		double t = c->prof ? ocr2_now() : 0;
 		int n_exact = 0;
-		int32_t t_id = ocr2_screen_argmax(m->screen, c->pool, c->xn, banned, nb, c->sbuf,
-						  &n_exact);
+		int32_t t_id = ocr2_screen_argmax(scr, c->pool, c->xn, banned, nb, c->sbuf, &n_exact);
 		if (t_id >= 0) {
 			c->n_screened++;
 			c->n_exact += n_exact;

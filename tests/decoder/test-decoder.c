@@ -298,6 +298,17 @@ int main(int argc, char **argv)
 	for (int pass = 0; pass < 2; pass++) {
 	if (pass == 1) {
 		dec_prepare(m, pool);
+		/* the old context has no scratch for the screen: it keeps working
+		 * through the full product */
+		int32_t t_old = -1;
+		dec_ctx_reset(c);
+		s = dec_prefill(c, ids, n, img, n_img, logits);
+		if (s == OCR2_OK)
+			s = dec_step_greedy(c, ids[n - 1], NULL, 0, logits, &t_old);
+		long long a0, a1, a2;
+		dec_ctx_choices(c, &a0, &a1, &a2);
+		CHECK(s == OCR2_OK && t_old >= 0 && a0 == 0,
+		      "a context made before the screen: %s, %lld screened", ocr2_errmsg(), a0);
 		dec_ctx_free(c);
 		c = NULL;
 		s = dec_ctx_new(m, max_ctx, pool, &c);
