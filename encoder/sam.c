@@ -145,6 +145,7 @@ static void attn_item(void *arg, int i, int n)
 /* Activation buffers of one view, shared by its blocks. */
 typedef struct {
 	float *h, *qkv, *o, *p; /* [ntok_max, W], [.., 3W], [.., W], [.., W] */
+	float *qkv_img;         /* [G*G, 3W]: qkv of the real tokens, padded grids only */
 	float *mlp;             /* [G*G, mlp] */
 } scratch;
 
@@ -154,6 +155,7 @@ static void scratch_free(scratch *s)
 	free(s->qkv);
 	free(s->o);
 	free(s->p);
+	free(s->qkv_img);
 	free(s->mlp);
 }
 
@@ -166,37 +168,65 @@ static bool scratch_alloc(scratch *s, const ocr2_config *c, int G)
 	s->o = malloc(ntok * W * sizeof *s->o);
 	s->p = malloc(ntok * W * sizeof *s->p);
 	s->mlp = malloc((size_t)G * G * c->sam_mlp * sizeof *s->mlp);
-	return s->h && s->qkv && s->o && s->p && s->mlp;
+	s->qkv_img = Gp > G ? malloc((size_t)G * G * 3 * W * sizeof *s->qkv_img) : NULL;
+	return s->h && s->qkv && s->o && s->p && s->mlp && (Gp == G || s->qkv_img);
 }
 
-/* Grid row y between the [G, G, W] image layout and [windows, side*side, W]:
- * partition copies a row of ln into the windows of dst; un-partition
- * (residual) adds the windows' row into dst, dropping the padding. */
+/* Rows of width `width` between the [G, G] image layout and the window layout
+ * [windows, side*side] over the grid padded to nw * side:
+ *   PARTITION   image -> windows; a padding row gets `pad` (NULL: zeros)
+ *   UNPARTITION windows -> image, the padding dropped
+ *   ADD         as UNPARTITION, added into the image rows (the residual)
+ * One item is one grid row y: of the padded grid for PARTITION, else of G. */
+typedef enum { PARTITION, UNPARTITION, ADD } part_mode;
+
 typedef struct {
 	float *dst;
-	const float *src;
-	int G, side, nw, W;
-	bool residual;
+	const float *src, *pad;
+	int G, side, nw, width;
+	part_mode mode;
 } part_job;
 
 static void part_row(void *arg, int y, int n)
 {
 	(void)n;
 	const part_job *j = arg;
-	int side = j->side, T = side * side, W = j->W, wy = y / side, ly = y % side;
-	for (int xx = 0; xx < j->G; xx++) {
+	int side = j->side, T = side * side, wy = y / side, ly = y % side;
+	int cols = j->mode == PARTITION ? j->nw * side : j->G;
+	size_t w = (size_t)j->width;
+	for (int xx = 0; xx < cols; xx++) {
 		int wx = xx / side, lx = xx % side;
-		size_t win = ((size_t)(wy * j->nw + wx) * T + ly * side + lx) * W;
-		size_t img = ((size_t)y * j->G + xx) * W;
-		if (j->residual) {
+		size_t win = ((size_t)(wy * j->nw + wx) * T + ly * side + lx) * w;
+		bool inside = y < j->G && xx < j->G;
+		size_t img = inside ? ((size_t)y * j->G + xx) * w : 0;
+		switch (j->mode) {
+		case PARTITION:
+			if (inside)
+				memcpy(j->dst + win, j->src + img, w * sizeof(float));
+			else if (j->pad)
+				memcpy(j->dst + win, j->pad, w * sizeof(float));
+			else
+				memset(j->dst + win, 0, w * sizeof(float));
+			break;
+		case UNPARTITION:
+			memcpy(j->dst + img, j->src + win, w * sizeof(float));
+			break;
+		case ADD: {
 			float *d = j->dst + img;
 			const float *s = j->src + win;
-			for (int i = 0; i < W; i++)
+			for (size_t i = 0; i < w; i++)
 				d[i] += s[i];
-		} else {
-			memcpy(j->dst + win, j->src + img, (size_t)W * sizeof(float));
+			break;
+		}
 		}
 	}
+}
+
+static void partition(ocr2_pool *pool, float *dst, const float *src, const float *pad, int G,
+		      int side, int nw, int width, part_mode mode)
+{
+	part_job j = {dst, src, pad, G, side, nw, width, mode};
+	ocr2_pool_run(pool, part_row, &j, mode == PARTITION ? nw * side : G);
 }
 
 static ocr2_status block(enc_model *m, ocr2_pool *pool, const enc_sam_block *b, int vi,
@@ -211,15 +241,20 @@ static ocr2_status block(enc_model *m, ocr2_pool *pool, const enc_sam_block *b, 
 		return ocr2_fail(OCR2_ERR_INTERNAL, "encoder: rel-pos table for side %d, not %d",
 				 b->rel_k[vi], side);
 	float *h = sc->h, *qkv = sc->qkv, *o = sc->o, *p = sc->p, *mlp = sc->mlp;
-	if (ntok > n)
-		memset(h, 0, (size_t)ntok * W * sizeof *h);
-	/* LN1, then window partition: zero-padded tokens stay zero and take part
-	 * unmasked; the global case is one window of the whole grid. */
-	float *ln = p; /* [n, W] scratch */
-	ocr2_layernorm(pool, ln, x, b->n1w, b->n1b, n, W, 1e-6f);
-	part_job pj = {h, ln, G, side, nw, W, false};
-	ocr2_pool_run(pool, part_row, &pj, G);
-	ocr2_linear_vision(pool, h, ntok, W, b->qkv, b->qkv_b, qkv); /* [ntok, 3W] */
+	/* LN1, then window partition: zero-padded tokens take part unmasked;
+	 * the global case is one window of the whole grid. */
+	ocr2_layernorm(pool, p, x, b->n1w, b->n1b, n, W, 1e-6f); /* [n, W] */
+	if (ntok > n) {
+		/* A padding token is zeros after LN1, so its q, k, v are the bias
+		 * exactly (0 . W + b = b, as in the reference). The product runs
+		 * over the n real tokens only and the padding gets the bias: 16 %
+		 * fewer qkv and proj products on a 1024 view, 26 % on a 768 crop. */
+		ocr2_linear_vision(pool, p, n, W, b->qkv, b->qkv_b, sc->qkv_img); /* [n, 3W] */
+		partition(pool, qkv, sc->qkv_img, b->qkv_b, G, side, nw, 3 * W, PARTITION);
+	} else {
+		partition(pool, h, p, NULL, G, side, nw, W, PARTITION);
+		ocr2_linear_vision(pool, h, ntok, W, b->qkv, b->qkv_b, qkv); /* [ntok, 3W] */
+	}
 	int nblk = (T + QBLK - 1) / QBLK;
 	bool bf16 = ocr2_gemm_bf16_enabled();
 	attn_job j = {qkv, o, T, side, W, hd, heads, nblk, b->rel_h[vi], b->rel_w[vi],
@@ -227,17 +262,21 @@ static ocr2_status block(enc_model *m, ocr2_pool *pool, const enc_sam_block *b, 
 	ocr2_pool_run_blas(pool, attn_item, &j, nw * nw * heads * (bf16 ? 1 : nblk));
 	if (j.failed)
 		return ocr2_fail(OCR2_ERR_NOMEM, "encoder: out of memory (SAM attention)");
-	ocr2_linear_vision(pool, o, ntok, W, b->proj, b->proj_b, p); /* [ntok, W] */
-	/* un-partition, crop the padding, residual */
-	part_job uj = {x, p, G, side, nw, W, true};
-	ocr2_pool_run(pool, part_row, &uj, G);
+	if (ntok > n) {
+		/* the padding's outputs are dropped before proj, not after */
+		partition(pool, h, o, NULL, G, side, nw, W, UNPARTITION);
+		ocr2_linear_vision(pool, h, n, W, b->proj, b->proj_b, p); /* [n, W] */
+		partition(pool, x, p, NULL, G, G, 1, W, ADD);
+	} else {
+		ocr2_linear_vision(pool, o, ntok, W, b->proj, b->proj_b, p); /* [ntok, W] */
+		partition(pool, x, p, NULL, G, side, nw, W, ADD); /* un-partition, residual */
+	}
 	/* MLP: x += lin2(gelu(lin1(LN2 x))) */
 	ocr2_layernorm(pool, h, x, b->n2w, b->n2b, n, W, 1e-6f);
 	ocr2_linear_vision(pool, h, n, W, b->lin1, b->lin1_b, mlp); /* [n, mlp] */
 	ocr2_gelu(pool, mlp, n * c->sam_mlp);
 	ocr2_linear_vision(pool, mlp, n, c->sam_mlp, b->lin2, b->lin2_b, p); /* [n, W] */
-	part_job rj = {x, p, G, G, 1, W, true}; /* one window: plain residual */
-	ocr2_pool_run(pool, part_row, &rj, G);
+	partition(pool, x, p, NULL, G, G, 1, W, ADD); /* one window: plain residual */
 	return OCR2_OK;
 }
 
