@@ -62,6 +62,7 @@ static ocr2_status conv(ocr2_pool *pool, const float *x, int H, int W, int C,
 /* ---- attention ---------------------------------------------------------------- */
 
 #define QBLK 256 /* query rows per work item: bounds the score buffer */
+#define TBLK 32  /* query rows at a time with the tiled products: scores in L2 */
 
 typedef struct {
 	const float *qkv; /* [n_win * T, 3 * W]: q | k | v, each head-major */
@@ -70,13 +71,21 @@ typedef struct {
 	const float *rh, *rw; /* [2 * side - 1, hd] */
 	float scale;
 	int failed;
-	bool bf16; /* OCR2_MATMUL=bf16: q k^T and p v in bf16 products */
+	bool bf16;  /* OCR2_MATMUL=bf16: q k^T and p v in bf16 products */
+	bool tiles; /* f32 through lib/tiles.c (else sgemm per query block) */
 } attn_job;
 
+/* Keys, values and rel-pos tables of one (window, head) packed for
+ * lib/tiles.c. */
+typedef struct {
+	const float *kt, *vc, *rh, *rw;
+} tile_pack;
+
 /* Query rows [r0, r1) of one (window, head). With kp/vp (the opt-in bf16
- * products) the two big products read the packed keys and values. */
+ * products) or tp (the f32 tiles) the products read the keys and values
+ * packed for the whole (window, head). */
 static void attn_rows(attn_job *j, int win, int h, int r0, int r1, const ocr2_bf16_operand *kp,
-		      const ocr2_bf16_operand *vp, float *s, float *ph)
+		      const ocr2_bf16_operand *vp, const tile_pack *tp, float *s, float *ph)
 {
 	int T = j->T, side = j->side, W = j->W, hd = j->hd, L = 2 * side - 1, ld = 3 * W;
 	int nr = r1 - r0;
@@ -86,15 +95,22 @@ static void attn_rows(attn_job *j, int win, int h, int r0, int r1, const ocr2_bf
 	float *pw = ph + (size_t)nr * L;
 	float *out = j->out + ((size_t)win * T + r0) * W + h * hd;
 	/* scores = q k^T / sqrt(hd) */
-	if (!kp || !ocr2_gemm_bf16_st(q, ld, nr, kp, j->scale, s, T))
+	if (tp)
+		ocr2_tile_qk(q, ld, nr, tp->kt, T, hd, j->scale, s, T);
+	else if (!kp || !ocr2_gemm_bf16_st(q, ld, nr, kp, j->scale, s, T))
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nr, T, hd, j->scale, q, ld, k,
 			    ld, 0.0f, s, T);
 	/* decomposed rel-pos: the UNSCALED q against every table row, then
 	 * bias[t, (kh, kw)] = ph[t, qh - kh + side - 1] + pw[t, qw - kw + side - 1] */
-	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nr, L, hd, 1.0f, q, ld, j->rh, hd,
-		    0.0f, ph, L);
-	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nr, L, hd, 1.0f, q, ld, j->rw, hd,
-		    0.0f, pw, L);
+	if (tp) {
+		ocr2_tile_qk(q, ld, nr, tp->rh, L, hd, 1.0f, ph, L);
+		ocr2_tile_qk(q, ld, nr, tp->rw, L, hd, 1.0f, pw, L);
+	} else {
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nr, L, hd, 1.0f, q, ld, j->rh,
+			    hd, 0.0f, ph, L);
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nr, L, hd, 1.0f, q, ld, j->rw,
+			    hd, 0.0f, pw, L);
+	}
 	for (int r = 0; r < nr; r++) {
 		int t = r0 + r, qh = t / side, qw = t % side;
 		float *sr = s + (size_t)r * T;
@@ -105,37 +121,58 @@ static void attn_rows(attn_job *j, int win, int h, int r0, int r1, const ocr2_bf
 				sr[kh * side + kw] += bh[-kh] + bw[-kw];
 		ocr2_softmax(sr, T);
 	}
-	if (!vp || !ocr2_gemm_bf16_st(s, T, nr, vp, 1.0f, out, W))
+	if (tp)
+		ocr2_tile_pv(s, T, nr, tp->vc, T, hd, out, W);
+	else if (!vp || !ocr2_gemm_bf16_st(s, T, nr, vp, 1.0f, out, W))
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nr, hd, T, 1.0f, s, T, v, ld,
 			    0.0f, out, W);
 }
 
-/* f32: item = (window, head, block of QBLK queries). bf16: item = (window,
- * head), its keys and values packed once for all its query blocks. */
+/* sgemm: item = (window, head, block of QBLK queries). bf16 and tiles: item
+ * = (window, head), its keys and values packed once for all its queries. */
 static void attn_item(void *arg, int i, int n)
 {
 	(void)n;
 	attn_job *j = arg;
 	int T = j->T, L = 2 * j->side - 1, hd = j->hd, ld = 3 * j->W;
-	int nblk = j->bf16 ? 1 : j->nblk;
+	bool whole = j->bf16 || j->tiles;
+	int nblk = whole ? 1 : j->nblk, step = j->tiles ? TBLK : QBLK;
 	int blk = i % nblk, h = i / nblk % j->heads, win = i / (nblk * j->heads);
-	int r0 = j->bf16 ? 0 : blk * QBLK, r1 = j->bf16 ? T : (r0 + QBLK < T ? r0 + QBLK : T);
-	float *s = malloc((size_t)QBLK * T * sizeof *s);
-	float *ph = malloc((size_t)QBLK * L * 2 * sizeof *ph);
+	int r0 = whole ? 0 : blk * QBLK, r1 = whole ? T : (r0 + QBLK < T ? r0 + QBLK : T);
+	const float *base = j->qkv + (size_t)win * T * ld;
+	float *s = malloc((size_t)step * T * sizeof *s);
+	float *ph = malloc((size_t)step * L * 2 * sizeof *ph);
+	float *tbuf = NULL;
+	tile_pack tp;
 	ocr2_bf16_operand *kp = NULL, *vp = NULL;
+	bool packed = true;
 	if (j->bf16) {
-		const float *base = j->qkv + (size_t)win * T * ld;
 		kp = ocr2_bf16_pack_f32(base + j->W + h * hd, ld, T, hd, false);
 		vp = ocr2_bf16_pack_f32(base + 2 * j->W + h * hd, ld, hd, T, true);
+		packed = kp && vp;
+	} else if (j->tiles) {
+		size_t nk = ocr2_tile_kt_floats(T, hd), nr = ocr2_tile_kt_floats(L, hd);
+		tbuf = malloc((nk + (size_t)T * hd + 2 * nr) * sizeof *tbuf);
+		if (tbuf) {
+			float *kt = tbuf, *vc = kt + nk, *rh = vc + (size_t)T * hd, *rw = rh + nr;
+			ocr2_tile_pack_k(base + j->W + h * hd, ld, T, hd, kt);
+			ocr2_tile_pack_v(base + 2 * j->W + h * hd, ld, T, hd, vc);
+			ocr2_tile_pack_k(j->rh, hd, L, hd, rh);
+			ocr2_tile_pack_k(j->rw, hd, L, hd, rw);
+			tp = (tile_pack){kt, vc, rh, rw};
+		}
+		packed = tbuf != NULL;
 	}
-	if (!s || !ph || (j->bf16 && (!kp || !vp))) {
+	if (!s || !ph || !packed) {
 		j->failed = 1;
 	} else {
-		for (int a = r0; a < r1; a += QBLK)
-			attn_rows(j, win, h, a, a + QBLK < r1 ? a + QBLK : r1, kp, vp, s, ph);
+		for (int a = r0; a < r1; a += step)
+			attn_rows(j, win, h, a, a + step < r1 ? a + step : r1, kp, vp,
+				  tbuf ? &tp : NULL, s, ph);
 	}
 	ocr2_bf16_operand_free(kp);
 	ocr2_bf16_operand_free(vp);
+	free(tbuf);
 	free(s);
 	free(ph);
 }
@@ -256,10 +293,10 @@ static ocr2_status block(enc_model *m, ocr2_pool *pool, const enc_sam_block *b, 
 		ocr2_linear_vision(pool, h, ntok, W, b->qkv, b->qkv_b, qkv); /* [ntok, 3W] */
 	}
 	int nblk = (T + QBLK - 1) / QBLK;
-	bool bf16 = ocr2_gemm_bf16_enabled();
+	bool bf16 = ocr2_gemm_bf16_enabled(), tiles = !bf16 && ocr2_tile_ok(hd);
 	attn_job j = {qkv, o, T, side, W, hd, heads, nblk, b->rel_h[vi], b->rel_w[vi],
-		      1.0f / sqrtf((float)hd), 0, bf16};
-	ocr2_pool_run_blas(pool, attn_item, &j, nw * nw * heads * (bf16 ? 1 : nblk));
+		      1.0f / sqrtf((float)hd), 0, bf16, tiles};
+	ocr2_pool_run_blas(pool, attn_item, &j, nw * nw * heads * (bf16 || tiles ? 1 : nblk));
 	if (j.failed)
 		return ocr2_fail(OCR2_ERR_NOMEM, "encoder: out of memory (SAM attention)");
 	if (ntok > n) {

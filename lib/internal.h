@@ -453,6 +453,21 @@ void ocr2_gemv_rows_q8x(const ocr2_tensor *w, const int16_t *xq, const float *xs
 const char *ocr2_gemv_kernel_name(void);
 /* AVX-512 (f, bw, vl) kernels run: the CPU has them and OCR2_NO_SIMD is unset. */
 bool ocr2_have_avx512(void);
+
+/* The vision encoder's attention products in register tiles (lib/tiles.c),
+ * for one (window, head): pack K in panels of 16 keys (kt, of
+ * ocr2_tile_kt_floats floats) and V contiguous (vc [T, hd]) from rows ld
+ * floats apart, then S = alpha q kt for nr query
+ * rows (S rows lds apart) and O = P vc (O rows ldo apart). Only where
+ * ocr2_tile_ok(hd): AVX-512, hd a multiple of 16 up to 64. */
+bool ocr2_tile_ok(int hd);
+size_t ocr2_tile_kt_floats(int T, int hd);
+void ocr2_tile_pack_k(const float *k, int ld, int T, int hd, float *kt);
+void ocr2_tile_pack_v(const float *v, int ld, int T, int hd, float *vc);
+void ocr2_tile_qk(const float *q, int ldq, int nr, const float *kt, int T, int hd, float alpha,
+		  float *s, int lds);
+void ocr2_tile_pv(const float *p, int ldp, int nr, const float *vc, int T, int hd, float *o,
+		  int ldo);
 /* Reads n bytes (a multiple of 64) with the widest loads the CPU has and
  * folds them into a value nothing can drop: ocr2 bench's streaming-read
  * bound, measured the way the weight kernels read. */
