@@ -289,8 +289,10 @@ static ocr2_status block(enc_model *m, ocr2_pool *pool, const enc_sam_block *b, 
 		ocr2_linear_vision(pool, p, n, W, b->qkv, b->qkv_b, sc->qkv_img); /* [n, 3W] */
 		partition(pool, qkv, sc->qkv_img, b->qkv_b, G, side, nw, 3 * W, PARTITION);
 	} else {
-		partition(pool, h, p, NULL, G, side, nw, W, PARTITION);
-		ocr2_linear_vision(pool, h, ntok, W, b->qkv, b->qkv_b, qkv); /* [ntok, 3W] */
+		/* one window (global) is the image layout itself: no copy */
+		if (nw > 1)
+			partition(pool, h, p, NULL, G, side, nw, W, PARTITION);
+		ocr2_linear_vision(pool, nw > 1 ? h : p, ntok, W, b->qkv, b->qkv_b, qkv);
 	}
 	int nblk = (T + QBLK - 1) / QBLK;
 	bool bf16 = ocr2_gemm_bf16_enabled(), tiles = !bf16 && ocr2_tile_ok(hd);

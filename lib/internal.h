@@ -457,9 +457,9 @@ bool ocr2_have_avx512(void);
 /* The vision encoder's attention products in register tiles (lib/tiles.c),
  * for one (window, head): pack K in panels of 16 keys (kt, of
  * ocr2_tile_kt_floats floats) and V contiguous (vc [T, hd]) from rows ld
- * floats apart, then S = alpha q kt for nr query
- * rows (S rows lds apart) and O = P vc (O rows ldo apart). Only where
- * ocr2_tile_ok(hd): AVX-512, hd a multiple of 16 up to 64. */
+ * floats apart, then S = alpha q kt for nr query rows (S rows lds apart)
+ * and O = P vc (O rows ldo apart). Only where ocr2_tile_ok(hd): AVX-512,
+ * hd a multiple of 16 up to 64. */
 bool ocr2_tile_ok(int hd);
 size_t ocr2_tile_kt_floats(int T, int hd);
 void ocr2_tile_pack_k(const float *k, int ld, int T, int hd, float *kt);

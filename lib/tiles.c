@@ -4,8 +4,9 @@
  *   S[r, t]  = alpha * sum_d Q[r, d] Kt[d, t]     (ocr2_tile_qk)
  *   O[r, :]  =         sum_t P[r, t] V[t, :]      (ocr2_tile_pv)
  *
- * with K transposed and V copied contiguous once per (window, head)
- * (ocr2_tile_pack_kv) and reused by every query row. OpenBLAS packs both
+ * with K in panels of 16 keys (ocr2_tile_pack_k) and V contiguous
+ * (ocr2_tile_pack_v), packed once per (window, head) and reused by every
+ * query row. OpenBLAS packs both
  * operands again on every call, and a 64-deep q k^T stores each score after
  * 64 multiply-adds: on a 4096-token global view its two calls per 256 query
  * rows ran at 61 % and 70 % of the FMA peak. Here the caller goes through

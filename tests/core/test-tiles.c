@@ -42,6 +42,19 @@ static void sentinels(const char *what, const float *buf, size_t n, const char *
 		}
 }
 
+/* sum_i a[i sa] b[i sb] in double, and the sum of the terms' magnitudes */
+static double ref_dot(const float *a, size_t sa, const float *b, size_t sb, int n, double *mag)
+{
+	double e = 0;
+	*mag = 0;
+	for (int i = 0; i < n; i++) {
+		double t = (double)a[i * sa] * b[i * sb];
+		e += t;
+		*mag += fabs(t);
+	}
+	return e;
+}
+
 static void one(uint64_t *st, int hd, int T, int nr)
 {
 	const double u = 1.0 / 16777216.0;
@@ -70,12 +83,7 @@ static void one(uint64_t *st, int hd, int T, int nr)
 	ocr2_tile_qk(q, ld, nr, kt, T, hd, alpha, s + lds, lds);
 	for (int r = 0; r < nr; r++)
 		for (int c = 0; c < T; c++) {
-			double e = 0, a = 0;
-			for (int d = 0; d < hd; d++) {
-				double t = (double)q[(size_t)r * ld + d] * k[(size_t)c * ld + d];
-				e += t;
-				a += fabs(t);
-			}
+			double a, e = ref_dot(q + (size_t)r * ld, 1, k + (size_t)c * ld, 1, hd, &a);
 			size_t at = (size_t)(r + 1) * lds + c;
 			ms[at] = 1;
 			check("qk", hd, T, nr, r, c, s[at], alpha * e, alpha * (hd + 2) * u * a);
@@ -86,12 +94,7 @@ static void one(uint64_t *st, int hd, int T, int nr)
 	ocr2_tile_pv(p, lds, nr, vc, T, hd, o + ldo, ldo);
 	for (int r = 0; r < nr; r++)
 		for (int c = 0; c < hd; c++) {
-			double e = 0, a = 0;
-			for (int t = 0; t < T; t++) {
-				double x = (double)p[(size_t)r * lds + t] * v[(size_t)t * ld + c];
-				e += x;
-				a += fabs(x);
-			}
+			double a, e = ref_dot(p + (size_t)r * lds, 1, v + c, (size_t)ld, T, &a);
 			size_t at = (size_t)(r + 1) * ldo + c;
 			mo[at] = 1;
 			check("pv", hd, T, nr, r, c, o[at], e, (T + 1) * u * a);
