@@ -10,7 +10,9 @@
 #include "cmd.h"
 #include "decoder.h"
 #include "encoder.h"
-#include "internal.h"
+#include "base/error.h"
+#include "compute/kernels.h"
+#include "pipeline/pipeline.h"
 
 /* ---- STREAM-style triad a = b + s*c over the pool's threads --------------- */
 

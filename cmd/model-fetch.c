@@ -10,7 +10,9 @@
 #include <unistd.h>
 
 #include "cmd.h"
-#include "internal.h"
+#include "base/error.h"
+#include "hub/hub.h"
+#include "model/model.h"
 
 static volatile int cancel_flag;
 

@@ -6,7 +6,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
-#include "internal.h"
+#include "model/model.h"
 
 static void progress(void *user, int done, int total)
 {

@@ -6,7 +6,8 @@
 #include <unistd.h>
 
 #include "cmd.h"
-#include "internal.h"
+#include "base/error.h"
+#include "model/model.h"
 
 static void usage(FILE *f)
 {

@@ -16,7 +16,8 @@
 #include <unistd.h>
 
 #include "cmd.h"
-#include "internal.h"
+#include "base/json.h"
+#include "compute/kernels.h"
 
 enum { FMT_MARKDOWN, FMT_JSON, FMT_JSONL, FMT_TEXT, FMT_RAW };
 static const char *const fmt_names[] = {"markdown", "json", "jsonl", "text", "raw"};

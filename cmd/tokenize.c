@@ -1,5 +1,5 @@
 /* tokenize.c - ocr2 tokenize: text on stdin to token ids, or ids back to
- * text, with the model's tokenizer.json (lib/tokenizer.c). */
+ * text, with the model's tokenizer.json (lib/tokenizer/tokenizer.c). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>

@@ -11,7 +11,7 @@
  *            softmax router → top-k experts → Σ p_e · expert_e + shared experts
  *   logits = lm_head(rmsnorm(x[last]))
  *   (dec_step_greedy: only the argmax, through lm_head's 8-bit screen when
- *   it has one, lib/screen.c; the same token as the full logits give)
+ *   it has one, lib/compute/screen.c; the same token as the full logits give)
  *
  * All activations are f32; the big matrices stay in the mmap in their stored
  * dtype and go through ocr2_linear (model.md §0.1). */
@@ -24,7 +24,10 @@
 #undef I /* cblas.h brings complex.h; I is a dimension here */
 #include <stdatomic.h>
 
-#include "internal.h"
+#include "base/error.h"
+#include "compute/kernels.h"
+#include "compute/screen.h"
+#include "model/model.h"
 #include "decoder.h"
 
 typedef struct {

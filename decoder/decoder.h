@@ -3,7 +3,8 @@
 #ifndef OCR2_DECODER_H
 #define OCR2_DECODER_H
 
-#include "internal.h"
+#include "compute/pool.h"
+#include "model/model.h"
 
 typedef struct dec_model dec_model;
 typedef struct dec_ctx dec_ctx;
@@ -57,7 +58,7 @@ ocr2_status dec_step_greedy(dec_ctx *c, int32_t id, const int32_t *banned, int n
 /* torch.argmax (the first maximum; a NaN wins) and the ban it follows. */
 int32_t dec_argmax(const float *x, int n);
 void dec_ban(float *logits, int vocab, const int32_t *banned, int nb);
-/* Makes lm_head's screen (lib/screen.c) for dec_step_greedy, unless lm_head
+/* Makes lm_head's screen (lib/compute/screen.c) for dec_step_greedy, unless lm_head
  * is 8-bit already (nothing to gain), cannot have one, or OCR2_LM_HEAD=full
  * is set. Without it, or when memory is short, choices read the full
  * product. Idempotent. */

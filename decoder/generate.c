@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "base/error.h"
 #include "decoder.h"
 
 static int cmp_id(const void *a, const void *b)

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/error.h"
+#include "compute/kernels.h"
 #include "encoder.h"
 
 /* ---- binding ------------------------------------------------------------------ */

@@ -3,7 +3,8 @@
 #ifndef OCR2_ENCODER_H
 #define OCR2_ENCODER_H
 
-#include "internal.h"
+#include "compute/pool.h"
+#include "model/model.h"
 
 typedef struct enc_model enc_model;
 

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/error.h"
+#include "compute/kernels.h"
 #include "encoder.h"
 
 #define QBLK 128 /* query rows per work item */

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/error.h"
 #include "encoder.h"
 
 /* ---- crop grid (model.md §3.2) ---------------------------------------------- */

@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/error.h"
+#include "compute/kernels.h"
 #include "encoder.h"
 
 /* Channels-last input [H, W, C] -> rows [Ho*Wo, C*k*k] in the (c, ky, kx)
@@ -72,11 +74,11 @@ typedef struct {
 	float scale;
 	int failed;
 	bool bf16;  /* OCR2_MATMUL=bf16: q k^T and p v in bf16 products */
-	bool tiles; /* f32 through lib/tiles.c (else sgemm per query block) */
+	bool tiles; /* f32 through lib/compute/tiles.c (else sgemm per query block) */
 } attn_job;
 
 /* Keys, values and rel-pos tables of one (window, head) packed for
- * lib/tiles.c. */
+ * lib/compute/tiles.c. */
 typedef struct {
 	const float *kt, *vc, *rh, *rw;
 } tile_pack;

@@ -28,9 +28,9 @@ need_stand_in() {
 }
 # The stand-in answers every page with the text of $1.
 stand_in() { export OCR2_STAND_IN=$1; unset OCR2_STAND_IN_FAIL OCR2_STAND_IN_DELAY_MS; }
-# True when this build reads PDFs (lib/doc.c present, not the PNG-only shim).
+# True when this build reads PDFs (lib/document/doc.c present, not the PNG-only shim).
 have_pdf() { OCR2_STAND_IN=$CANNED/free.raw "$OCR2" scan -q -f raw "$FIX/three.pdf" >/dev/null 2>&1; }
-# True when this build reads JPEG and stdin (lib/doc.c present).
+# True when this build reads JPEG and stdin (lib/document/doc.c present).
 have_docs() { OCR2_STAND_IN=$CANNED/free.raw "$OCR2" scan -q -f raw "$FIX/photo.jpg" >/dev/null 2>&1; }
 finish() {
 	if [ "$failures" -gt 0 ]; then

@@ -52,7 +52,7 @@ if have_docs; then
 	expect_rc 0 "stdin" -- sh -c '"$0" scan - <"$1"' "$OCR2" "$FIX/page.png"
 	grep -q 'quoted' "$T/out" || fail "stdin: no output"
 else
-	echo "note: JPEG and stdin checks skipped (lib/doc.c not in this build)"
+	echo "note: JPEG and stdin checks skipped (lib/document/doc.c not in this build)"
 fi
 
 # 1: one bad file among good ones; the good ones are written

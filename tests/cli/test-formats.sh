@@ -100,6 +100,6 @@ if have_pdf; then
 	expect_rc 0 "PDF --images" -- "$OCR2" scan -p 2 --images "$T/pdfimg" -o "$T/pdf.md" "$FIX/three.pdf"
 	[ -f "$T/pdfimg/three-2-0.png" ] || fail "PDF --images: three-2-0.png missing"
 else
-	echo "note: PDF checks skipped (lib/doc.c not in this build)"
+	echo "note: PDF checks skipped (lib/document/doc.c not in this build)"
 fi
 finish

@@ -127,6 +127,6 @@ if have_pdf; then
 	python3 -c 'import json,sys; p=json.loads(open(sys.argv[1]).read()); assert (p["width"],p["height"],p["dpi"])==(288,216,72), p' "$T/out" ||
 		fail "PDF at -r 72"
 else
-	echo "note: PDF checks skipped (lib/doc.c not in this build)"
+	echo "note: PDF checks skipped (lib/document/doc.c not in this build)"
 fi
 finish

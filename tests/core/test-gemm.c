@@ -1,4 +1,4 @@
-/* test-gemm.c - the opt-in bf16 products (lib/gemm.c) against their
+/* test-gemm.c - the opt-in bf16 products (lib/compute/gemm.c) against their
  * portable oracle, which rounds x to bf16 the same way: awkward shapes (row
  * tails under the 12-row kernel, column tails under the 32-column panel, odd
  * k), bias, thread-count independence, and which products use it. */
@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "compute/kernels.h"
 #include "rand.h"
 
 static uint64_t rng = 0x2545F4914F6CDD1Dull;

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "compute/kernels.h"
 #include "rand.h"
 
 static uint64_t rng = 0x9E3779B97F4A7C15ull;

@@ -3,7 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "internal.h"
+#include "base/json.h"
+#include "ocr2.h"
 
 static int failures;
 #define CHECK(c)                                                                  \

@@ -1,4 +1,4 @@
-/* test-screen.c - the screened greedy choice (lib/screen.c) against the full
+/* test-screen.c - the screened greedy choice (lib/compute/screen.c) against the full
  * product's torch.argmax, for bf16, f16 and f32 matrices: random rows,
  * duplicated rows (exact ties), rows one bf16 step apart, banned ids, inputs
  * with huge, tiny and zero blocks; every row's estimate within its bound;
@@ -10,7 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "compute/kernels.h"
+#include "compute/screen.h"
 #include "rand.h"
 
 static uint64_t rng = 0x243F6A8885A308D3ull;

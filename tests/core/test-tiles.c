@@ -1,4 +1,4 @@
-/* test-tiles.c - lib/tiles.c (the vision encoder's attention products)
+/* test-tiles.c - lib/compute/tiles.c (the vision encoder's attention products)
  * against double-precision sums, on every head dimension it takes (16, 32,
  * 48, 64: the tiny models' 16 is all the encoder goldens reach) and on key
  * and row counts around its tile edges (8 rows x 48 keys for q k^T, 4 rows
@@ -13,7 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "internal.h"
+#include "compute/kernels.h"
 #include "rand.h"
 
 #define SENTINEL 12345.0f

@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "internal.h"
+#include "base/error.h"
+#include "compute/pool.h"
+#include "model/model.h"
 #include "decoder.h"
 
 static int32_t argmax(const float *x, int n)

@@ -10,7 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "base/error.h"
+#include "compute/pool.h"
+#include "model/model.h"
 #include "decoder.h"
 
 /* Tolerances (max-abs error on logits, whose magnitude is O(1)-O(10) here).
@@ -293,7 +295,7 @@ int main(int argc, char **argv)
 		{"greedy_hf_20", 20, 0, 1},    {"greedy_hf_3", 3, 0, 1},
 	};
 	static const int32_t white[] = {128821, 128822};
-	/* pass 1: again with lm_head's screen (lib/screen.c), which must give
+	/* pass 1: again with lm_head's screen (lib/compute/screen.c), which must give
 	 * the same ids and be what chose them */
 	for (int pass = 0; pass < 2; pass++) {
 	if (pass == 1) {

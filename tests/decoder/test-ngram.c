@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "internal.h"
+#include "ocr2.h"
 #include "decoder.h"
 
 static int read_ints(FILE *f, int32_t *dst, int n)

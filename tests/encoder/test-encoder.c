@@ -25,9 +25,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdarg.h>
 
 #include "encoder.h"
 #include "testutil.h"
+#include "base/json.h"
+#include "base/error.h"
 
 #define TOL 5e-5
 #define TOL_TABLE 2e-6

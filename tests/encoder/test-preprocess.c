@@ -9,6 +9,7 @@
 
 #include "encoder.h"
 #include "testutil.h"
+#include "base/json.h"
 
 static int failures;
 

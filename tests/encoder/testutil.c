@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "base/sha.h"
 #include "testutil.h"
 
 /* The library's SHA-256 (tested against FIPS 180-2 vectors and sha256sum). */

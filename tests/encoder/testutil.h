@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "internal.h"
+#include "ocr2.h"
 
 /* hex must hold 65 bytes. */
 void tu_sha256_hex(const void *data, size_t n, char *hex);

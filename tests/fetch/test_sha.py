@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""lib/sha256.c against coreutils sha256sum/sha1sum (and git's blob id rule,
+"""lib/base/sha256.c against coreutils sha256sum/sha1sum (and git's blob id rule,
 computed with hashlib) on files of every length around the block boundaries,
 plus a larger random one; both the x86 SHA instruction path (when the CPU has
 it) and the portable code (-g). Usage: test_sha.py TEST_SHA_BINARY"""

@@ -1,5 +1,5 @@
 /* fuzz-config.c - libFuzzer target: config.json parsing and validation. */
-#include "internal.h"
+#include "model/model.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

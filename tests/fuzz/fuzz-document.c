@@ -1,7 +1,7 @@
 /* fuzz-document.c - libFuzzer target: the image and PDF entry points through
  * the real libraries (poppler, libtiff, libpng, libjpeg): open from memory and
  * render the first two pages at a low DPI with a small pixel cap. */
-#include "internal.h"
+#include "ocr2.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

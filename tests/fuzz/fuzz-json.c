@@ -1,5 +1,7 @@
 /* fuzz-json.c - libFuzzer target: the JSON parser on arbitrary bytes. */
-#include "internal.h"
+#include <stdint.h>
+
+#include "base/json.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "ocr2.h"
 
 static ocr2_tokenizer *tok;
 

@@ -11,7 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "base/error.h"
+#include "base/unicode.h"
 
 static ocr2_tokenizer *tok;
 static uint64_t rng_state;

@@ -1,4 +1,4 @@
-/* test-tokenizer.c - checks lib/tokenizer.c against Hugging Face `tokenizers`:
+/* test-tokenizer.c - checks lib/tokenizer/tokenizer.c against Hugging Face `tokenizers`:
  * every vector of testdata/tokenizer/vectors*.jsonl (made by make-vectors.js)
  * byte for byte, decode(encode(x)) == x, the UTF-8 and id errors, and the
  * load-time checks of tokenizer.json. */
@@ -7,7 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "base/json.h"
+#include "ocr2.h"
 
 static int failures;
 

@@ -1,0 +1,95 @@
+/* attend.c - one decode-step attention row: scores, softmax, weighted sum
+ * of V, in AVX-512 where the head size allows; the plain loop is the oracle. */
+#include <math.h>
+
+#include "compute/kernels.h"
+#include "compute/simd.h"
+
+#if HAVE_X86
+/* One query row against nk keys and values stored contiguously (row i of K
+ * and V at i*hd), hd a multiple of 16. Scores are written to s. The output is
+ * summed over keys in order with hd/16 accumulators, 128 columns per pass, so
+ * V is read once for the usual head size of 128. */
+AVX512 static void attend_avx512(const float *q, const float *K, const float *V, int nk, int hd,
+				 float scale, float *s, float *out)
+{
+	for (int t = 0; t < nk; t++) {
+		const float *k = K + (size_t)t * hd;
+		__m512 a0 = _mm512_setzero_ps(), a1 = a0;
+		int c = 0;
+		for (; c + 32 <= hd; c += 32) {
+			a0 = _mm512_fmadd_ps(_mm512_loadu_ps(q + c), _mm512_loadu_ps(k + c), a0);
+			a1 = _mm512_fmadd_ps(_mm512_loadu_ps(q + c + 16), _mm512_loadu_ps(k + c + 16), a1);
+		}
+		if (c < hd)
+			a0 = _mm512_fmadd_ps(_mm512_loadu_ps(q + c), _mm512_loadu_ps(k + c), a0);
+		s[t] = _mm512_reduce_add_ps(_mm512_add_ps(a0, a1)) * scale;
+	}
+	ocr2_softmax_simd(s, nk); /* AVX-512 too: the caller checked */
+	int c0 = 0;
+	for (; c0 + 128 <= hd; c0 += 128) {
+		__m512 o0 = _mm512_setzero_ps(), o1 = o0, o2 = o0, o3 = o0, o4 = o0, o5 = o0,
+		       o6 = o0, o7 = o0;
+		for (int t = 0; t < nk; t++) {
+			const float *v = V + (size_t)t * hd + c0;
+			__m512 p = _mm512_set1_ps(s[t]);
+			o0 = _mm512_fmadd_ps(p, _mm512_loadu_ps(v), o0);
+			o1 = _mm512_fmadd_ps(p, _mm512_loadu_ps(v + 16), o1);
+			o2 = _mm512_fmadd_ps(p, _mm512_loadu_ps(v + 32), o2);
+			o3 = _mm512_fmadd_ps(p, _mm512_loadu_ps(v + 48), o3);
+			o4 = _mm512_fmadd_ps(p, _mm512_loadu_ps(v + 64), o4);
+			o5 = _mm512_fmadd_ps(p, _mm512_loadu_ps(v + 80), o5);
+			o6 = _mm512_fmadd_ps(p, _mm512_loadu_ps(v + 96), o6);
+			o7 = _mm512_fmadd_ps(p, _mm512_loadu_ps(v + 112), o7);
+		}
+		float *o = out + c0;
+		_mm512_storeu_ps(o, o0);
+		_mm512_storeu_ps(o + 16, o1);
+		_mm512_storeu_ps(o + 32, o2);
+		_mm512_storeu_ps(o + 48, o3);
+		_mm512_storeu_ps(o + 64, o4);
+		_mm512_storeu_ps(o + 80, o5);
+		_mm512_storeu_ps(o + 96, o6);
+		_mm512_storeu_ps(o + 112, o7);
+	}
+	for (; c0 < hd; c0 += 16) {
+		__m512 o0 = _mm512_setzero_ps();
+		for (int t = 0; t < nk; t++)
+			o0 = _mm512_fmadd_ps(_mm512_set1_ps(s[t]), _mm512_loadu_ps(V + (size_t)t * hd + c0),
+					     o0);
+		_mm512_storeu_ps(out + c0, o0);
+	}
+}
+#endif
+
+void ocr2_attend_ref(const float *q, const float *K, const float *V, int nk, int hd, float scale,
+		     float *s, float *out)
+{
+	for (int t = 0; t < nk; t++) {
+		const float *k = K + (size_t)t * hd;
+		float d = 0;
+		for (int c = 0; c < hd; c++)
+			d += q[c] * k[c];
+		s[t] = d * scale;
+	}
+	ocr2_softmax_ref(s, nk);
+	for (int c = 0; c < hd; c++)
+		out[c] = 0;
+	for (int t = 0; t < nk; t++) {
+		const float *v = V + (size_t)t * hd;
+		for (int c = 0; c < hd; c++)
+			out[c] += s[t] * v[c];
+	}
+}
+
+void ocr2_attend(const float *q, const float *K, const float *V, int nk, int hd, float scale,
+		 float *s, float *out)
+{
+#if HAVE_X86
+	if (ocr2_have_avx512() && hd % 16 == 0) {
+		attend_avx512(q, K, V, nk, hd, scale, s, out);
+		return;
+	}
+#endif
+	ocr2_attend_ref(q, K, V, nk, hd, scale, s, out);
+}

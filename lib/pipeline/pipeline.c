@@ -1,0 +1,427 @@
+/* pipeline.c - the model behind ocr2_model_load and ocr2_recognize: loads a
+ * model directory (config, weights, tokenizer, both halves) and runs one page
+ * through preprocessing, DeepEncoder V2, the prompt splice and greedy
+ * decoding. Test builds (-Dstand_in=true) can put the canned stand-in of
+ * standin.c behind the same interface ($OCR2_STAND_IN). */
+#include <cblas.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "decoder.h"
+#include "encoder.h"
+#include "base/error.h"
+#include "base/fs.h"
+#include "ocr2-config.h"
+#include "pipeline/pipeline.h"
+
+/* OpenBLAS's own thread count; declared by its cblas.h in some versions only. */
+void openblas_set_num_threads(int num_threads);
+
+struct ocr2_pipeline {
+	char *dir;
+	ocr2_config cfg;
+	ocr2_weights *w;
+	ocr2_tokenizer *tok;
+	enc_model *enc;
+	dec_model *dec;
+	ocr2_pool *pool;
+	int bos, image_id, td, td_close;
+};
+
+void ocr2_pipeline_free(ocr2_pipeline *p)
+{
+	if (!p)
+		return;
+	dec_free(p->dec);
+	enc_free(p->enc);
+	ocr2_tokenizer_free(p->tok);
+	ocr2_weights_free(p->w);
+	ocr2_pool_free(p->pool);
+	free(p->dir);
+	free(p);
+}
+
+/* model.md §0.1: special ids come from tokenizer.json by their text and must
+ * agree with config.json where both say something. */
+static ocr2_status special_id(ocr2_pipeline *p, const char *text, int expect, int *out)
+{
+	int id = ocr2_tokenizer_token_id(p->tok, text);
+	if (id < 0)
+		return ocr2_fail(OCR2_ERR_MODEL, "%s/tokenizer.json: no token \"%s\"", p->dir, text);
+	if (expect >= 0 && id != expect)
+		return ocr2_fail(OCR2_ERR_MODEL,
+				 "%s: tokenizer.json has \"%s\" = %d but config.json says %d", p->dir,
+				 text, id, expect);
+	*out = id;
+	return OCR2_OK;
+}
+
+ocr2_status ocr2_pipeline_load(const char *dir, int n_threads, ocr2_pipeline **out)
+{
+	*out = NULL;
+	ocr2_pipeline *p = calloc(1, sizeof *p);
+	char *path = NULL;
+	ocr2_status st;
+	if (!p || !(p->dir = strdup(dir)))
+		goto nomem;
+	struct stat sb;
+	if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+		st = ocr2_fail(OCR2_ERR_MODEL, "%s: no such model directory", dir);
+		goto fail;
+	}
+	if (!(path = ocr2_path_join(dir, "config.json")))
+		goto nomem;
+	if ((st = ocr2_config_load(path, &p->cfg)))
+		goto fail;
+	free(path);
+	path = NULL;
+	if ((st = ocr2_weights_load(dir, &p->w)))
+		goto fail;
+	if ((st = ocr2_model_check_tensors(p->w, &p->cfg, dir)))
+		goto fail;
+	if (!(path = ocr2_path_join(dir, "tokenizer.json")))
+		goto nomem;
+	if ((st = ocr2_tokenizer_load(path, &p->tok))) {
+		if (st != OCR2_ERR_NOMEM)
+			st = OCR2_ERR_MODEL;
+		goto fail;
+	}
+	free(path);
+	path = NULL;
+	if ((st = special_id(p, "<\xef\xbd\x9c" "begin\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>",
+			     p->cfg.bos_id, &p->bos)) ||
+	    (st = special_id(p, "<image>", p->cfg.image_token_id, &p->image_id)) ||
+	    (st = special_id(p, "<td>", -1, &p->td)) ||
+	    (st = special_id(p, "</td>", -1, &p->td_close)))
+		goto fail;
+	int eos;
+	if ((st = special_id(p, "<\xef\xbd\x9c" "end\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>",
+			     p->cfg.eos_id, &eos)))
+		goto fail;
+	if (ocr2_tokenizer_vocab_size(p->tok) > p->cfg.vocab) {
+		st = ocr2_fail(OCR2_ERR_MODEL, "%s: tokenizer has %d tokens, the model's vocabulary %d",
+			       dir, ocr2_tokenizer_vocab_size(p->tok), p->cfg.vocab);
+		goto fail;
+	}
+	if (n_threads <= 0)
+		n_threads = ocr2_ncpu();
+	if (!(p->pool = ocr2_pool_new(n_threads)))
+		goto nomem;
+	/* before anything keeps a pointer into the tensor data */
+	if ((st = ocr2_weights_resident(p->w, p->pool)))
+		goto fail;
+	if ((st = enc_load(p->w, &p->cfg, &p->enc)) || (st = dec_load(p->w, &p->cfg, &p->dec)))
+		goto fail;
+	dec_prepare(p->dec, p->pool); /* lm_head's screen for the greedy choices */
+	/* every product is split over our pool (ocr2_linear_rows, the items of
+	 * attention and of the experts): OpenBLAS itself stays single-threaded */
+	openblas_set_num_threads(1);
+	*out = p;
+	return OCR2_OK;
+nomem:
+	st = ocr2_fail(OCR2_ERR_NOMEM, "%s: out of memory", dir);
+fail:
+	free(path);
+	ocr2_pipeline_free(p);
+	return st;
+}
+
+const ocr2_config *ocr2_pipeline_config(const ocr2_pipeline *p)
+{
+	return &p->cfg;
+}
+
+void ocr2_pipeline_parts(ocr2_pipeline *p, struct enc_model **enc, struct dec_model **dec,
+			 ocr2_pool **pool, const ocr2_weights **w)
+{
+	*enc = p->enc;
+	*dec = p->dec;
+	*pool = p->pool;
+	*w = p->w;
+}
+
+/* [BOS] + tokens(before) + [image]*n_img + tokens(after) (model.md §6). */
+static ocr2_status build_prompt(ocr2_pipeline *p, const char *prompt, int n_img, int32_t **ids,
+				int *n)
+{
+	const char *tag = strstr(prompt, "<image>");
+	if (!tag || strstr(tag + 7, "<image>"))
+		return ocr2_fail(OCR2_ERR_INVALID, "the prompt must contain \"<image>\" exactly once");
+	int32_t *a = NULL, *b = NULL;
+	int na = 0, nb = 0;
+	ocr2_status st = ocr2_tokenizer_encode(p->tok, prompt, (size_t)(tag - prompt), &a, &na);
+	if (!st)
+		st = ocr2_tokenizer_encode(p->tok, tag + 7, strlen(tag + 7), &b, &nb);
+	if (st) {
+		free(a);
+		return st;
+	}
+	int total = 1 + na + n_img + nb;
+	int32_t *v = malloc((size_t)total * sizeof *v);
+	if (!v) {
+		free(a);
+		free(b);
+		return ocr2_fail(OCR2_ERR_NOMEM, "out of memory");
+	}
+	int k = 0;
+	v[k++] = p->bos;
+	for (int i = 0; i < na; i++)
+		v[k++] = a[i];
+	for (int i = 0; i < n_img; i++)
+		v[k++] = p->image_id;
+	for (int i = 0; i < nb; i++)
+		v[k++] = b[i];
+	free(a);
+	free(b);
+	*ids = v;
+	*n = total;
+	return OCR2_OK;
+}
+
+static ocr2_status write_raw(const char *dir, const char *name, const void *data, size_t n)
+{
+	char *path = ocr2_path_join(dir, name);
+	if (!path)
+		return ocr2_fail(OCR2_ERR_NOMEM, "out of memory");
+	FILE *f = fopen(path, "wb");
+	ocr2_status st = OCR2_OK;
+	if (!f || fwrite(data, 1, n, f) != n || fclose(f) != 0) {
+		st = ocr2_fail(OCR2_ERR_IO, "%s: %s", path, strerror(errno));
+		if (f)
+			fclose(f);
+	}
+	free(path);
+	return st;
+}
+
+static ocr2_status write_dump(const char *dir, const float *emb, int n_emb, int hidden,
+			      const float *logits, int vocab, const ocr2_result *r)
+{
+	if (mkdir(dir, 0777) != 0 && errno != EEXIST)
+		return ocr2_fail(OCR2_ERR_IO, "%s: %s", dir, strerror(errno));
+	ocr2_status st = write_raw(dir, "features.f32", emb, (size_t)n_emb * hidden * sizeof(float));
+	if (!st)
+		st = write_raw(dir, "logits.f32", logits, (size_t)vocab * sizeof(float));
+	if (st)
+		return st;
+	size_t cap = (size_t)r->n_tokens * 12 + 2;
+	char *s = malloc(cap);
+	if (!s)
+		return ocr2_fail(OCR2_ERR_NOMEM, "out of memory");
+	size_t len = 0;
+	for (int i = 0; i < r->n_tokens; i++)
+		len += (size_t)snprintf(s + len, cap - len, "%s%d", i ? " " : "", r->tokens[i]);
+	s[len++] = '\n';
+	st = write_raw(dir, "tokens.txt", s, len);
+	free(s);
+	if (st)
+		return st;
+	char js[1024];
+	int jl = snprintf(js, sizeof js,
+			  "{\"features\": [%d, %d], \"logits\": [%d], \"prompt_tokens\": %d, "
+			  "\"generated_tokens\": %d, \"status\": \"%s\", \"seconds\": "
+			  "{\"encode\": %.3f, \"prefill\": %.3f, \"decode\": %.3f}, "
+			  "\"dtype\": \"float32\", \"byte_order\": \"little\"}\n",
+			  n_emb, hidden, vocab, r->n_prompt, r->n_tokens,
+			  r->status == OCR2_PAGE_OK ? "ok" : "truncated", r->t_encode, r->t_prefill,
+			  r->t_decode);
+	return write_raw(dir, "dump.json", js, (size_t)jl);
+}
+
+typedef struct {
+	const ocr2_recognize_params *rp;
+	double t_first;
+} gen_user;
+
+static void on_token(void *user, int32_t id, int n)
+{
+	gen_user *u = user;
+	(void)id;
+	if (n == 1)
+		u->t_first = ocr2_now();
+	if (u->rp->on_token)
+		u->rp->on_token(u->rp->user, n);
+}
+
+ocr2_status ocr2_pipeline_recognize(ocr2_pipeline *p, const ocr2_image *img,
+				    const ocr2_recognize_params *rp, ocr2_result *r)
+{
+	memset(r, 0, sizeof *r);
+	float *emb = NULL, *logits = NULL;
+	int32_t *ids = NULL, *out = NULL;
+	int n_emb = 0, n_ids = 0, n_out = 0;
+	dec_ctx *ctx = NULL;
+	char *text = NULL;
+	size_t text_len = 0;
+	ocr2_status st;
+	double t0 = ocr2_now();
+	if ((st = enc_image(p->enc, p->pool, img, rp->no_crop != 0, &emb, &n_emb)))
+		goto out;
+	double t1 = ocr2_now();
+	r->t_encode = t1 - t0;
+	if ((st = build_prompt(p, rp->prompt ? rp->prompt : OCR2_PROMPT_DOCUMENT, n_emb, &ids, &n_ids)))
+		goto out;
+	int max_ctx = p->cfg.max_pos;
+	if (n_ids >= max_ctx) {
+		st = ocr2_fail(OCR2_ERR_INVALID, "the prompt has %d tokens, the context %d", n_ids,
+			       max_ctx);
+		goto out;
+	}
+	int max_new = rp->max_tokens > 0 ? rp->max_tokens : 8192;
+	if (max_new > max_ctx - n_ids)
+		max_new = max_ctx - n_ids; /* vLLM: max_model_len bounds prompt + output */
+	if ((st = dec_ctx_new(p->dec, n_ids + max_new, p->pool, &ctx)))
+		goto out;
+	if (rp->dump_dir && !(logits = malloc((size_t)p->cfg.vocab * sizeof *logits))) {
+		st = ocr2_fail(OCR2_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	int32_t white[2] = {p->td, p->td_close};
+	gen_user gu = {rp, 0};
+	dec_gen_params gp = {
+		.max_tokens = max_new,
+		.ngram = rp->ngram,
+		.ngram_window = rp->ngram_window,
+		.whole_sequence = rp->ngram > 0 && rp->ngram_window == 0,
+		.whitelist = white,
+		.n_whitelist = 2,
+		.cancel = rp->cancel,
+		.on_token = on_token,
+		.user = &gu,
+		.first_logits = logits,
+	};
+	bool eos = false;
+	st = dec_generate(ctx, ids, n_ids, emb, n_emb, &gp, &out, &n_out, &eos);
+	double t2 = ocr2_now();
+	if (st)
+		goto out;
+	/* prefill ends when the first token is chosen */
+	r->t_prefill = (gu.t_first > 0 ? gu.t_first : t2) - t1;
+	r->t_decode = t2 - t1 - r->t_prefill;
+	if ((st = ocr2_tokenizer_decode(p->tok, out, n_out, &text, &text_len)))
+		goto out;
+	r->text = text;
+	text = NULL;
+	r->tokens = out;
+	out = NULL;
+	r->n_tokens = n_out;
+	r->n_prompt = n_ids;
+	r->status = eos ? OCR2_PAGE_OK : OCR2_PAGE_TRUNCATED;
+	if (rp->dump_dir &&
+	    (st = write_dump(rp->dump_dir, emb, n_emb, p->cfg.hidden, logits, p->cfg.vocab, r))) {
+		ocr2_result_free(r);
+		goto out;
+	}
+out:
+	dec_ctx_free(ctx);
+	free(emb);
+	free(ids);
+	free(out);
+	free(text);
+	free(logits);
+	return st;
+}
+
+/* ---- the public interface (ocr2.h) ---------------------------------------- */
+
+struct ocr2_model {
+	ocr2_model_params params;
+	ocr2_standin *standin; /* non-NULL only in a stand-in build with $OCR2_STAND_IN set */
+	ocr2_pipeline *real;   /* the encoder+decoder */
+};
+
+ocr2_model_params ocr2_model_default_params(void)
+{
+	ocr2_model_params p = {0};
+	p.n_threads = 0;
+	return p;
+}
+
+ocr2_recognize_params ocr2_recognize_default_params(void)
+{
+	ocr2_recognize_params p = {0};
+	p.prompt = NULL;
+	p.max_tokens = 8192;
+	p.ngram = 20;        /* the official PDF script (model.md §8) */
+	p.ngram_window = 50;
+	return p;
+}
+
+/* ---- the public interface -------------------------------------------------- */
+
+ocr2_status ocr2_model_load(const char *dir, const ocr2_model_params *p, ocr2_model **out)
+{
+	*out = NULL;
+	ocr2_model *m = calloc(1, sizeof *m);
+	if (!m)
+		return ocr2_fail(OCR2_ERR_NOMEM, "%s: out of memory", dir);
+	m->params = p ? *p : ocr2_model_default_params();
+	ocr2_status s;
+#if OCR2_STAND_IN
+	const char *canned = getenv("OCR2_STAND_IN");
+	if (canned && *canned) {
+		s = ocr2_standin_load(canned, &m->standin);
+		if (s != OCR2_OK) {
+			free(m);
+			return s;
+		}
+		*out = m;
+		return OCR2_OK;
+	}
+#endif
+	struct stat st;
+	if (stat(dir, &st) != 0)
+		s = ocr2_fail(OCR2_ERR_MODEL, "%s: %s (run 'ocr2 model fetch' or pass -m DIR)", dir,
+			      strerror(errno));
+	else if (!S_ISDIR(st.st_mode))
+		s = ocr2_fail(OCR2_ERR_MODEL, "%s: not a directory", dir);
+	else
+		s = ocr2_pipeline_load(dir, m->params.n_threads, &m->real);
+	if (s != OCR2_OK) {
+		free(m);
+		return s;
+	}
+	*out = m;
+	return OCR2_OK;
+}
+
+void ocr2_model_free(ocr2_model *m)
+{
+	if (!m)
+		return;
+#if OCR2_STAND_IN
+	ocr2_standin_free(m->standin);
+#endif
+	ocr2_pipeline_free(m->real);
+	free(m);
+}
+
+ocr2_status ocr2_recognize(ocr2_model *m, const ocr2_image *img, const ocr2_recognize_params *p,
+			   ocr2_result *out)
+{
+	memset(out, 0, sizeof *out);
+	ocr2_recognize_params dflt = ocr2_recognize_default_params();
+	if (!p)
+		p = &dflt;
+	if (!img || !img->rgb || img->width <= 0 || img->height <= 0)
+		return ocr2_fail(OCR2_ERR_INVALID, "recognize: empty image");
+	if (p->max_tokens <= 0 || p->ngram < 0 || p->ngram_window < 0)
+		return ocr2_fail(OCR2_ERR_INVALID, "recognize: bad generation parameters");
+#if OCR2_STAND_IN
+	if (m->standin)
+		return ocr2_standin_recognize(m->standin, img, p, out);
+#endif
+	return ocr2_pipeline_recognize(m->real, img, p, out);
+}
+
+void ocr2_result_free(ocr2_result *r)
+{
+	if (!r)
+		return;
+	free(r->text);
+	free(r->tokens);
+	memset(r, 0, sizeof *r);
+}

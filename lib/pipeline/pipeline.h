@@ -1,0 +1,33 @@
+/* pipeline.h - what sits behind ocr2_model_load and ocr2_recognize: the real
+ * model (encoder, decoder, tokenizer) and the canned stand-in for CLI tests. */
+#ifndef OCR2_PIPELINE_PIPELINE_H
+#define OCR2_PIPELINE_PIPELINE_H
+
+#include "compute/pool.h"
+#include "model/model.h"
+#include "ocr2.h"
+
+typedef struct ocr2_pipeline ocr2_pipeline;
+/* Loads config.json, the weights (checked), tokenizer.json (special ids checked
+ * against the config) and both model halves; n_threads 0 = all cores. */
+ocr2_status ocr2_pipeline_load(const char *dir, int n_threads, ocr2_pipeline **out);
+void ocr2_pipeline_free(ocr2_pipeline *p);
+ocr2_status ocr2_pipeline_recognize(ocr2_pipeline *p, const ocr2_image *img,
+				    const ocr2_recognize_params *rp, ocr2_result *r);
+const ocr2_config *ocr2_pipeline_config(const ocr2_pipeline *p);
+struct enc_model;
+struct dec_model;
+/* For ocr2 bench: the pieces inside. */
+void ocr2_pipeline_parts(ocr2_pipeline *p, struct enc_model **enc, struct dec_model **dec,
+			 ocr2_pool **pool, const ocr2_weights **w);
+
+/* Returns canned text from the file $OCR2_STAND_IN for every page (see
+ * standin.c for the test knobs). ocr2_model_load picks it only in a build with
+ * OCR2_STAND_IN=1 and only when the variable names a file. */
+typedef struct ocr2_standin ocr2_standin;
+ocr2_status ocr2_standin_load(const char *path, ocr2_standin **out);
+void ocr2_standin_free(ocr2_standin *s);
+ocr2_status ocr2_standin_recognize(ocr2_standin *s, const ocr2_image *img,
+				   const ocr2_recognize_params *p, ocr2_result *out);
+
+#endif
