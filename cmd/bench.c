@@ -271,7 +271,7 @@ int cmd_bench(int argc, char **argv)
 		free(dir);
 		return EXIT_PARTIAL;
 	}
-	/* prefill: BOS + image rows + the document prompt's text ids (model.md §6) */
+	/* prefill: BOS + image rows + the document prompt's text ids (MODEL.md §6) */
 	static const int32_t tail[] = {201, 128820, 21842, 270, 4940, 304, 2121, 7919, 16};
 	int n_ids = 1 + n_img + 9;
 	int32_t *ids = malloc((size_t)n_ids * sizeof *ids);

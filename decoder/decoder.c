@@ -1,8 +1,8 @@
-/* decoder.c - the MoE language model (model.md §5): weights bound from the
+/* decoder.c - the MoE language model (MODEL.md §5): weights bound from the
  * checkpoint, a context holding the KV cache and scratch, prefill and step.
  *
  *   ids ──embed_tokens──┐  (rows with the image token id take the encoder's
- *   img rows ───────────┴─ vectors in order, model.md §6)
+ *   img rows ───────────┴─ vectors in order, MODEL.md §6)
  *        x [n, H]
  *   for each layer:
  *        h = x + o_proj(attn(rope(q), rope(k), v))      over cache + new, causal
@@ -14,7 +14,7 @@
  *   it has one, lib/compute/screen.c; the same token as the full logits give)
  *
  * All activations are f32; the big matrices stay in the mmap in their stored
- * dtype and go through ocr2_linear (model.md §0.1). */
+ * dtype and go through ocr2_linear (MODEL.md §0.1). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -664,7 +664,7 @@ static bool moe_experts_parallel(dec_ctx *c, const dec_layer *L, int n)
 	return true;
 }
 
-/* model.md §5 MoE: xn [n, H] → tmp [n, H]. Each expert runs once over the rows
+/* MODEL.md §5 MoE: xn [n, H] → tmp [n, H]. Each expert runs once over the rows
  * routed to it (gathered), its output scattered back with the router weight. */
 static void moe(dec_ctx *c, const dec_layer *L, int n)
 {
@@ -767,7 +767,7 @@ ocr2_status dec_prefill(dec_ctx *c, const int32_t *ids, int n, const float *img,
 	ocr2_status s = reserve(c, n);
 	if (s != OCR2_OK)
 		return s;
-	/* model.md §6: image rows replace the placeholders in order */
+	/* MODEL.md §6: image rows replace the placeholders in order */
 	int j = 0;
 	for (int i = 0; i < n; i++) {
 		float *x = c->x + (size_t)i * H;

@@ -1,4 +1,4 @@
-/* decoder.h - the MoE language model (model.md §5, §6, §8): weights bound from
+/* decoder.h - the MoE language model (MODEL.md §5, §6, §8): weights bound from
  * the checkpoint, a context with the KV cache, prefill, step and generation. */
 #ifndef OCR2_DECODER_H
 #define OCR2_DECODER_H
@@ -9,7 +9,7 @@
 typedef struct dec_model dec_model;
 typedef struct dec_ctx dec_ctx;
 
-/* Binds and shape-checks every decoder tensor (names per model.md §2.2) with
+/* Binds and shape-checks every decoder tensor (names per MODEL.md §2.2) with
  * the exact shapes the config implies; a mismatch is OCR2_ERR_MODEL naming
  * the tensor. Big matrices stay in w's mapping (w must outlive the model);
  * norm weights and routers are copied to f32. MoE top-k ties go to the
@@ -69,7 +69,7 @@ size_t dec_screen_bytes(const dec_model *m); /* 0 without a screen */
 void dec_ctx_choices(const dec_ctx *c, long long *screened, long long *full,
 		     long long *exact_rows);
 
-/* The n-gram repetition guard (model.md §8), see generate.c for the exact
+/* The n-gram repetition guard (MODEL.md §8), see generate.c for the exact
  * rules. window > 0: the official vLLM processor (seq = generated tokens
  * only), ids in whitelist never banned; window == 0: HF no_repeat_ngram_size
  * over seq = the whole sequence (prompt + generated). Writes the banned ids

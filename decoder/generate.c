@@ -1,4 +1,4 @@
-/* generate.c - greedy decoding (model.md §8): the n-gram repetition guard in
+/* generate.c - greedy decoding (MODEL.md §8): the n-gram repetition guard in
  * its two official forms, argmax, EOS / length / cancel handling. */
 #include <math.h>
 #include <stdlib.h>
@@ -26,7 +26,7 @@ static int sort_unique(int32_t *banned, int n)
 	return k;
 }
 
-/* Restates two pieces of official logic (model.md §8):
+/* Restates two pieces of official logic (MODEL.md §8):
  *
  * window > 0: DeepSeek-OCR2-vllm process/ngram_norepeat.py. seq is the
  *   generated tokens only. Nothing is banned while len < n. The prefix is the

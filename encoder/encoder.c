@@ -1,6 +1,6 @@
 /* encoder.c - DeepEncoder V2 assembly: binds and shape-checks the encoder
  * tensors, precomputes the per-view position tables, and turns one image
- * into its embedding sequence (model.md §4.3, §4.4). */
+ * into its embedding sequence (MODEL.md §4.3, §4.4). */
 #include <cblas.h>
 #include <math.h>
 #include <stdio.h>
@@ -50,7 +50,7 @@ static float cubic(float x) /* Keys, a = -0.5 */
 }
 
 /* One axis of torch's antialiased bicubic (align_corners=False): out[o] =
- * sum_t wt[o][t] * in[first[o] + t]; wt is [out][ksize]. model.md §4.1.2.
+ * sum_t wt[o][t] * in[first[o] + t]; wt is [out][ksize]. MODEL.md §4.1.2.
  * Computed in float32 step by step as torch's CPU kernel does (its weights
  * then agree to ~2e-7; double precision would differ by ~2e-6). */
 static int aa_weights(int in, int out, int **first, int **count, float **wt)
@@ -394,7 +394,7 @@ ocr2_status enc_image(enc_model *m, ocr2_pool *pool, const ocr2_image *img, bool
 		enc_views_free(&v);
 		return ocr2_fail(OCR2_ERR_NOMEM, "encoder: out of memory (%d embeddings)", n);
 	}
-	/* [crop_0 .. crop_{k-1}, global, view_seperator] (model.md §4.4) */
+	/* [crop_0 .. crop_{k-1}, global, view_seperator] (MODEL.md §4.4) */
 	for (int t = 0; t < v.n_crops && !st; t++)
 		st = encode_view(m, pool, v.crops + (size_t)t * T * T * 3, T,
 				 e + (size_t)t * nt * H);

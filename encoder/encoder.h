@@ -1,4 +1,4 @@
-/* encoder.h - DeepEncoder V2 (model.md §3, §4): Pillow-exact preprocessing,
+/* encoder.h - DeepEncoder V2 (MODEL.md §3, §4): Pillow-exact preprocessing,
  * SAM ViT-B, the causal-flow Qwen2 encoder and the projector. */
 #ifndef OCR2_ENCODER_H
 #define OCR2_ENCODER_H
@@ -37,7 +37,7 @@ typedef struct {
 
 struct enc_model {
 	ocr2_config c;
-	/* SAM (model.md §4.1) */
+	/* SAM (MODEL.md §4.1) */
 	const ocr2_tensor *patch_w;       /* [W, 3, 16, 16] */
 	float *patch_b;
 	float *pos[2];                    /* [G, G, W] for G = 64 (1024) and 48 (768) */
@@ -61,18 +61,18 @@ int enc_view_index(const enc_model *m, int S);
 ocr2_status enc_load(const ocr2_weights *w, const ocr2_config *c, enc_model **out);
 void enc_free(enc_model *m);
 
-/* ---- preprocessing (model.md §3), pure functions --------------------------- */
+/* ---- preprocessing (MODEL.md §3), pure functions --------------------------- */
 
 /* The crop grid for a W x H image: cols = rows = 1 means no local crops. */
 void enc_choose_grid(int w, int h, int tile, int min_crops, int max_crops, int *cols, int *rows);
-/* Pillow's Image.resize(BICUBIC) on 8-bit RGB, bit-exact (model.md §3.5).
+/* Pillow's Image.resize(BICUBIC) on 8-bit RGB, bit-exact (MODEL.md §3.5).
  * Sizes must be >= 1. Fails only with OCR2_ERR_NOMEM. */
 ocr2_status enc_resize_bicubic(const uint8_t *src, int sw, int sh, uint8_t *dst, int dw, int dh);
-/* ImageOps.pad(img, (size,size), BICUBIC, color=127) (model.md §3.3); dst is
+/* ImageOps.pad(img, (size,size), BICUBIC, color=127) (MODEL.md §3.3); dst is
  * size*size*3. A side that would round to 0 (a > 2048:1 strip, which Pillow
  * refuses) is kept at 1 pixel. Fails only with OCR2_ERR_NOMEM. */
 ocr2_status enc_pad_view(const ocr2_image *img, int size, uint8_t *dst);
-/* u8 RGB HWC -> f32 CHW in [-1, 1] (model.md §3.6). */
+/* u8 RGB HWC -> f32 CHW in [-1, 1] (MODEL.md §3.6). */
 void enc_normalize(const uint8_t *rgb, int size, float *chw);
 
 typedef struct {
@@ -100,7 +100,7 @@ ocr2_status enc_flow(enc_model *m, ocr2_pool *pool, const float *tokens, int N, 
 void enc_project(enc_model *m, ocr2_pool *pool, const float *x, int N, float *out);
 
 /* The whole image: [crops..., global, view_seperator] as [*n_emb, hidden]
- * (model.md §4.4). *emb is malloc'd. */
+ * (MODEL.md §4.4). *emb is malloc'd. */
 ocr2_status enc_image(enc_model *m, ocr2_pool *pool, const ocr2_image *img, bool no_crop,
 		      float **emb, int *n_emb);
 

@@ -1,4 +1,4 @@
-/* flow.c - the LM-as-encoder with causal-flow queries (model.md §4.2):
+/* flow.c - the LM-as-encoder with causal-flow queries (MODEL.md §4.2):
  * [N visual tokens ; N learned queries] through Qwen2 layers, keep the queries.
  *
  *   x = [tokens (N) ; query table (N)]            positions 0..2N-1

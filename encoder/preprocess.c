@@ -1,4 +1,4 @@
-/* preprocess.c - the image side of model.md §3: crop grid, Pillow-exact
+/* preprocess.c - the image side of MODEL.md §3: crop grid, Pillow-exact
  * BICUBIC resize, ImageOps.pad, tiling and normalisation to [-1, 1]. */
 #include <math.h>
 #include <stdlib.h>
@@ -7,7 +7,7 @@
 #include "base/error.h"
 #include "encoder.h"
 
-/* ---- crop grid (model.md §3.2) ---------------------------------------------- */
+/* ---- crop grid (MODEL.md §3.2) ---------------------------------------------- */
 
 /* The official code builds a Python set of (cols, rows) pairs and sorts it
  * stably by cols*rows, so ties in the product keep CPython's set iteration
@@ -53,7 +53,7 @@ void enc_choose_grid(int w, int h, int tile, int min_crops, int max_crops, int *
 				consider(i, p / i, ar, area, tile, &best, cols, rows);
 }
 
-/* ---- Pillow BICUBIC (model.md §3.5) ------------------------------------------ */
+/* ---- Pillow BICUBIC (MODEL.md §3.5) ------------------------------------------ */
 
 #define PRECISION_BITS 22
 
@@ -215,7 +215,7 @@ ocr2_status enc_resize_bicubic(const uint8_t *src, int sw, int sh, uint8_t *dst,
 	return OCR2_OK;
 }
 
-/* ---- ImageOps.pad (model.md §3.3) -------------------------------------------- */
+/* ---- ImageOps.pad (MODEL.md §3.3) -------------------------------------------- */
 
 /* Python's round() on a double: half to even. */
 static long round_half_even(double x)
@@ -271,7 +271,7 @@ ocr2_status enc_pad_view(const ocr2_image *img, int size, uint8_t *dst)
 	return OCR2_OK;
 }
 
-/* ---- views (model.md §3.3, §3.4) and normalisation (§3.6) --------------------- */
+/* ---- views (MODEL.md §3.3, §3.4) and normalisation (§3.6) --------------------- */
 
 void enc_normalize(const uint8_t *rgb, int size, float *chw)
 {

@@ -1,5 +1,5 @@
 /* sam.c - SAM ViT-B with DeepEncoder's neck and compression convs
- * (model.md §4.1): one view [3, S, S] -> [(S/64)^2, enc_hidden] tokens.
+ * (MODEL.md §4.1): one view [3, S, S] -> [(S/64)^2, enc_hidden] tokens.
  *
  *   patch conv 16/16 -> + pos_embed -> blocks x L:
  *       x += proj(attn(LN1 x))      windowed (14x14, zero-padded, unmasked)

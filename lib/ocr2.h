@@ -193,7 +193,7 @@ void ocr2_blocks_free(ocr2_blocks *b);
 /* Maps a 0..999 grid coordinate to a pixel on a side of `size` pixels, as the
  * official scripts do: int(v / 999 * size). */
 int ocr2_grid_to_pixel(int v, int size);
-/* The official Markdown conversion of a page (model.md §9), quirks included.
+/* The official Markdown conversion of a page (MODEL.md §9), quirks included.
  * An image tag becomes "![](LINK)\n"; LINK is image_links with "%p" replaced
  * by `page`, "%n" by the image's index on the page (from 0) and "%%" by "%",
  * e.g. "images/%p_%n.jpg" (the official PDF script, page from 0). NULL gives

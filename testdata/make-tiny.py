@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Writes seeded random DeepSeek-OCR 2 model directories in the published
-checkpoint layout (model.md §1.1, §2.2), for tests and benchmarks.
+checkpoint layout (MODEL.md §1.1, §2.2), for tests and benchmarks.
 
 numpy only (no torch), so CI can run it in seconds:
 
@@ -81,7 +81,7 @@ N_QUERY_1024 = 256
 
 
 def tensor_list(d):
-	"""[(name, shape, kind, fan_in)] in the published layout (model.md §2.2)."""
+	"""[(name, shape, kind, fan_in)] in the published layout (MODEL.md §2.2)."""
 	t = []
 
 	def lin(name, out, inp, bias):
@@ -229,7 +229,7 @@ def config_json(d, dtype):
 		"width": d["sam_width"],
 	}
 	enc = {"dim": d["enc_hidden"]}
-	if d is not FULL:  # ocr2's optional fields (model.md §0.1); the full model keeps the published file
+	if d is not FULL:  # ocr2's optional fields (MODEL.md §0.1); the full model keeps the published file
 		sam.update({"mlp_dim": d["sam_mlp"], "window_size": d["sam_window"], "neck_channels": d["neck"]})
 		enc.update({
 			"layers": d["enc_layers"], "heads": d["enc_heads"], "kv_heads": d["enc_kv"],

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Builds the DeepSeek-OCR 2 tokenizer.json from the DeepSeek-V3 one by adding
-the 12 OCR special tokens (model.md §7): ids 128815..128826, special=true.
+the 12 OCR special tokens (MODEL.md §7): ids 128815..128826, special=true.
 usage: make-tokenizer.py V3_TOKENIZER_JSON OUT"""
 import json, sys
 

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Writes lib/base/unicode-tables.h: the Unicode classes the tokenizer's
-pre-tokenizer regexes use (model.md §7), as sorted runs over all code points.
+pre-tokenizer regexes use (MODEL.md §7), as sorted runs over all code points.
 
 Source: Python's unicodedata (the Unicode version is printed into the header).
 Unicode 14.0 (Python 3.11) is what Oniguruma 6.9.8 uses, the regex engine of

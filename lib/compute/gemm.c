@@ -4,7 +4,7 @@
  * x rounded to bf16 (round to nearest even) and every product summed in f32
  * by vdpbf16ps, which does twice the multiply-adds per cycle of an f32 FMA.
  * That is the precision the official implementation runs at on a GPU, not
- * the f32 target the default path keeps (model.md §0.1): a 2^-9 relative
+ * the f32 target the default path keeps (MODEL.md §0.1): a 2^-9 relative
  * rounding of each activation. So it is off unless asked for.
  *
  * Layout: W is packed per call into panels of 32 output columns; panel q

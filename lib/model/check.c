@@ -1,5 +1,5 @@
 /* check.c - what a checkpoint must hold for the architecture a config
- * describes (model.md §2.2), and the NaN/Inf scan behind `ocr2 model check`.
+ * describes (MODEL.md §2.2), and the NaN/Inf scan behind `ocr2 model check`.
  *
  * The list is walked in the model's order (SAM, flow encoder, projector,
  * language model) and the first missing, mis-shaped or non-float tensor is

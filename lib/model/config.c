@@ -2,7 +2,7 @@
  * fields ocr2 reads, and the sanity limits that keep a hostile config from
  * sizing buffers absurdly.
  *
- * Fields read (model.md §1). The language model's fields are read at the top
+ * Fields read (MODEL.md §1). The language model's fields are read at the top
  * level, falling back to "language_config" (the published file has both):
  *   hidden_size 1280, num_hidden_layers 12, num_attention_heads 10,
  *   num_key_value_heads (= num_attention_heads), intermediate_size 6848,

@@ -82,7 +82,7 @@ typedef struct {
 	int sam_global[16];    /* 2,5,8,11 */
 	int sam_neck;          /* 256 */
 	int sam_net2;          /* 512 (downsample_channels[0]) */
-	/* net_3 outputs enc_hidden (896); the config's 1024 is stale (model.md §1.1) */
+	/* net_3 outputs enc_hidden (896); the config's 1024 is stale (MODEL.md §1.1) */
 
 	/* flow encoder (vision_config.width["qwen2-0-5b"]) */
 	int enc_hidden;        /* 896 */
@@ -93,7 +93,7 @@ typedef struct {
 	float enc_rope_theta;  /* 1e6 */
 	float enc_rms_eps;     /* 1e-6 */
 
-	/* fixed by the model's design (model.md §0.1) */
+	/* fixed by the model's design (MODEL.md §0.1) */
 	int patch;             /* 16 */
 	int base_size;         /* 1024 */
 	int tile_size;         /* 768 */
@@ -108,7 +108,7 @@ ocr2_status ocr2_config_load(const char *path, ocr2_config *out);
 ocr2_status ocr2_config_parse(const char *text, size_t n, const char *what, ocr2_config *out);
 void ocr2_config_default(ocr2_config *c); /* the published values */
 
-/* Verifies that every tensor the architecture needs (model.md §2.2, sized
+/* Verifies that every tensor the architecture needs (MODEL.md §2.2, sized
  * from c) is present with the right shape and a float dtype; returns
  * OCR2_ERR_MODEL naming the first offender ("<dir>: missing tensor NAME" ...). */
 ocr2_status ocr2_model_check_tensors(const ocr2_weights *w, const ocr2_config *c,

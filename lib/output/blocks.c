@@ -1,5 +1,5 @@
 /* blocks.c - the model's grounding output parsed into blocks (label, boxes on
- * the 0..999 grid, text), and the official grid-to-pixel mapping (model.md §9). */
+ * the 0..999 grid, text), and the official grid-to-pixel mapping (MODEL.md §9). */
 #include <stdlib.h>
 #include <string.h>
 #include <stdbool.h>

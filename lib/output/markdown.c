@@ -1,5 +1,5 @@
 /* markdown.c - the official conversion of a page's grounding output to
- * Markdown (model.md §9), reproduced step for step, quirks included. */
+ * Markdown (MODEL.md §9), reproduced step for step, quirks included. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

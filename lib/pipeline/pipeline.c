@@ -44,7 +44,7 @@ void ocr2_pipeline_free(ocr2_pipeline *p)
 	free(p);
 }
 
-/* model.md §0.1: special ids come from tokenizer.json by their text and must
+/* MODEL.md §0.1: special ids come from tokenizer.json by their text and must
  * agree with config.json where both say something. */
 static ocr2_status special_id(ocr2_pipeline *p, const char *text, int expect, int *out)
 {
@@ -143,7 +143,7 @@ void ocr2_pipeline_parts(ocr2_pipeline *p, struct enc_model **enc, struct dec_mo
 	*w = p->w;
 }
 
-/* [BOS] + tokens(before) + [image]*n_img + tokens(after) (model.md §6). */
+/* [BOS] + tokens(before) + [image]*n_img + tokens(after) (MODEL.md §6). */
 static ocr2_status build_prompt(ocr2_pipeline *p, const char *prompt, int n_img, int32_t **ids,
 				int *n)
 {
@@ -345,7 +345,7 @@ ocr2_recognize_params ocr2_recognize_default_params(void)
 	ocr2_recognize_params p = {0};
 	p.prompt = NULL;
 	p.max_tokens = 8192;
-	p.ngram = 20;        /* the official PDF script (model.md §8) */
+	p.ngram = 20;        /* the official PDF script (MODEL.md §8) */
 	p.ngram_window = 50;
 	return p;
 }

@@ -1,4 +1,4 @@
-/* tokenizer.c - the DeepSeek byte-level BPE tokenizer (model.md §7), read from
+/* tokenizer.c - the DeepSeek byte-level BPE tokenizer (MODEL.md §7), read from
  * tokenizer.json and reproducing Hugging Face `tokenizers` id for id.
  *
  *   text ──added tokens──► segments: [added id] or [plain text]
@@ -324,7 +324,7 @@ static ocr2_status check_pipeline(const json_value *root, const char *path)
 bad_pt:
 	return ocr2_fail(OCR2_ERR_FORMAT,
 			 "%s: unsupported pre_tokenizer (expected DeepSeek's Sequence of three "
-			 "Split regexes and ByteLevel, model.md §7)", path);
+			 "Split regexes and ByteLevel, MODEL.md §7)", path);
 }
 
 static int trie_new_node(trie *tr, unsigned char byte)

@@ -256,7 +256,7 @@ def pillow_goldens():
 	with open(os.path.join(GOLD, "pillow-resize.json"), "w") as f:
 		json.dump(res, f, indent=1)
 		f.write("\n")
-	# grid choices: model.md §3.2 table, edges, and seeded random sizes
+	# grid choices: MODEL.md §3.2 table, edges, and seeded random sizes
 	sizes = [(768, 768), (800, 800), (1191, 1684), (1920, 1080), (3000, 1000), (1536, 1024), (769, 500),
 		 (768, 769), (769, 768), (1, 769), (769, 1), (1536, 768), (768, 1536), (2304, 768), (1000, 1000),
 		 (612, 792), (510, 660), (1224, 1584), (1700, 2200), (2480, 3508), (4000, 100), (100, 4000)]

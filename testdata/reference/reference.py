@@ -1,11 +1,11 @@
 #!/usr/bin/python3
 """An executable float32 reference for DeepSeek-OCR 2, written as plain torch ops
-from the official math (model.md §3–§8 and the official vLLM/HF code). It is
+from the official math (MODEL.md §3–§8 and the official vLLM/HF code). It is
 ocr2's own code: no official Python is imported or copied.
 
 Runs on CPU with torch >= 1.13 (Debian's python3-torch) and on the GPU machine
 (torch 2.x). Every computation is float32 on the stored weights (bf16 weights are
-upcast exactly), which is ocr2's correctness target (model.md §0.1).
+upcast exactly), which is ocr2's correctness target (MODEL.md §0.1).
 
 Pieces:
   load_safetensors(path)       -> {name: float32 tensor} (own parser, no safetensors pkg)
@@ -179,7 +179,7 @@ def swiglu(x, W, p):
 			W[p + "down_proj.weight"])
 
 # ---------------------------------------------------------------------------
-# decoder (model.md §5)
+# decoder (MODEL.md §5)
 
 
 class Decoder:
@@ -316,7 +316,7 @@ def generate(dec, ids, image_embeds=None, steps=40, guard=None, keep_logits=0):
 	return gen, kept, changed, margins
 
 # ---------------------------------------------------------------------------
-# preprocessing (model.md §3; official image_process.py / HF infer)
+# preprocessing (MODEL.md §3; official image_process.py / HF infer)
 
 
 def crop_candidates(min_num=MIN_CROPS, max_num=MAX_CROPS):
@@ -376,7 +376,7 @@ def to_tensor(pil):
 	return (a / 255.0 - 0.5) / 0.5
 
 # ---------------------------------------------------------------------------
-# encoder (model.md §4)
+# encoder (MODEL.md §4)
 
 
 def resize_rel_pos(rel, L):
@@ -530,7 +530,7 @@ class Encoder:
 		return rms_norm(x, W["model.qwen2_model.model.model.norm.weight"], c.enc_eps)
 
 	def check_mask(self, feat):
-		"""Asserts the hybrid mask is really applied (model.md §11): perturbing the queries leaves
+		"""Asserts the hybrid mask is really applied (MODEL.md §11): perturbing the queries leaves
 		the visual rows unchanged; perturbing query j changes query rows >= j only."""
 		N = feat.shape[0]
 		qn = "query_768" if N == 144 else "query_1024"

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Reference for ocr2_markdown_from_raw: the official Markdown conversion of
-DeepSeek-OCR 2 (model.md section 9), applied with Python's own `re` and
+DeepSeek-OCR 2 (MODEL.md section 9), applied with Python's own `re` and
 str.replace, step for step as the official HF infer() and vLLM PDF script do:
 
   1. drop a trailing '<｜end▁of▁sentence｜>', then str.strip()

@@ -1,6 +1,6 @@
 #!/bin/bash
 # ocr2_blocks_parse on the corpus (expected blocks written from the grounding
-# format of model.md §9: tag, boxes, content up to the next tag; malformed tags
+# format of MODEL.md §9: tag, boxes, content up to the next tag; malformed tags
 # stay text and are counted) and ocr2_grid_to_pixel against Python's
 # int(v / 999 * size), the official scripts' mapping.
 . "$CLI_TESTS/lib.sh"

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Writes tests/decoder/ngram-vectors.txt: expected n-gram bans (model.md §8)
+"""Writes tests/decoder/ngram-vectors.txt: expected n-gram bans (MODEL.md §8)
 for hand-made and seeded random sequences, computed with restatements of the
 two official procedures:
 

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Writes testdata/golden/enc-preprocess.json: Pillow's answers for the
-encoder's preprocessing (model.md §3), for tests/encoder/test-preprocess.c.
+encoder's preprocessing (MODEL.md §3), for tests/encoder/test-preprocess.c.
 
 Reference: Pillow (Image.resize BICUBIC, ImageOps.pad, Image.crop) and a
 restatement of the official crop-grid rule (DeepSeek-OCR-2

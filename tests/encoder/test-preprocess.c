@@ -1,4 +1,4 @@
-/* test-preprocess.c - the encoder's preprocessing against Pillow (model.md §3):
+/* test-preprocess.c - the encoder's preprocessing against Pillow (MODEL.md §3):
  * grid choices, synthetic BICUBIC resizes and real rendered pages must be
  * byte-identical to testdata/golden/enc-preprocess.json, which
  * tests/encoder/make-preprocess-golden.py writes with Pillow. */

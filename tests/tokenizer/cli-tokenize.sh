@@ -1,5 +1,5 @@
 #!/bin/bash
-# ocr2 tokenize: ids of the official prompt (model.md §6, verified with
+# ocr2 tokenize: ids of the official prompt (MODEL.md §6, verified with
 # Hugging Face tokenizers), text -> ids -> text round trips, the -m fallback,
 # and the documented errors (invalid UTF-8: 1, usage: 2, no tokenizer: 3).
 set -u

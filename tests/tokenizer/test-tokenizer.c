@@ -128,7 +128,7 @@ static int check_vectors(const ocr2_tokenizer *t, const char *path, int *vocab_s
 	return count;
 }
 
-/* The ten ground-truth vectors of model.md §6/§7: Hugging Face tokenizers
+/* The ten ground-truth vectors of MODEL.md §6/§7: Hugging Face tokenizers
  * on DeepSeek-OCR's tokenizer.json, as a third-party test lists them. */
 static void check_ground_truth(const ocr2_tokenizer *t)
 {
@@ -199,7 +199,7 @@ static void check_errors(const ocr2_tokenizer *t)
 	CHECK(ocr2_tokenizer_decode(t, NULL, 0, &out, &len) == OCR2_OK && len == 0 && out[0] == 0,
 	      "empty decode");
 	free(out);
-	/* the special ids model.md §6/§7 lists, looked up by text */
+	/* the special ids MODEL.md §6/§7 lists, looked up by text */
 	static const struct {
 		const char *s;
 		int id;

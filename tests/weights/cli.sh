@@ -45,7 +45,7 @@ run "check extra arg" 2 model check -m "$tmp/good" extra
 run "quantize" 2 model quantize
 grep -q "usage: ocr2 model quantize" "$tmp/err" || fail "quantize: $(cat "$tmp/err")"
 
-# the good model: counts from make-model.py's own list (model.md §2.2)
+# the good model: counts from make-model.py's own list (MODEL.md §2.2)
 read -r n_tensors n_bytes <"$tmp/good.expect"
 run "check good" 0 model check -m "$tmp/good"
 [ "$(cat "$tmp/out")" = "ok: $n_tensors tensors" ] || fail "check good: $(cat "$tmp/out")"

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Writes small model directories for the `ocr2 model info|check` tests.
 
-The tensor names and shapes are written out here from model.md §2.2 (not from
+The tensor names and shapes are written out here from MODEL.md §2.2 (not from
 the C code they test); values are a cheap deterministic pattern, since only
 the layout matters. Standard library only.
 
@@ -39,7 +39,7 @@ PUBLISHED = dict(
 
 
 def tensors(d):
-    """[(name, shape)] of model.md §2.2 for dims d."""
+    """[(name, shape)] of MODEL.md §2.2 for dims d."""
     out = []
     W, hd = d["sam_width"], d["sam_width"] // d["sam_heads"]
     s = "model.sam_model."

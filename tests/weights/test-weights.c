@@ -291,7 +291,7 @@ static void test_published_config(const char *path)
 	CHECK(st == OCR2_OK, "published config: %s", ocr2_errmsg());
 	if (st)
 		return;
-	/* model.md §1.1-§1.3 */
+	/* MODEL.md §1.1-§1.3 */
 	CHECK(c.hidden == 1280 && c.n_layers == 12 && c.n_heads == 10 && c.n_kv_heads == 10 &&
 		      c.head_dim == 128,
 	      "LM attention dims");
