@@ -282,6 +282,30 @@ ocr2_status ocr2_doc_render(ocr2_doc *d, int index, ocr2_image *out)
 	return ocr2_fail(OCR2_ERR_INTERNAL, "%s: no reader", d->name);
 }
 
+ocr2_status ocr2_doc_page_dpi(ocr2_doc *d, int index, double *xdpi, double *ydpi)
+{
+	*xdpi = *ydpi = 0;
+	if (!d)
+		return ocr2_fail(OCR2_ERR_INVALID, "no document");
+	if (index < 0 || index >= d->n_pages)
+		return ocr2_fail(OCR2_ERR_INVALID, "%s: no page %d (the document has %d)", d->name,
+				 index + 1, d->n_pages);
+	if (d->fmt == OCR2_FMT_PDF) {
+		*xdpi = *ydpi = d->p.dpi;
+		return OCR2_OK;
+	}
+	double dpi[2];
+	ocr2_status s = doc_image_dpi(d, index, dpi);
+	if (s != OCR2_OK)
+		return s;
+	/* a declared resolution that cannot be meant is no resolution */
+	if (dpi[0] >= 1 && dpi[0] <= 1e5 && dpi[1] >= 1 && dpi[1] <= 1e5) {
+		*xdpi = dpi[0];
+		*ydpi = dpi[1];
+	}
+	return OCR2_OK;
+}
+
 void ocr2_doc_free(ocr2_doc *d)
 {
 	if (!d)

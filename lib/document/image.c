@@ -238,8 +238,9 @@ static void png_ctx_free(png_ctx *c)
 	c->rows = NULL;
 }
 
-/* Decodes (or with out == NULL only checks the header of) d's PNG. */
-static ocr2_status png_decode(ocr2_doc *d, ocr2_image *out)
+/* Decodes (or with out == NULL only checks the header of) d's PNG; dpi, when
+ * not NULL, gets the pHYs resolution (0 when it has none in metres). */
+static ocr2_status png_decode(ocr2_doc *d, ocr2_image *out, double *dpi)
 {
 	png_ctx ctx = {.d = d}, *c = &ctx;
 	c->png = png_create_read_struct(PNG_LIBPNG_VER_STRING, c, png_on_error, png_on_warning);
@@ -259,6 +260,15 @@ static ocr2_status png_decode(ocr2_doc *d, ocr2_image *out)
 	png_read_info(c->png, c->info);
 	png_uint_32 w = png_get_image_width(c->png, c->info);
 	png_uint_32 h = png_get_image_height(c->png, c->info);
+	if (dpi) {
+		png_uint_32 rx = 0, ry = 0;
+		int unit = 0;
+		dpi[0] = dpi[1] = 0;
+		if (png_get_pHYs(c->png, c->info, &rx, &ry, &unit) && unit == PNG_RESOLUTION_METER) {
+			dpi[0] = rx * 0.0254;
+			dpi[1] = ry * 0.0254;
+		}
+	}
 	ocr2_status s = doc_check_size(d, w, h, 1);
 	if (s != OCR2_OK || !out) {
 		png_ctx_free(c);
@@ -308,7 +318,7 @@ static ocr2_status png_decode(ocr2_doc *d, ocr2_image *out)
 
 ocr2_status doc_png_open(ocr2_doc *d)
 {
-	ocr2_status s = png_decode(d, NULL);
+	ocr2_status s = png_decode(d, NULL, NULL);
 	if (s == OCR2_OK)
 		d->n_pages = 1;
 	return s;
@@ -316,7 +326,7 @@ ocr2_status doc_png_open(ocr2_doc *d)
 
 ocr2_status doc_png_render(ocr2_doc *d, ocr2_image *out)
 {
-	return png_decode(d, out);
+	return png_decode(d, out, NULL);
 }
 
 static void png_on_write_error(png_structp png, png_const_charp msg)
@@ -606,4 +616,87 @@ ocr2_status doc_jpeg_open(ocr2_doc *d)
 ocr2_status doc_jpeg_render(ocr2_doc *d, ocr2_image *out)
 {
 	return jpeg_decode(d, out);
+}
+
+/* ---- what the PDF writer needs to know of a JPEG, and resolutions -------- */
+
+ocr2_status doc_jpeg_info(const uint8_t *data, size_t n, const char *name, doc_jpeg_header *out)
+{
+	memset(out, 0, sizeof *out);
+	jpeg_ctx *c = calloc(1, sizeof *c);
+	if (!c)
+		return ocr2_fail(OCR2_ERR_NOMEM, "%s: out of memory", name);
+	c->ci.err = jpeg_std_error(&c->err.pub);
+	c->err.pub.error_exit = jpeg_on_error;
+	c->err.pub.emit_message = jpeg_on_message;
+	if (setjmp(c->err.jb)) {
+		ocr2_status s = ocr2_fail(OCR2_ERR_FORMAT, "%s: corrupt JPEG: %s", name, c->err.msg);
+		jpeg_ctx_free(c);
+		free(c);
+		return s;
+	}
+	jpeg_create_decompress(&c->ci);
+	if (n > (unsigned long)-1)
+		ERREXIT(&c->ci, JERR_INPUT_EMPTY);
+	jpeg_mem_src(&c->ci, data, (unsigned long)n);
+	jpeg_save_markers(&c->ci, JPEG_APP0 + 1, 0xFFFF);
+	jpeg_read_header(&c->ci, TRUE);
+	out->width = (int)c->ci.image_width;
+	out->height = (int)c->ci.image_height;
+	out->components = c->ci.num_components;
+	out->adobe = c->ci.saw_Adobe_marker;
+	out->baseline_8bit = c->ci.data_precision == 8 && !c->ci.arith_code;
+	out->orientation = 1;
+	for (jpeg_saved_marker_ptr m = c->ci.marker_list; m; m = m->next)
+		if (m->marker == JPEG_APP0 + 1 && m->data_length >= 6 &&
+		    !memcmp(m->data, "Exif\0\0", 6)) {
+			out->orientation = exif_orientation(m->data, m->data_length);
+			break;
+		}
+	if (c->ci.saw_JFIF_marker && c->ci.X_density > 0 && c->ci.Y_density > 0 &&
+	    (c->ci.density_unit == 1 || c->ci.density_unit == 2)) {
+		double f = c->ci.density_unit == 2 ? 2.54 : 1.0;
+		out->xdpi = c->ci.X_density * f;
+		out->ydpi = c->ci.Y_density * f;
+	}
+	jpeg_ctx_free(c);
+	free(c);
+	return OCR2_OK;
+}
+
+ocr2_status doc_image_dpi(ocr2_doc *d, int index, double dpi[2])
+{
+	dpi[0] = dpi[1] = 0;
+	switch (d->fmt) {
+	case OCR2_FMT_TIFF: {
+		d->tif_msg[0] = 0;
+		if (!TIFFSetDirectory(d->tif, (tdir_t)index))
+			return ocr2_fail(OCR2_ERR_FORMAT, "%s: page %d: corrupt TIFF directory%s%s",
+					 d->name, index + 1, d->tif_msg[0] ? ": " : "", d->tif_msg);
+		float x = 0, y = 0;
+		uint16_t unit = RESUNIT_INCH;
+		TIFFGetFieldDefaulted(d->tif, TIFFTAG_RESOLUTIONUNIT, &unit);
+		if (unit != RESUNIT_INCH && unit != RESUNIT_CENTIMETER)
+			return OCR2_OK;
+		if (TIFFGetField(d->tif, TIFFTAG_XRESOLUTION, &x) &&
+		    TIFFGetField(d->tif, TIFFTAG_YRESOLUTION, &y)) {
+			double f = unit == RESUNIT_CENTIMETER ? 2.54 : 1.0;
+			dpi[0] = x * f;
+			dpi[1] = y * f;
+		}
+		return OCR2_OK;
+	}
+	case OCR2_FMT_PNG: return png_decode(d, NULL, dpi);
+	case OCR2_FMT_JPEG: {
+		doc_jpeg_header h;
+		ocr2_status s = doc_jpeg_info(d->data, d->n, d->name, &h);
+		if (s == OCR2_OK) {
+			/* the page is the image as shown: a quarter turn swaps the axes */
+			dpi[0] = h.orientation >= 5 ? h.ydpi : h.xdpi;
+			dpi[1] = h.orientation >= 5 ? h.xdpi : h.ydpi;
+		}
+		return s;
+	}
+	default: return OCR2_OK;
+	}
 }
