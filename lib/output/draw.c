@@ -19,16 +19,16 @@
  * laid first, so outlines and labels keep their exact colour.
  */
 static const uint8_t palette[][3] = {
-	{31, 119, 180},  /* text */
-	{190, 30, 45},   /* title */
-	{180, 90, 20},   /* sub_title */
-	{44, 160, 44},   /* image */
-	{23, 150, 130},  /* image_caption */
-	{148, 103, 189}, /* table */
-	{120, 60, 160},  /* table_caption */
-	{190, 20, 150},  /* equation */
-	{110, 110, 110}, /* header, footer, page number */
-	{140, 86, 75},   {188, 189, 34}, {23, 100, 60}, {60, 60, 200}, {150, 150, 20},
+    {31, 119, 180},  /* text */
+    {190, 30, 45},   /* title */
+    {180, 90, 20},   /* sub_title */
+    {44, 160, 44},   /* image */
+    {23, 150, 130},  /* image_caption */
+    {148, 103, 189}, /* table */
+    {120, 60, 160},  /* table_caption */
+    {190, 20, 150},  /* equation */
+    {110, 110, 110}, /* header, footer, page number */
+    {140, 86, 75},   {188, 189, 34}, {23, 100, 60}, {60, 60, 200}, {150, 150, 20},
 };
 
 void ocr2_label_color(const char *label, uint8_t rgb[3])
@@ -37,11 +37,19 @@ void ocr2_label_color(const char *label, uint8_t rgb[3])
 		const char *label;
 		int color;
 	} known[] = {
-		{"text", 0},          {"title", 1},           {"sub_title", 2},
-		{"image", 3},         {"image_caption", 4},   {"table", 5},
-		{"table_caption", 6}, {"table_footnote", 6},  {"equation", 7},
-		{"header", 8},        {"footer", 8},          {"page_number", 8},
-		{"", 8},
+	    {"text", 0},
+	    {"title", 1},
+	    {"sub_title", 2},
+	    {"image", 3},
+	    {"image_caption", 4},
+	    {"table", 5},
+	    {"table_caption", 6},
+	    {"table_footnote", 6},
+	    {"equation", 7},
+	    {"header", 8},
+	    {"footer", 8},
+	    {"page_number", 8},
+	    {"", 8},
 	};
 	const char *l = label ? label : "";
 	int c = -1;
@@ -89,10 +97,11 @@ ocr2_status ocr2_draw_blocks(const ocr2_image *img, const ocr2_blocks *b, ocr2_i
 		uint32_t *row = (uint32_t *)(buf + (size_t)y * stride);
 		const uint8_t *p = img->rgb + (size_t)y * w * 3;
 		for (int x = 0; x < w; x++)
-			row[x] = (uint32_t)p[3 * x] << 16 | (uint32_t)p[3 * x + 1] << 8 | p[3 * x + 2];
+			row[x] =
+			    (uint32_t)p[3 * x] << 16 | (uint32_t)p[3 * x + 1] << 8 | p[3 * x + 2];
 	}
-	cairo_surface_t *surf = cairo_image_surface_create_for_data(buf, CAIRO_FORMAT_RGB24, w, h,
-								    stride);
+	cairo_surface_t *surf =
+	    cairo_image_surface_create_for_data(buf, CAIRO_FORMAT_RGB24, w, h, stride);
 	cairo_t *cr = cairo_create(surf);
 	int nb = b ? b->n_blocks : 0;
 
@@ -126,10 +135,10 @@ ocr2_status ocr2_draw_blocks(const ocr2_image *img, const ocr2_blocks *b, ocr2_i
 			int bw = r[2] - r[0], bh = r[3] - r[1];
 			int tw = lw < bw ? lw : bw, th = lw < bh ? lw : bh;
 			set_rgb(cr, c, 1);
-			cairo_rectangle(cr, r[0], r[1], bw, th);          /* top */
-			cairo_rectangle(cr, r[0], r[3] - th, bw, th);     /* bottom */
-			cairo_rectangle(cr, r[0], r[1], tw, bh);          /* left */
-			cairo_rectangle(cr, r[2] - tw, r[1], tw, bh);     /* right */
+			cairo_rectangle(cr, r[0], r[1], bw, th);      /* top */
+			cairo_rectangle(cr, r[0], r[3] - th, bw, th); /* bottom */
+			cairo_rectangle(cr, r[0], r[1], tw, bh);      /* left */
+			cairo_rectangle(cr, r[2] - tw, r[1], tw, bh); /* right */
 			cairo_fill(cr);
 			if (!label[0])
 				continue;
@@ -153,7 +162,7 @@ ocr2_status ocr2_draw_blocks(const ocr2_image *img, const ocr2_blocks *b, ocr2_i
 	if (cs != CAIRO_STATUS_SUCCESS) {
 		free(buf);
 		return ocr2_fail(cs == CAIRO_STATUS_NO_MEMORY ? OCR2_ERR_NOMEM : OCR2_ERR_INTERNAL,
-				 "draw: cairo: %s", cairo_status_to_string(cs));
+		                 "draw: cairo: %s", cairo_status_to_string(cs));
 	}
 	out->rgb = malloc((size_t)w * h * 3);
 	if (!out->rgb) {

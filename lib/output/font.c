@@ -40,7 +40,7 @@ void out_glyphless_ttf(ocr2_buf *out)
 {
 	/* Sorted by tag, as the table directory must be. */
 	table t[] = {{"OS/2", {0}}, {"cmap", {0}}, {"glyf", {0}}, {"head", {0}}, {"hhea", {0}},
-		     {"hmtx", {0}}, {"loca", {0}}, {"maxp", {0}}, {"name", {0}}, {"post", {0}}};
+	             {"hmtx", {0}}, {"loca", {0}}, {"maxp", {0}}, {"name", {0}}, {"post", {0}}};
 	enum { OS2, CMAP, GLYF, HEAD, HHEA, HMTX, LOCA, MAXP, NAME, POST, NT };
 	const unsigned n_glyphs = 2; /* .notdef and the one empty glyph every CID maps to */
 	ocr2_buf *b;
@@ -100,9 +100,9 @@ void out_glyphless_ttf(ocr2_buf *out)
 	ocr2_buf_be16(b, 0xFFFF); /* endCode */
 	ocr2_buf_be16(b, 0);      /* reservedPad */
 	ocr2_buf_be16(b, 0x20);
-	ocr2_buf_be16(b, 0xFFFF);              /* startCode */
+	ocr2_buf_be16(b, 0xFFFF);                /* startCode */
 	ocr2_buf_be16(b, (1u - 0x20u) & 0xffff); /* idDelta: 0x20 -> 1 */
-	ocr2_buf_be16(b, 1);                   /* 0xFFFF -> 0 */
+	ocr2_buf_be16(b, 1);                     /* 0xFFFF -> 0 */
 	ocr2_buf_be16(b, 0);
 	ocr2_buf_be16(b, 0); /* idRangeOffset */
 
@@ -167,8 +167,8 @@ void out_glyphless_ttf(ocr2_buf *out)
 		static const struct {
 			unsigned id;
 			const char *s;
-		} names[] = {{1, "OCR2 Glyphless"}, {2, "Regular"}, {3, "ocr2: OCR2 Glyphless"},
-			     {4, "OCR2 Glyphless"}, {5, "Version 1.0"}, {6, "OCR2Glyphless"}};
+		} names[] = {{1, "OCR2 Glyphless"}, {2, "Regular"},     {3, "ocr2: OCR2 Glyphless"},
+		             {4, "OCR2 Glyphless"}, {5, "Version 1.0"}, {6, "OCR2Glyphless"}};
 		const unsigned nn = sizeof names / sizeof *names;
 		ocr2_buf rec = {0}, str = {0};
 		for (unsigned i = 0; i < nn; i++)
@@ -185,10 +185,10 @@ void out_glyphless_ttf(ocr2_buf *out)
 
 	b = &t[POST].data; /* format 3: no glyph names */
 	ocr2_buf_be32(b, 0x00030000);
-	ocr2_buf_be32(b, 0);                 /* italic angle */
+	ocr2_buf_be32(b, 0);                       /* italic angle */
 	ocr2_buf_be16(b, (unsigned)-100 & 0xffff); /* underline position */
-	ocr2_buf_be16(b, 50);                /* underline thickness */
-	ocr2_buf_be32(b, 1);                 /* fixed pitch */
+	ocr2_buf_be16(b, 50);                      /* underline thickness */
+	ocr2_buf_be32(b, 1);                       /* fixed pitch */
 	for (int i = 0; i < 4; i++)
 		ocr2_buf_be32(b, 0);
 
@@ -232,7 +232,7 @@ static void utf16_hex(ocr2_buf *b, uint32_t cp)
 	if (cp >= 0x10000) {
 		cp -= 0x10000;
 		ocr2_buf_printf(b, "%04X%04X", 0xD800 + (unsigned)(cp >> 10),
-				0xDC00 + (unsigned)(cp & 0x3FF));
+		                0xDC00 + (unsigned)(cp & 0x3FF));
 	} else {
 		ocr2_buf_printf(b, "%04X", (unsigned)cp);
 	}
@@ -241,12 +241,12 @@ static void utf16_hex(ocr2_buf *b, uint32_t cp)
 void out_tounicode_cmap(const uint32_t *cps, int n, ocr2_buf *b)
 {
 	ocr2_buf_str(b, "/CIDInit /ProcSet findresource begin\n"
-			"12 dict begin\n"
-			"begincmap\n"
-			"/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def\n"
-			"/CMapName /Adobe-Identity-UCS def\n"
-			"/CMapType 2 def\n"
-			"1 begincodespacerange\n<0000> <FFFF>\nendcodespacerange\n");
+	                "12 dict begin\n"
+	                "begincmap\n"
+	                "/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def\n"
+	                "/CMapName /Adobe-Identity-UCS def\n"
+	                "/CMapType 2 def\n"
+	                "1 begincodespacerange\n<0000> <FFFF>\nendcodespacerange\n");
 	/* bfchar sections hold at most 100 entries each */
 	for (int i = 0; i < n; i += 100) {
 		int k = n - i < 100 ? n - i : 100;
@@ -259,7 +259,7 @@ void out_tounicode_cmap(const uint32_t *cps, int n, ocr2_buf *b)
 		ocr2_buf_str(b, "endbfchar\n");
 	}
 	ocr2_buf_str(b, "endcmap\n"
-			"CMapName currentdict /CMap defineresource pop\n"
-			"end\n"
-			"end\n");
+	                "CMapName currentdict /CMap defineresource pop\n"
+	                "end\n"
+	                "end\n");
 }

@@ -33,9 +33,10 @@
  * keeps it invisible wherever it lies in the painting order.
  *
  * Every block's lines share the block's rectangle: line i of n takes the i-th
- * n-th of its height, the font size is that height, the baseline sits at the
- * font's descent above the line's bottom, and Tz stretches the line's
- * characters (all OUT_FONT_ADVANCE wide) to the rectangle's width.
+ * n-th of its height, the font size is that height (less when the line is too
+ * short for it, see layer_content), the baseline sits at the font's descent
+ * above the line's bottom, and Tz stretches the line's characters (all
+ * OUT_FONT_ADVANCE wide) to the rectangle's width.
  *
  * Characters are codes of a Type0 font (Identity-H, 2 bytes each): code k is
  * the k-th distinct code point the document used, so any script fits, emoji
@@ -50,19 +51,19 @@
 struct ocr2_pdf {
 	qpdf_data q;
 	qpdflogger_handle log;
-	char *name;         /* for messages */
+	char *name; /* for messages */
 	ocr2_pdf_params p;
-	bool source;        /* pages come from a PDF; else pages are added images */
+	bool source; /* pages come from a PDF; else pages are added images */
 	int n_src;
-	uint8_t *done;      /* per source page: a text layer was added */
-	char *mem;          /* the source's bytes when it was read from memory */
+	uint8_t *done; /* per source page: a text layer was added */
+	char *mem;     /* the source's bytes when it was read from memory */
 	int n_images;
 	bool have_font;
 	qpdf_oh font, tounicode, cidtogid;
 	/* code k+1 -> cps[k]; and the reverse through an open-addressed table */
 	uint32_t *cps;
 	int n_cps, cap_cps;
-	uint32_t *hk;     /* code point + 1, 0 = empty */
+	uint32_t *hk; /* code point + 1, 0 = empty */
 	uint16_t *hv;
 	size_t hcap;
 };
@@ -106,7 +107,7 @@ static qpdf_oh parse(ocr2_pdf *w, const char *fmt, ...)
 /* A new stream holding data; filter is a name ("/FlateDecode") when the
  * bytes are already encoded, NULL to let qpdf compress them on writing. */
 static qpdf_oh new_stream(ocr2_pdf *w, const void *data, size_t n, const char *filter,
-			  qpdf_oh parms)
+                          qpdf_oh parms)
 {
 	qpdf_oh s = qpdf_oh_new_stream(w->q);
 	qpdf_oh f = filter ? qpdf_oh_new_name(w->q, filter) : qpdf_oh_new_null(w->q);
@@ -224,8 +225,8 @@ ocr2_status ocr2_pdf_new(const ocr2_doc *src, const ocr2_pdf_params *p, ocr2_pdf
 		/* Pages are addressed by index: both libraries must agree on them. */
 		if (s == OCR2_OK && w->n_src != src->n_pages)
 			s = ocr2_fail(OCR2_ERR_FORMAT,
-				      "%s: damaged PDF: qpdf finds %d pages where poppler finds %d",
-				      src->name, w->n_src, src->n_pages);
+			              "%s: damaged PDF: qpdf finds %d pages where poppler finds %d",
+			              src->name, w->n_src, src->n_pages);
 		if (s == OCR2_OK && !(w->done = calloc((size_t)w->n_src + 1, 1)))
 			s = ocr2_fail(OCR2_ERR_NOMEM, "%s: out of memory", src->name);
 	}
@@ -252,15 +253,15 @@ static ocr2_status make_font(ocr2_pdf *w)
 	qpdf_data q = w->q;
 	qpdf_oh file = new_stream(w, ttf.s, ttf.len, NULL, 0);
 	qpdf_oh_replace_key(q, qpdf_oh_get_dict(q, file), "/Length1",
-			    qpdf_oh_new_integer(q, (long long)ttf.len));
+	                    qpdf_oh_new_integer(q, (long long)ttf.len));
 	ocr2_buf_free(&ttf);
 
 	qpdf_oh desc = parse(w,
-			     "<< /Type /FontDescriptor /FontName " FONT_NAME
-			     " /Flags 5 /FontBBox [0 %d %d %d] /ItalicAngle 0 /Ascent %d"
-			     " /Descent %d /CapHeight %d /StemV 80 >>",
-			     OUT_FONT_DESCENT, OUT_FONT_ADVANCE, OUT_FONT_ASCENT, OUT_FONT_ASCENT,
-			     OUT_FONT_DESCENT, OUT_FONT_ASCENT);
+	                     "<< /Type /FontDescriptor /FontName " FONT_NAME
+	                     " /Flags 5 /FontBBox [0 %d %d %d] /ItalicAngle 0 /Ascent %d"
+	                     " /Descent %d /CapHeight %d /StemV 80 >>",
+	                     OUT_FONT_DESCENT, OUT_FONT_ADVANCE, OUT_FONT_ASCENT, OUT_FONT_ASCENT,
+	                     OUT_FONT_DESCENT, OUT_FONT_ASCENT);
 	qpdf_oh_replace_key(q, desc, "/FontFile2", file);
 	desc = qpdf_make_indirect_object(q, desc);
 
@@ -269,16 +270,16 @@ static ocr2_status make_font(ocr2_pdf *w)
 	w->tounicode = new_stream(w, "", 0, NULL, 0);
 
 	qpdf_oh cid = parse(w,
-			    "<< /Type /Font /Subtype /CIDFontType2 /BaseFont " FONT_NAME
-			    " /CIDSystemInfo << /Registry (Adobe) /Ordering (Identity)"
-			    " /Supplement 0 >> /DW %d >>",
-			    OUT_FONT_ADVANCE);
+	                    "<< /Type /Font /Subtype /CIDFontType2 /BaseFont " FONT_NAME
+	                    " /CIDSystemInfo << /Registry (Adobe) /Ordering (Identity)"
+	                    " /Supplement 0 >> /DW %d >>",
+	                    OUT_FONT_ADVANCE);
 	qpdf_oh_replace_key(q, cid, "/FontDescriptor", desc);
 	qpdf_oh_replace_key(q, cid, "/CIDToGIDMap", w->cidtogid);
 	cid = qpdf_make_indirect_object(q, cid);
 
 	qpdf_oh font = qpdf_oh_parse(q, "<< /Type /Font /Subtype /Type0 /BaseFont " FONT_NAME
-					" /Encoding /Identity-H >>");
+	                                " /Encoding /Identity-H >>");
 	qpdf_oh arr = qpdf_oh_new_array(q);
 	qpdf_oh_append_item(q, arr, cid);
 	qpdf_oh_replace_key(q, font, "/DescendantFonts", arr);
@@ -358,14 +359,14 @@ static ocr2_status finish_font(ocr2_pdf *w)
 	out_tounicode_cmap(w->cps, w->n_cps, &b);
 	if (!b.oom)
 		qpdf_oh_replace_stream_data(w->q, w->tounicode, (const unsigned char *)b.s, b.len,
-					    qpdf_oh_new_null(w->q), qpdf_oh_new_null(w->q));
+		                            qpdf_oh_new_null(w->q), qpdf_oh_new_null(w->q));
 	ocr2_buf_free(&b);
 	/* every code (0 included) -> glyph 1, the empty one */
 	for (int i = 0; i <= w->n_cps; i++)
 		ocr2_buf_be16(&b, 1);
 	if (!b.oom)
 		qpdf_oh_replace_stream_data(w->q, w->cidtogid, (const unsigned char *)b.s, b.len,
-					    qpdf_oh_new_null(w->q), qpdf_oh_new_null(w->q));
+		                            qpdf_oh_new_null(w->q), qpdf_oh_new_null(w->q));
 	bool oom = b.oom;
 	ocr2_buf_free(&b);
 	if (oom)
@@ -375,42 +376,108 @@ static ocr2_status finish_font(ocr2_pdf *w)
 
 /* ---- the text layer ---------------------------------------------------------- */
 
-/* Whether a line reads right to left: its first strongly directional
- * character is Hebrew, Arabic, Syriac, Thaana, NKo, Samaritan, Mandaic or one
- * of their presentation forms (the common right-to-left blocks). */
+/* ---- a simplified bidi: lines in the order they are seen ----------------------- */
+
+/* The common right-to-left blocks: Hebrew, Arabic, Syriac, Thaana, NKo,
+ * Samaritan, Mandaic and their presentation forms, and the historic RTL
+ * scripts of plane 1. */
 static bool rtl_cp(uint32_t c)
 {
 	return (c >= 0x0590 && c <= 0x08FF) || (c >= 0xFB1D && c <= 0xFDFF) ||
-	       (c >= 0xFE70 && c <= 0xFEFF) || (c >= 0x10800 && c <= 0x10FFF) ||
+	       (c >= 0xFE70 && c <= 0xFEFE) || (c >= 0x10800 && c <= 0x10FFF) ||
 	       (c >= 0x1E800 && c <= 0x1EFFF);
 }
 
-static bool line_rtl(const char *s)
+enum { BIDI_L, BIDI_R, BIDI_EN, BIDI_N };
+
+/*
+ * PDF text lies on the page in the order it is seen; text extractors (poppler,
+ * pdf.js, Acrobat) read a right-to-left run backwards to recover the order it
+ * is read in. The model writes logical order, so a line with right-to-left
+ * characters is reordered here by a reduced Unicode bidi algorithm: one
+ * paragraph level from the first strong character (W1, W7, N1, N2, I1, I2 and
+ * L2 of UAX #9, no explicit embeddings, no mirroring). A line without such
+ * characters keeps its order. order[i] is the logical index shown i-th.
+ */
+static void visual_order(const uint32_t *cp, int n, int *order, uint8_t *type, uint8_t *lev)
 {
-	size_t n = strlen(s);
-	for (size_t i = 0; i < n;) {
-		uint32_t cp;
-		int k = ocr2_utf8_next((const unsigned char *)s + i, n - i, &cp);
-		if (k == 0)
-			return false;
-		i += (size_t)k;
-		if (rtl_cp(cp))
-			return true;
-		if (ocr2_uclass(cp) == OCR2_UC_L)
-			return false;
+	bool any_r = false;
+	for (int i = 0; i < n; i++) {
+		order[i] = i;
+		int c = ocr2_uclass(cp[i]);
+		type[i] = rtl_cp(cp[i])     ? BIDI_R
+		          : c == OCR2_UC_ND ? BIDI_EN
+		          : c == OCR2_UC_L  ? BIDI_L
+		          : c == OCR2_UC_M  ? 255 /* takes the type before it */
+		                            : BIDI_N;
+		any_r |= type[i] == BIDI_R;
 	}
-	return false;
+	if (!any_r)
+		return;
+	int para = BIDI_L;
+	for (int i = 0; i < n; i++)
+		if (type[i] == BIDI_L || type[i] == BIDI_R) {
+			para = type[i];
+			break;
+		}
+	int prev = para, strong = para;
+	for (int i = 0; i < n; i++) {
+		if (type[i] == 255) /* W1 */
+			type[i] = (uint8_t)prev;
+		if (type[i] == BIDI_EN && strong == BIDI_L) /* W7 */
+			type[i] = BIDI_L;
+		if (type[i] == BIDI_L || type[i] == BIDI_R)
+			strong = type[i];
+		prev = type[i];
+	}
+	for (int i = 0; i < n;) { /* N1, N2: runs of neutrals */
+		if (type[i] != BIDI_N) {
+			i++;
+			continue;
+		}
+		int j = i;
+		while (j < n && type[j] == BIDI_N)
+			j++;
+		int before = i ? (type[i - 1] == BIDI_L ? BIDI_L : BIDI_R) : para;
+		int after = j < n ? (type[j] == BIDI_L ? BIDI_L : BIDI_R) : para;
+		for (int k = i; k < j; k++)
+			type[k] = (uint8_t)(before == after ? before : para);
+		i = j;
+	}
+	int maxl = 0;
+	for (int i = 0; i < n; i++) { /* I1, I2 */
+		int t = type[i];
+		lev[i] = (uint8_t)(para == BIDI_L ? (t == BIDI_L   ? 0
+		                                     : t == BIDI_R ? 1
+		                                                   : 2)
+		                                  : (t == BIDI_R ? 1 : 2));
+		maxl = lev[i] > maxl ? lev[i] : maxl;
+	}
+	for (int l = maxl; l >= 1; l--) /* L2 */
+		for (int i = 0; i < n;) {
+			if (lev[i] < l) {
+				i++;
+				continue;
+			}
+			int j = i;
+			while (j < n && lev[j] >= l)
+				j++;
+			for (int a = i, b = j - 1; a < b; a++, b--) {
+				int t = order[a];
+				order[a] = order[b];
+				order[b] = t;
+			}
+			i = j;
+		}
 }
 
 /*
  * The content of a page's text layer, in shown coordinates of a page
  * pw x ph points; pixel (x, y) of the w x h picture is (x*sx, ph - y*sy).
- * A right-to-left line is drawn with its characters in logical order from
- * the right edge leftwards (a mirrored text matrix), which is how text
- * extractors expect such text to lie; every other line runs left to right.
+ * Lines run left to right in the order they are seen (visual_order).
  */
 static ocr2_status layer_content(ocr2_pdf *w, const ocr2_blocks *blocks, int pxw, int pxh,
-				 double sx, double sy, double ph, ocr2_buf *c, int *n_lines)
+                                 double sx, double sy, double ph, ocr2_buf *c, int *n_lines)
 {
 	*n_lines = 0;
 	ocr2_buf_str(c, "BT\n3 Tr\n");
@@ -427,34 +494,60 @@ static ocr2_status layer_content(ocr2_pdf *w, const ocr2_blocks *blocks, int pxw
 		double top = ph - r[1] * sy, lh = (r[3] - r[1]) * sy / L.n;
 		for (int i = 0; i < L.n; i++) {
 			const out_line *ln = &L.lines[i];
-			double fs = lh;
-			double base = top - (i + 1) * lh - OUT_FONT_DESCENT / 1000.0 * lh;
+			/* At most the size that squeezes the characters to half their
+			 * width: squeezed harder, word gaps fall under the share of the
+			 * font size extractors take for a space (poppler: 0.1) and the
+			 * words run together. A smaller font is centred in its line. */
+			double fs = lh, fmax = 4.0 * bw / ln->nchars;
+			if (fs > fmax)
+				fs = fmax;
+			double base =
+			    top - (i + 1) * lh + (lh - fs) / 2 - OUT_FONT_DESCENT / 1000.0 * fs;
 			double natural = ln->nchars * (OUT_FONT_ADVANCE / 1000.0) * fs;
 			double tz = natural > 0 ? 100.0 * bw / natural : 100.0;
-			bool rtl = line_rtl(ln->text);
 			ocr2_buf_str(c, "/F1 ");
 			ocr2_buf_num(c, fs < 0.001 ? 0.001 : fs);
 			ocr2_buf_str(c, " Tf ");
 			ocr2_buf_num(c, tz < 0.001 ? 0.001 : tz);
-			ocr2_buf_str(c, rtl ? " Tz -1 0 0 1 " : " Tz 1 0 0 1 ");
-			ocr2_buf_num(c, rtl ? x0 + bw : x0);
+			ocr2_buf_str(c, " Tz 1 0 0 1 ");
+			ocr2_buf_num(c, x0);
 			ocr2_buf_byte(c, ' ');
 			ocr2_buf_num(c, base);
 			ocr2_buf_str(c, " Tm <");
+			int nc = ln->nchars;
+			uint32_t *cps = malloc(sizeof *cps * (size_t)nc);
+			int *order = malloc(sizeof *order * (size_t)nc);
+			uint8_t *tl = malloc(2 * (size_t)nc);
+			if (!cps || !order || !tl) {
+				free(cps);
+				free(order);
+				free(tl);
+				out_lines_free(&L);
+				return ocr2_fail(OCR2_ERR_NOMEM, "%s: out of memory", w->name);
+			}
 			size_t n = strlen(ln->text);
-			for (size_t k = 0; k < n;) {
-				uint32_t cp;
+			int m = 0;
+			for (size_t k = 0; k < n && m < nc;) {
 				int len = ocr2_utf8_next((const unsigned char *)ln->text + k, n - k,
-							 &cp);
+				                         &cps[m]);
 				if (len == 0)
 					break;
 				k += (size_t)len;
-				unsigned code = code_of(w, cp);
-				if (code == 0) {
-					out_lines_free(&L);
-					return ocr2_fail(OCR2_ERR_NOMEM, "%s: out of memory", w->name);
-				}
+				m++;
+			}
+			visual_order(cps, m, order, tl, tl + nc);
+			bool oom = false;
+			for (int k = 0; k < m && !oom; k++) {
+				unsigned code = code_of(w, cps[order[k]]);
+				oom = code == 0;
 				ocr2_buf_printf(c, "%04X", code);
+			}
+			free(cps);
+			free(order);
+			free(tl);
+			if (oom) {
+				out_lines_free(&L);
+				return ocr2_fail(OCR2_ERR_NOMEM, "%s: out of memory", w->name);
 			}
 			ocr2_buf_str(c, "> Tj\n");
 			(*n_lines)++;
@@ -520,8 +613,8 @@ static qpdf_oh dict_copy(ocr2_pdf *w, qpdf_oh d)
  * (prepend) or after it. The page gets fresh /Resources and /XObject
  * dictionaries: the old ones may be shared with other pages or inherited.
  */
-static ocr2_status graft(ocr2_pdf *w, qpdf_oh page, const ocr2_buf *content, double sw,
-			 double sh, const double m[6], bool prepend)
+static ocr2_status graft(ocr2_pdf *w, qpdf_oh page, const ocr2_buf *content, double sw, double sh,
+                         const double m[6], bool prepend)
 {
 	qpdf_data q = w->q;
 	ocr2_status s = make_font(w);
@@ -586,10 +679,10 @@ ocr2_status ocr2_pdf_add_text(ocr2_pdf *w, int index, const ocr2_page_ocr *pg)
 		return ocr2_fail(OCR2_ERR_INVALID, "%s: no source PDF to add text to", w->name);
 	if (index < 0 || index >= w->n_src)
 		return ocr2_fail(OCR2_ERR_INVALID, "%s: no page %d (the document has %d)", w->name,
-				 index + 1, w->n_src);
+		                 index + 1, w->n_src);
 	if (w->done[index])
 		return ocr2_fail(OCR2_ERR_INVALID, "%s: page %d already has its text layer",
-				 w->name, index + 1);
+		                 w->name, index + 1);
 	if (!pg->blocks)
 		return OCR2_OK; /* failed or truncated: the page stays as it is */
 	if (pg->width < 1 || pg->height < 1)
@@ -662,7 +755,7 @@ static int paeth(int a, int b, int c)
  * filter of each row chosen by the smallest sum of absolute differences (as
  * libpng does), deflated. PDF's /Predictor 15 reads it back. */
 static ocr2_status deflate_rows(ocr2_pdf *w, const uint8_t *px, size_t rb, int h, int bpp,
-				ocr2_buf *out)
+                                ocr2_buf *out)
 {
 	uint8_t *f = malloc((rb + 1) * 5);
 	uint8_t *all = malloc((rb + 1) * (size_t)h);
@@ -683,11 +776,21 @@ static ocr2_status deflate_rows(ocr2_pdf *w, const uint8_t *px, size_t rb, int h
 				int a = i >= (size_t)bpp ? r[i - bpp] : 0, b = u ? u[i] : 0;
 				int c = u && i >= (size_t)bpp ? u[i - bpp] : 0, v;
 				switch (t) {
-				case 1: v = r[i] - a; break;
-				case 2: v = r[i] - b; break;
-				case 3: v = r[i] - ((a + b) >> 1); break;
-				case 4: v = r[i] - paeth(a, b, c); break;
-				default: v = r[i]; break;
+				case 1:
+					v = r[i] - a;
+					break;
+				case 2:
+					v = r[i] - b;
+					break;
+				case 3:
+					v = r[i] - ((a + b) >> 1);
+					break;
+				case 4:
+					v = r[i] - paeth(a, b, c);
+					break;
+				default:
+					v = r[i];
+					break;
 				}
 				o[i + 1] = (uint8_t)v;
 				int sv = (int8_t)(uint8_t)v;
@@ -712,7 +815,7 @@ static ocr2_status deflate_rows(ocr2_pdf *w, const uint8_t *px, size_t rb, int h
 	free(all);
 	if (zr != Z_OK)
 		return ocr2_fail(zr == Z_MEM_ERROR ? OCR2_ERR_NOMEM : OCR2_ERR_INTERNAL,
-				 "%s: cannot compress an image (zlib error %d)", w->name, zr);
+		                 "%s: cannot compress an image (zlib error %d)", w->name, zr);
 	out->len = out->cap = cap;
 	return OCR2_OK;
 }
@@ -812,7 +915,7 @@ static TIFF *mf_open(memfile *m, const char *mode)
 	TIFFOpenOptionsSetWarningHandlerExtR(o, mf_warning, m);
 	m->pos = 0;
 	TIFF *t = TIFFClientOpenExt("g4", mode, (thandle_t)m, mf_read, mf_write, mf_seek, mf_close,
-				    mf_size, mf_map, mf_unmap, o);
+	                            mf_size, mf_map, mf_unmap, o);
 	TIFFOpenOptionsFree(o);
 	return t;
 }
@@ -833,7 +936,8 @@ static ocr2_status encode_g4(ocr2_pdf *w, const uint8_t *bits, int iw, int ih, o
 	TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, 1);
 	TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, 1);
 	TIFFSetField(t, TIFFTAG_COMPRESSION, COMPRESSION_CCITTFAX4);
-	TIFFSetField(t, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_MINISWHITE); /* 0 = white, as G4 codes runs */
+	TIFFSetField(t, TIFFTAG_PHOTOMETRIC,
+	             PHOTOMETRIC_MINISWHITE); /* 0 = white, as G4 codes runs */
 	TIFFSetField(t, TIFFTAG_FILLORDER, FILLORDER_MSB2LSB);
 	TIFFSetField(t, TIFFTAG_PLANARCONFIG, PLANARCONFIG_CONTIG);
 	TIFFSetField(t, TIFFTAG_ROWSPERSTRIP, (uint32_t)ih);
@@ -841,10 +945,10 @@ static ocr2_status encode_g4(ocr2_pdf *w, const uint8_t *bits, int iw, int ih, o
 	for (int y = 0; y < ih && s == OCR2_OK; y++)
 		if (TIFFWriteScanline(t, (void *)(bits + (size_t)y * rb), (uint32_t)y, 0) < 0)
 			s = ocr2_fail(OCR2_ERR_INTERNAL, "%s: G4 encoding failed: %s", w->name,
-				      m.msg[0] ? m.msg : "libtiff error");
+			              m.msg[0] ? m.msg : "libtiff error");
 	if (s == OCR2_OK && !TIFFWriteDirectory(t))
 		s = ocr2_fail(OCR2_ERR_INTERNAL, "%s: G4 encoding failed: %s", w->name,
-			      m.msg[0] ? m.msg : "libtiff error");
+		              m.msg[0] ? m.msg : "libtiff error");
 	TIFFClose(t);
 	if (s == OCR2_OK) {
 		/* read the one strip back, raw */
@@ -857,7 +961,7 @@ static ocr2_status encode_g4(ocr2_pdf *w, const uint8_t *bits, int iw, int ih, o
 			free(out->s);
 			out->s = NULL;
 			s = ocr2_fail(OCR2_ERR_INTERNAL, "%s: G4 encoding failed: %s", w->name,
-				      m.msg[0] ? m.msg : "cannot read the strip back");
+			              m.msg[0] ? m.msg : "cannot read the strip back");
 		}
 		if (t)
 			TIFFClose(t);
@@ -893,14 +997,14 @@ static ocr2_status bilevel_xobject(ocr2_pdf *w, const ocr2_image *im, qpdf_oh *x
 		bool use_g4 = g4.len <= fl.len;
 		qpdf_oh parms;
 		if (use_g4)
-			parms = parse(w, "<< /K -1 /Columns %d /Rows %d /BlackIs1 false >>", iw, ih);
+			parms =
+			    parse(w, "<< /K -1 /Columns %d /Rows %d /BlackIs1 false >>", iw, ih);
 		else
-			parms = parse(w,
-				      "<< /Predictor 15 /Colors 1 /BitsPerComponent 1 /Columns %d >>",
-				      iw);
+			parms = parse(
+			    w, "<< /Predictor 15 /Colors 1 /BitsPerComponent 1 /Columns %d >>", iw);
 		const ocr2_buf *b = use_g4 ? &g4 : &fl;
-		*xo = new_stream(w, b->s, b->len, use_g4 ? "/CCITTFaxDecode" : "/FlateDecode",
-				 parms);
+		*xo =
+		    new_stream(w, b->s, b->len, use_g4 ? "/CCITTFaxDecode" : "/FlateDecode", parms);
 		qpdf_oh d = qpdf_oh_get_dict(q, *xo);
 		qpdf_oh_replace_key(q, d, "/ColorSpace", qpdf_oh_new_name(q, "/DeviceGray"));
 		qpdf_oh_replace_key(q, d, "/BitsPerComponent", qpdf_oh_new_integer(q, 1));
@@ -932,18 +1036,17 @@ static ocr2_status raster_xobject(ocr2_pdf *w, const ocr2_image *im, qpdf_oh *xo
 			g[i] = p[3 * i];
 	}
 	ocr2_buf z = {0};
-	ocr2_status s =
-		deflate_rows(w, gray ? g : p, (size_t)im->width * ch, im->height, ch, &z);
+	ocr2_status s = deflate_rows(w, gray ? g : p, (size_t)im->width * ch, im->height, ch, &z);
 	free(g);
 	if (s == OCR2_OK) {
 		qpdf_data q = w->q;
-		qpdf_oh parms = parse(
-			w, "<< /Predictor 15 /Colors %d /BitsPerComponent 8 /Columns %d >>", ch,
-			im->width);
+		qpdf_oh parms =
+		    parse(w, "<< /Predictor 15 /Colors %d /BitsPerComponent 8 /Columns %d >>", ch,
+		          im->width);
 		*xo = new_stream(w, z.s, z.len, "/FlateDecode", parms);
 		qpdf_oh d = qpdf_oh_get_dict(q, *xo);
 		qpdf_oh_replace_key(q, d, "/ColorSpace",
-				    qpdf_oh_new_name(q, gray ? "/DeviceGray" : "/DeviceRGB"));
+		                    qpdf_oh_new_name(q, gray ? "/DeviceGray" : "/DeviceRGB"));
 		qpdf_oh_replace_key(q, d, "/BitsPerComponent", qpdf_oh_new_integer(q, 8));
 	}
 	ocr2_buf_free(&z);
@@ -971,9 +1074,9 @@ static bool jpeg_xobject(ocr2_pdf *w, const ocr2_pdf_image *im, qpdf_oh *xo, dou
 	*xo = new_stream(w, im->jpeg, im->jpeg_len, "/DCTDecode", 0);
 	qpdf_oh d = qpdf_oh_get_dict(q, *xo);
 	qpdf_oh_replace_key(q, d, "/ColorSpace",
-			    qpdf_oh_new_name(q, h.components == 1   ? "/DeviceGray"
-						: h.components == 3 ? "/DeviceRGB"
-								    : "/DeviceCMYK"));
+	                    qpdf_oh_new_name(q, h.components == 1   ? "/DeviceGray"
+	                                        : h.components == 3 ? "/DeviceRGB"
+	                                                            : "/DeviceCMYK"));
 	qpdf_oh_replace_key(q, d, "/BitsPerComponent", qpdf_oh_new_integer(q, 8));
 	qpdf_oh_replace_key(q, d, "/Width", qpdf_oh_new_integer(q, h.width));
 	qpdf_oh_replace_key(q, d, "/Height", qpdf_oh_new_integer(q, h.height));
@@ -983,9 +1086,9 @@ static bool jpeg_xobject(ocr2_pdf *w, const ocr2_pdf_image *im, qpdf_oh *xo, dou
 	/* image space (u right, v up; the first stored row at the top) -> the
 	 * unit square as shown, per EXIF orientation */
 	static const double om[9][6] = {
-		{1, 0, 0, 1, 0, 0},  {1, 0, 0, 1, 0, 0},  {-1, 0, 0, 1, 1, 0},
-		{-1, 0, 0, -1, 1, 1}, {1, 0, 0, -1, 0, 1}, {0, -1, -1, 0, 1, 1},
-		{0, -1, 1, 0, 0, 1},  {0, 1, 1, 0, 0, 0},  {0, 1, -1, 0, 1, 0},
+	    {1, 0, 0, 1, 0, 0},   {1, 0, 0, 1, 0, 0},  {-1, 0, 0, 1, 1, 0},
+	    {-1, 0, 0, -1, 1, 1}, {1, 0, 0, -1, 0, 1}, {0, -1, -1, 0, 1, 1},
+	    {0, -1, 1, 0, 0, 1},  {0, 1, 1, 0, 0, 0},  {0, 1, -1, 0, 1, 0},
 	};
 	memcpy(m, om[o >= 1 && o <= 8 ? o : 1], sizeof om[0]);
 	return true;
@@ -998,7 +1101,7 @@ ocr2_status ocr2_pdf_add_image(ocr2_pdf *w, const ocr2_pdf_image *im, const ocr2
 		return ocr2_fail(OCR2_ERR_INVALID, "no PDF writer or image");
 	if (w->source)
 		return ocr2_fail(OCR2_ERR_INVALID, "%s: pages of a source PDF cannot take images",
-				 w->name);
+		                 w->name);
 	qpdf_data q = w->q;
 	const ocr2_image *img = im->image;
 	double xdpi = im->xdpi >= 1 && im->xdpi <= 1e5 ? im->xdpi : 0;
@@ -1053,7 +1156,7 @@ ocr2_status ocr2_pdf_add_image(ocr2_pdf *w, const ocr2_pdf_image *im, const ocr2
 		ocr2_buf t = {0};
 		int n_lines = 0;
 		s = layer_content(w, blocks, img->width, img->height, 72.0 / xdpi, 72.0 / ydpi, ph,
-				  &t, &n_lines);
+		                  &t, &n_lines);
 		double id[6] = {1, 0, 0, 1, 0, 0};
 		if (s == OCR2_OK && n_lines > 0)
 			s = graft(w, page, &t, pw, ph, id, false);
@@ -1069,13 +1172,13 @@ ocr2_status ocr2_pdf_add_image(ocr2_pdf *w, const ocr2_pdf_image *im, const ocr2
 }
 
 ocr2_status ocr2_pdf_add_page(ocr2_pdf *w, ocr2_doc *d, int index, const ocr2_image *img,
-			      const ocr2_blocks *blocks)
+                              const ocr2_blocks *blocks)
 {
 	if (!w || !d || !img)
 		return ocr2_fail(OCR2_ERR_INVALID, "no PDF writer, document or page image");
 	if (d->fmt == OCR2_FMT_PDF) {
-		ocr2_page_ocr pg = {.width = img->width, .height = img->height, .dpi = d->p.dpi,
-				    .blocks = blocks};
+		ocr2_page_ocr pg = {
+		    .width = img->width, .height = img->height, .dpi = d->p.dpi, .blocks = blocks};
 		return ocr2_pdf_add_text(w, index, &pg);
 	}
 	double xdpi = 0, ydpi = 0;
@@ -1105,7 +1208,7 @@ ocr2_status ocr2_pdf_write(ocr2_pdf *w, const char *path)
 		qpdf_error e = qpdf_get_error(q);
 		const char *m = e ? qpdf_get_error_message_detail(q, e) : NULL;
 		return ocr2_fail(OCR2_ERR_IO, "%s: cannot write: %s", path,
-				 m && *m ? m : "cannot create the file");
+		                 m && *m ? m : "cannot create the file");
 	}
 	/* The source's streams are copied as they are (no decoding), new
 	 * uncompressed ones are deflated; the /ID is a digest of the content, so

@@ -71,8 +71,8 @@ static size_t html_entity(const char *s, size_t n, size_t i, uint32_t *cp)
 	static const struct {
 		const char *name;
 		uint32_t cp;
-	} named[] = {{"amp", '&'}, {"lt", '<'}, {"gt", '>'}, {"quot", '"'}, {"apos", '\''},
-		     {"nbsp", ' '}};
+	} named[] = {{"amp", '&'},  {"lt", '<'},    {"gt", '>'},
+	             {"quot", '"'}, {"apos", '\''}, {"nbsp", ' '}};
 	size_t j = i + 1, end = n - j > 12 ? j + 12 : n;
 	size_t semi = 0;
 	for (size_t k = j; k < end; k++)
@@ -90,10 +90,10 @@ static size_t html_entity(const char *s, size_t n, size_t i, uint32_t *cp)
 		uint32_t v = 0;
 		for (; k < semi; k++) {
 			char c = s[k];
-			int d = c >= '0' && c <= '9'   ? c - '0'
-				: hex && c >= 'a' && c <= 'f' ? c - 'a' + 10
-				: hex && c >= 'A' && c <= 'F' ? c - 'A' + 10
-							      : -1;
+			int d = c >= '0' && c <= '9'          ? c - '0'
+			        : hex && c >= 'a' && c <= 'f' ? c - 'a' + 10
+			        : hex && c >= 'A' && c <= 'F' ? c - 'A' + 10
+			                                      : -1;
 			if (d < 0 || v > 0x10FFFF)
 				return 0;
 			v = v * (hex ? 16 : 10) + (uint32_t)d;
@@ -126,7 +126,8 @@ static void clean(const char *s, size_t n, bool html, ocr2_buf *o)
 		size_t e;
 		if (s[i] == '<') {
 			char repl;
-			if (has(s, n, i, "<" FW_BAR) && (e = span_to(s, n, i + 4, 160, FW_BAR ">"))) {
+			if (has(s, n, i, "<" FW_BAR) &&
+			    (e = span_to(s, n, i + 4, 160, FW_BAR ">"))) {
 				i = e;
 				continue;
 			}

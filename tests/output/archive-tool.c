@@ -22,14 +22,14 @@
 
 static int failures;
 
-#define CHECK(cond, ...)                                                                    \
-	do {                                                                                \
-		if (!(cond)) {                                                              \
-			fprintf(stdout, "FAIL %s:%d: ", __FILE__, __LINE__);                \
-			fprintf(stdout, __VA_ARGS__);                                       \
-			fputc('\n', stdout);                                                \
-			failures++;                                                         \
-		}                                                                           \
+#define CHECK(cond, ...)                                                                           \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			fprintf(stdout, "FAIL %s:%d: ", __FILE__, __LINE__);                       \
+			fprintf(stdout, __VA_ARGS__);                                              \
+			fputc('\n', stdout);                                                       \
+			failures++;                                                                \
+		}                                                                                  \
 	} while (0)
 
 static int die(const char *what)
@@ -264,8 +264,8 @@ static void expect_lines(const char *label, const char *text, const char *const 
 	CHECK(out_block_lines(&b, &L) == OCR2_OK, "lines of %s", text);
 	CHECK(L.n == nw, "%s: %d lines, want %d", text, L.n, nw);
 	for (int i = 0; i < L.n && i < nw; i++)
-		CHECK(!strcmp(L.lines[i].text, want[i]), "%s: line %d is '%s', want '%s'", text,
-		      i, L.lines[i].text, want[i]);
+		CHECK(!strcmp(L.lines[i].text, want[i]), "%s: line %d is '%s', want '%s'", text, i,
+		      L.lines[i].text, want[i]);
 	out_lines_free(&L);
 }
 
@@ -278,22 +278,27 @@ static int cmd_unit(void)
 	{
 		const char *w[] = {"a b c", "1 & 2 3<4"};
 		expect_lines("table",
-			     "<table><tr><td>a</td><td>b</td><td>c</td></tr>"
-			     "<tr><td>1 &amp; 2</td><td>3&lt;4</td></tr></table>",
-			     w, 2);
+		             "<table><tr><td>a</td><td>b</td><td>c</td></tr>"
+		             "<tr><td>1 &amp; 2</td><td>3&lt;4</td></tr></table>",
+		             w, 2);
 	}
 	{
 		/* special tokens go, the text around them stays; LaTeX is its source */
 		const char *w[] = {"x \\frac{a}{b} y", "tail"};
 		expect_lines("text",
-			     "x <|ref|>\\frac{a}{b} y<\xef\xbd\x9c" "end\xe2\x96\x81of\xe2\x96\x81"
-			     "sentence\xef\xbd\x9c>\n<image>tail",
-			     w, 2);
+		             "x <|ref|>\\frac{a}{b} y<\xef\xbd\x9c"
+		             "end\xe2\x96\x81of\xe2\x96\x81"
+		             "sentence\xef\xbd\x9c>\n<image>tail",
+		             w, 2);
 	}
 	{
 		/* invalid UTF-8 -> U+FFFD, controls and U+FFFF out, tabs folded */
-		const char *w[] = {"a\xef\xbf\xbd" "b c"};
-		expect_lines("text", "a\xff" "b\x01\t\t\xef\xbf\xbf c", w, 1);
+		const char *w[] = {"a\xef\xbf\xbd"
+		                   "b c"};
+		expect_lines("text",
+		             "a\xff"
+		             "b\x01\t\t\xef\xbf\xbf c",
+		             w, 1);
 	}
 	{
 		const char *w[] = {"\xf0\x9f\x98\x80 \xe4\xb8\xad"};
@@ -311,15 +316,16 @@ static int cmd_unit(void)
 		ocr2_block b = {.n_boxes = 2, .boxes = bx};
 		int r[4];
 		out_block_rect(&b, 1000, 2000, r);
-		CHECK(r[0] == ocr2_grid_to_pixel(100, 1000) && r[1] == ocr2_grid_to_pixel(50, 2000) &&
-			      r[2] == ocr2_grid_to_pixel(700, 1000) &&
-			      r[3] == ocr2_grid_to_pixel(200, 2000),
+		CHECK(r[0] == ocr2_grid_to_pixel(100, 1000) &&
+		          r[1] == ocr2_grid_to_pixel(50, 2000) &&
+		          r[2] == ocr2_grid_to_pixel(700, 1000) &&
+		          r[3] == ocr2_grid_to_pixel(200, 2000),
 		      "union rect %d %d %d %d", r[0], r[1], r[2], r[3]);
 		int deg[1][4] = {{999, 999, 999, 999}};
 		ocr2_block d = {.n_boxes = 1, .boxes = deg};
 		out_block_rect(&d, 10, 10, r);
-		CHECK(r[0] == 9 && r[2] == 10 && r[1] == 9 && r[3] == 10, "degenerate rect %d %d %d %d",
-		      r[0], r[1], r[2], r[3]);
+		CHECK(r[0] == 9 && r[2] == 10 && r[1] == 9 && r[3] == 10,
+		      "degenerate rect %d %d %d %d", r[0], r[1], r[2], r[3]);
 		int neg[1][4] = {{-50, -5, 2000000, 3}};
 		ocr2_block n = {.n_boxes = 1, .boxes = neg};
 		out_block_rect(&n, 10, 10, r);
@@ -349,7 +355,7 @@ static int cmd_unit(void)
 		ocr2_buf b = {0};
 		out_tounicode_cmap(cps, 3, &b);
 		CHECK(strstr(b.s, "<0001> <0041>") && strstr(b.s, "<0002> <4E2D>") &&
-			      strstr(b.s, "<0003> <D83DDE00>") && strstr(b.s, "3 beginbfchar"),
+		          strstr(b.s, "<0003> <D83DDE00>") && strstr(b.s, "3 beginbfchar"),
 		      "ToUnicode:\n%s", b.s);
 		ocr2_buf_free(&b);
 	}
@@ -369,15 +375,17 @@ static int cmd_unit(void)
 	/* hOCR with hostile text stays escaped */
 	{
 		int bx[1][4] = {{0, 0, 999, 999}};
-		ocr2_block blk = {.label = "te\"xt<&", .n_boxes = 1, .boxes = bx,
-				  .text = "<b>&amp; \"q\" 'a' \x01"};
+		ocr2_block blk = {.label = "te\"xt<&",
+		                  .n_boxes = 1,
+		                  .boxes = bx,
+		                  .text = "<b>&amp; \"q\" 'a' \x01"};
 		ocr2_blocks bs = {.blocks = &blk, .n_blocks = 1};
 		ocr2_page_ocr pg = {100, 50, 0, &bs};
 		char *s = NULL;
 		CHECK(ocr2_hocr_page(&pg, 1, "a\"b&c.png", &s) == OCR2_OK, "hocr page");
 		CHECK(s && strstr(s, "&lt;b&gt;&amp;amp;") && strstr(s, "&quot;q&quot;") &&
-			      strstr(s, "x_label te_xt__") && strstr(s, "image \\&quot;") == NULL &&
-			      strstr(s, "image &quot;a\\&quot;b&amp;c.png&quot;"),
+		          strstr(s, "x_label te_xt__") && strstr(s, "image \\&quot;") == NULL &&
+		          strstr(s, "image &quot;a\\&quot;b&amp;c.png&quot;"),
 		      "escaping:\n%s", s);
 		free(s);
 	}
