@@ -307,8 +307,9 @@ static unsigned code_of(ocr2_pdf *w, uint32_t cp)
 				return w->hv[i];
 		}
 	}
-	if (w->n_cps >= MAX_CODES)
-		return cp == 0xFFFD ? 1 : code_of(w, 0xFFFD);
+	/* the last code is kept for U+FFFD, which stands for all the rest */
+	if (w->n_cps >= MAX_CODES - 1 && cp != 0xFFFD)
+		return code_of(w, 0xFFFD);
 	if ((size_t)(w->n_cps + 1) * 2 > w->hcap) {
 		size_t nc = w->hcap ? w->hcap * 2 : 256;
 		uint32_t *hk = calloc(nc, sizeof *hk);

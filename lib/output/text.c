@@ -236,6 +236,10 @@ ocr2_status out_block_lines(const ocr2_block *b, out_lines *out)
 		ocr2_buf_free(&c);
 		return ocr2_fail(OCR2_ERR_NOMEM, "text layer: out of memory");
 	}
+	if (c.len == 0) {
+		ocr2_buf_free(&c);
+		return OCR2_OK;
+	}
 	int cap = 0;
 	size_t a = 0;
 	for (size_t i = 0; i <= c.len; i++) {

@@ -27,7 +27,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	const char *tmp = getenv("TMPDIR");
 	snprintf(pdf_path, sizeof pdf_path, "%s/fuzz-writers-XXXXXX",
-		 tmp && strlen(tmp) < 30 ? tmp : "/tmp");
+	         tmp && strlen(tmp) < 30 ? tmp : "/tmp");
 	int fd = mkstemp(pdf_path);
 	if (fd < 0)
 		abort();
@@ -42,8 +42,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	memset(page_image.rgb, 255, 64 * 48 * 3);
 	ocr2_pdf *w = NULL;
 	ocr2_pdf_image im = {.image = &page_image, .xdpi = 72, .ydpi = 72};
-	if (ocr2_pdf_new(NULL, NULL, &w) != OCR2_OK || ocr2_pdf_add_image(w, &im, NULL) != OCR2_OK ||
-	    ocr2_pdf_write(w, src_path) != OCR2_OK)
+	if (ocr2_pdf_new(NULL, NULL, &w) != OCR2_OK ||
+	    ocr2_pdf_add_image(w, &im, NULL) != OCR2_OK || ocr2_pdf_write(w, src_path) != OCR2_OK)
 		abort();
 	ocr2_pdf_free(w);
 	if (ocr2_doc_open(src_path, NULL, &source) != OCR2_OK)
@@ -89,7 +89,8 @@ static void check_xml(const char *s)
 			continue;
 		for (const char *q = t; q < e; q++)
 			if (*q == '&' && strncmp(q, "&amp;", 5) && strncmp(q, "&lt;", 4) &&
-			    strncmp(q, "&gt;", 4) && strncmp(q, "&quot;", 6) && strncmp(q, "&#39;", 5))
+			    strncmp(q, "&gt;", 4) && strncmp(q, "&quot;", 6) &&
+			    strncmp(q, "&#39;", 5))
 				abort();
 		int closing = *t == '/';
 		if (closing)
@@ -97,7 +98,8 @@ static void check_xml(const char *s)
 		size_t nl = 0;
 		while (nl < len && t[nl] != ' ' && t[nl] != '/')
 			nl++;
-		static const char *names[] = {"html", "head", "title", "meta", "body", "div", "p", "span"};
+		static const char *names[] = {"html", "head", "title", "meta",
+		                              "body", "div",  "p",     "span"};
 		int known = 0;
 		for (int k = 0; k < 8; k++)
 			known |= strlen(names[k]) == nl && !strncmp(t, names[k], nl);

@@ -20,6 +20,8 @@ if [ ! -d "$B" ]; then
 fi
 ninja -C "$B" $(printf 'tests/fuzz/%s ' "${targets[@]}") >/dev/null || { echo "fuzz: build failed"; exit 1; }
 export ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1
+# fontconfig's process-lifetime cache (cairo's label text in fuzz-writers) is not ours
+export LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp:print_suppressions=0
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 export OCR2_FUZZ_TOKENIZER=${OCR2_FUZZ_TOKENIZER:-testdata/cache/tokenizer.json}
 fail=0

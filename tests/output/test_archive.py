@@ -373,6 +373,24 @@ def test_draw(tmp):
             check(img.getpixel((x, y)) == want, f"{label} edge at ({x}, {y}) is {img.getpixel((x, y))}, want {want}")
 
 
+def test_many_characters(tmp):
+    """More distinct characters than 2-byte codes: the first 65534 keep their
+    own, the rest read as U+FFFD; the PDF stays valid."""
+    cps = list(range(0x4E00, 0x9FFF)) + list(range(0xAC00, 0xD7A4)) + list(range(0x20000, 0x2A6DF))
+    lines = ["".join(chr(c) for c in cps[i:i + 500]) for i in range(0, len(cps), 500)]
+    raw = os.path.join(tmp, "many.raw")
+    with open(raw, "w") as f:
+        f.write("<|ref|>text<|/ref|><|det|>[[0, 0, 999, 999]]<|/det|>\n" + "\n".join(lines))
+    out = os.path.join(tmp, "many.pdf")
+    # -i 2: a page large enough (32 x 24 in) for 150 lines of 500 characters
+    run([TOOL, "pdf", "-i", "2", os.path.join(DOCS, "png-rgb.png"), out, f"1:{raw}"])
+    qpdf_check(out)
+    got = set(pdftext(out))
+    kept = sum(1 for c in cps if chr(c) in got)
+    check(kept == 65534 and chr(cps[65533]) in got and chr(cps[65534]) not in got and "\ufffd" in got,
+          f"codes beyond the 65534th read as U+FFFD ({kept} kept)")
+
+
 def test_errors(tmp):
     """A write that cannot happen: one line naming the file, no crash."""
     p = run([TOOL, "pdf", BZIP2, os.path.join(tmp, "no", "such", "dir.pdf")], ok=False)
@@ -387,7 +405,8 @@ def main():
     if not os.path.exists(BZIP2):
         raise SystemExit("FAIL testdata/cache/bzip2-manual.pdf is missing (run testdata/fetch.sh)")
     with tempfile.TemporaryDirectory() as tmp:
-        for t in (test_pdf_from_pdf, test_placement, test_images, test_text_layer, test_hocr, test_draw, test_errors):
+        for t in (test_pdf_from_pdf, test_placement, test_images, test_text_layer, test_hocr, test_draw,
+                  test_many_characters, test_errors):
             n = len(failures)
             t(tmp)
             print(f"{t.__name__}: {'ok' if len(failures) == n else 'FAILED'}")
