@@ -398,15 +398,60 @@ def test_errors(tmp):
     check(p.returncode == 1 and "dir.pdf" in err and err.count("\n") == 1, f"unwritable output: {err!r}")
 
 
+def test_tiny_model(tmp):
+    """What the tiny test models write (arbitrary tokens from every script of
+    the vocabulary, special tokens among them) through the PDF and hOCR
+    writers: every word comes back from pdftotext and from the hOCR."""
+    ocr2 = os.environ.get("OCR2")
+    model = os.path.join(os.environ["TESTDATA"], "models", "tiny")
+    if not ocr2 or not os.path.isdir(model):
+        raise SystemExit("FAIL the tiny model is missing (testdata/make-tiny.py)")
+    for name in ("bzip2-p1-72dpi.png", "crc-p1-60dpi.png"):
+        img = os.path.join(os.environ["TESTDATA"], "images", name)
+        p = run([ocr2, "scan", "-m", model, "-f", "raw", "--max-tokens", "400", img], ok=False)
+        check(p.returncode in (0, 1), f"{name}: ocr2 scan rc {p.returncode}: {p.stderr.decode()[-200:]}")
+        raw = "".join(l for l in p.stdout.decode().splitlines(True) if not l.startswith("<!-- page"))
+        rawf = os.path.join(tmp, name + ".raw")
+        with open(rawf, "w") as f:
+            f.write(raw)
+        clean = re.sub(r"<｜[^\n]{0,160}?｜>|<\|[^\n]{0,48}?\|>|<image>", " ", raw)
+        clean = re.sub(r"<\|ref\|>.*?<\|/det\|>", " ", clean)
+        words = set(clean.split())
+        check(len(words) > 5, f"{name}: the tiny model wrote words ({len(words)})")
+        out = os.path.join(tmp, name + ".pdf")
+        run([TOOL, "pdf", img, out, f"1:{rawf}"])
+        qpdf_check(out)
+        got = pdftext(out)
+        missing = [w for w in words if w not in got]
+        check(not missing, f"{name}: pdftotext -raw misses {missing[:8]}")
+        # the layout reading applies poppler's own bidi guesses to neutrals
+        # next to right-to-left text; lines without any read back exactly
+        rtl = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefe]")
+        ltr_words = set(w for line in clean.splitlines() if not rtl.search(line) for w in line.split())
+        got = pdftext(out, raw=False)
+        missing = [w for w in ltr_words if w not in got]
+        check(not missing, f"{name}: pdftotext misses {missing[:8]}")
+        hocr = os.path.join(tmp, name + ".hocr")
+        run([TOOL, "hocr", img, hocr, f"1:{rawf}"])
+        dom = xml.dom.minidom.parse(hocr)
+        hw = " ".join(e.firstChild.data for e in dom.getElementsByTagName("span")
+                      if e.getAttribute("class") == "ocrx_word" and e.firstChild)
+        missing = [w for w in words if w not in hw]
+        check(not missing, f"{name}: hOCR misses {missing[:8]}")
+
+
 def main():
     for tool in ("qpdf", "pdftotext", "pdffonts", "pdfimages", "pdftocairo", "pdfinfo"):
         if not shutil.which(tool):
             raise SystemExit(f"FAIL {tool} is missing (.ci/install-deps installs it)")
     if not os.path.exists(BZIP2):
         raise SystemExit("FAIL testdata/cache/bzip2-manual.pdf is missing (run testdata/fetch.sh)")
+    tests = (test_pdf_from_pdf, test_placement, test_images, test_text_layer, test_hocr, test_draw,
+             test_many_characters, test_errors)
+    if sys.argv[1:] == ["tiny"]:
+        tests = (test_tiny_model,)
     with tempfile.TemporaryDirectory() as tmp:
-        for t in (test_pdf_from_pdf, test_placement, test_images, test_text_layer, test_hocr, test_draw,
-                  test_many_characters, test_errors):
+        for t in tests:
             n = len(failures)
             t(tmp)
             print(f"{t.__name__}: {'ok' if len(failures) == n else 'FAILED'}")
