@@ -269,6 +269,10 @@ ocr2_status ocr2_pdf_add_page(ocr2_pdf *w, ocr2_doc *d, int index, const ocr2_im
  * dates, /ID derived from the content. A source opened without a password is
  * written unencrypted. May be called again after more pages. */
 ocr2_status ocr2_pdf_write(ocr2_pdf *w, const char *path);
+/* The same bytes to a file descriptor (standard output, a pipe), every write
+ * checked; name is for messages. The whole file is assembled in memory
+ * first: qpdf's C interface streams only to files. */
+ocr2_status ocr2_pdf_write_fd(ocr2_pdf *w, int fd, const char *name);
 void ocr2_pdf_free(ocr2_pdf *w);
 
 /*

@@ -1,5 +1,6 @@
 /* pdf.c - the searchable PDF: the model's text as an invisible layer (render
  * mode 3, glyphless font) over each page, through libqpdf's C API. */
+#include <errno.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -1194,43 +1195,89 @@ ocr2_status ocr2_pdf_add_page(ocr2_pdf *w, ocr2_doc *d, int index, const ocr2_im
 	return ocr2_pdf_add_image(w, &im, blocks);
 }
 
-ocr2_status ocr2_pdf_write(ocr2_pdf *w, const char *path)
+/* The write settings (qpdf_init_write* resets them). The source's streams are
+ * copied as they are (no decoding), new uncompressed ones are deflated; the
+ * /ID is a digest of the content, so the same input gives the same bytes.
+ * Encryption cannot survive a content-derived /ID: a PDF opened without a
+ * password is written without one. */
+static void write_settings(qpdf_data q)
 {
-	if (!w || !path)
-		return ocr2_fail(OCR2_ERR_INVALID, "no PDF writer or output path");
-	if (!w->source && w->n_images == 0)
-		return ocr2_fail(OCR2_ERR_EMPTY, "%s: a PDF needs at least one page", path);
-	ocr2_status s = finish_font(w);
-	if (s != OCR2_OK)
-		return s;
-	qpdf_data q = w->q;
-	qpdf_init_write(q, path);
-	if (qpdf_has_error(q)) {
-		qpdf_error e = qpdf_get_error(q);
-		const char *m = e ? qpdf_get_error_message_detail(q, e) : NULL;
-		return ocr2_fail(OCR2_ERR_IO, "%s: cannot write: %s", path,
-		                 m && *m ? m : "cannot create the file");
-	}
-	/* The source's streams are copied as they are (no decoding), new
-	 * uncompressed ones are deflated; the /ID is a digest of the content, so
-	 * the same input gives the same bytes. Encryption cannot survive a
-	 * content-derived /ID: a PDF opened without a password is written
-	 * without one. */
 	qpdf_set_decode_level(q, qpdf_dl_none);
 	qpdf_set_compress_streams(q, QPDF_TRUE);
 	qpdf_set_preserve_encryption(q, QPDF_FALSE);
 	qpdf_set_deterministic_ID(q, QPDF_TRUE);
-	qpdf_write(q);
-	if (qpdf_has_error(q)) {
-		qpdf_error e = qpdf_get_error(q);
-		const char *m = e ? qpdf_get_error_message_detail(q, e) : NULL;
-		char line[300];
-		snprintf(line, sizeof line, "%s", m && *m ? m : "qpdf error");
-		for (char *c = line; *c; c++)
-			if (*c == '\n')
-				*c = ' ';
+}
+
+/* The pending qpdf error of a write, as one line. */
+static const char *write_error(ocr2_pdf *w, char *line, size_t n)
+{
+	qpdf_error e = qpdf_get_error(w->q);
+	const char *m = e ? qpdf_get_error_message_detail(w->q, e) : NULL;
+	snprintf(line, n, "%s", m && *m ? m : "qpdf error");
+	for (char *c = line; *c; c++)
+		if (*c == '\n' || *c == '\r')
+			*c = ' ';
+	return line;
+}
+
+static ocr2_status write_check(ocr2_pdf *w, const char *name)
+{
+	if (!w)
+		return ocr2_fail(OCR2_ERR_INVALID, "no PDF writer");
+	if (!w->source && w->n_images == 0)
+		return ocr2_fail(OCR2_ERR_EMPTY, "%s: a PDF needs at least one page", name);
+	return finish_font(w);
+}
+
+ocr2_status ocr2_pdf_write(ocr2_pdf *w, const char *path)
+{
+	if (!path)
+		return ocr2_fail(OCR2_ERR_INVALID, "no output path for the PDF");
+	ocr2_status s = write_check(w, path);
+	if (s != OCR2_OK)
+		return s;
+	char line[300];
+	qpdf_init_write(w->q, path);
+	if (qpdf_has_error(w->q))
+		return ocr2_fail(OCR2_ERR_IO, "%s: cannot write: %s", path,
+		                 write_error(w, line, sizeof line));
+	write_settings(w->q);
+	qpdf_write(w->q);
+	if (qpdf_has_error(w->q)) {
+		write_error(w, line, sizeof line);
 		unlink(path);
 		return ocr2_fail(OCR2_ERR_IO, "%s: cannot write: %s", path, line);
 	}
+	return OCR2_OK;
+}
+
+ocr2_status ocr2_pdf_write_fd(ocr2_pdf *w, int fd, const char *name)
+{
+	if (!name)
+		name = "(output)";
+	ocr2_status s = write_check(w, name);
+	if (s != OCR2_OK)
+		return s;
+	char line[300];
+	qpdf_init_write_memory(w->q);
+	write_settings(w->q);
+	qpdf_write(w->q);
+	if (qpdf_has_error(w->q))
+		return ocr2_fail(OCR2_ERR_IO, "%s: cannot write: %s", name,
+		                 write_error(w, line, sizeof line));
+	const unsigned char *p = qpdf_get_buffer(w->q);
+	size_t n = qpdf_get_buffer_length(w->q);
+	while (n > 0) {
+		ssize_t k = write(fd, p, n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return ocr2_fail(OCR2_ERR_IO, "%s: cannot write: %s", name,
+			                 k < 0 ? strerror(errno) : "nothing written");
+		p += k;
+		n -= (size_t)k;
+	}
+	/* the buffer is as large as the file: let it go now */
+	qpdf_init_write_memory(w->q);
 	return OCR2_OK;
 }

@@ -2,7 +2,7 @@
  * pictures, PDF text layers) for tests/output/test_archive.py, and unit-tests
  * the text-layer helpers they share.
  *
- *   archive-tool pdf [-r DPI] [-i IMAGE_DPI] SRC OUT.pdf [PAGE:RAW | PAGE:-]...
+ *   archive-tool pdf [-r DPI] [-i IMAGE_DPI] SRC OUT.pdf|-|/dev/X [PAGE:RAW | PAGE:-]...
  *   archive-tool hocr [-r DPI] SRC OUT.hocr [PAGE:RAW | PAGE:-]...
  *   archive-tool draw [-r DPI] SRC PAGE RAW OUT.png
  *   archive-tool text SRC PAGE        prints "has_text N" and the page's text
@@ -12,9 +12,11 @@
  * failed page. PDF: pages not named pass through; image pages not named get
  * no text. hOCR: pages not named are empty.
  */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/buf.h"
 #include "ocr2.h"
@@ -132,8 +134,16 @@ static int cmd_pdf(int argc, char **argv)
 		ocr2_blocks_free(&b);
 		ocr2_image_free(&img);
 	}
-	if (!rc && ocr2_pdf_write(w, out) != OCR2_OK)
+	/* "-": standard output; "/dev/...": through the descriptor too */
+	if (!rc && (!strcmp(out, "-") || !strncmp(out, "/dev/", 5))) {
+		int fd = strcmp(out, "-") ? open(out, O_WRONLY) : 1;
+		if (fd < 0 || ocr2_pdf_write_fd(w, fd, out) != OCR2_OK)
+			rc = fd < 0 ? 1 : die("write_fd");
+		if (fd > 1)
+			close(fd);
+	} else if (!rc && ocr2_pdf_write(w, out) != OCR2_OK) {
 		rc = die("write");
+	}
 	ocr2_pdf_free(w);
 	ocr2_doc_free(d);
 	return rc;

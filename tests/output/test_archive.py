@@ -392,10 +392,22 @@ def test_many_characters(tmp):
 
 
 def test_errors(tmp):
-    """A write that cannot happen: one line naming the file, no crash."""
+    """A write that cannot happen: one line naming the file, no crash; the
+    same bytes through a descriptor as to a file."""
     p = run([TOOL, "pdf", BZIP2, os.path.join(tmp, "no", "such", "dir.pdf")], ok=False)
     err = p.stderr.decode()
     check(p.returncode == 1 and "dir.pdf" in err and err.count("\n") == 1, f"unwritable output: {err!r}")
+    p = run([TOOL, "pdf", BZIP2, "/dev/full"], ok=False)
+    err = p.stderr.decode()
+    check(p.returncode == 1 and "/dev/full: cannot write: No space left" in err and err.count("\n") == 1,
+          f"full disk: {err!r}")
+    raw = os.path.join(tmp, "hello.raw")
+    with open(raw, "w") as f:
+        f.write(RAW_HELLO)
+    path = os.path.join(tmp, "to-file.pdf")
+    run([TOOL, "pdf", BZIP2, path, f"2:{raw}"])
+    with open(path, "rb") as f:
+        check(run([TOOL, "pdf", BZIP2, "-", f"2:{raw}"]).stdout == f.read(), "stdout gets the file's bytes")
 
 
 def test_tiny_model(tmp):
