@@ -1,6 +1,7 @@
 /* encoder.c - DeepEncoder V2 assembly: binds and shape-checks the encoder
- * tensors (by family, from the table of model/tensors.h), precomputes the per-view position tables, and turns one image
- * into its embedding sequence (MODEL.md §4.3, §4.4). */
+ * tensors (by family, through the table of model/tensors.h), precomputes the
+ * per-view position tables, and turns one image into its embedding sequence
+ * (MODEL.md §4.3, §4.4). */
 #include <cblas.h>
 #include <math.h>
 #include <stdio.h>
