@@ -4,6 +4,7 @@
  * archive they cannot clash (with the internal archive this link fails with
  * "multiple definition of `json_parse'"). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ocr2.h"
@@ -34,9 +35,11 @@ int main(void)
 	    json_parse("abc") != 3 || dec_load() != 7) {
 		fprintf(stderr, "link: version '%s', format %s, markdown %d '%s'\n", v ? v : "(null)",
 			ocr2_format_name(f), (int)st, md ? md : "(null)");
+		free(md);
 		return 1;
 	}
 	printf("ocr2 %s: %s sniffed, markdown %zu bytes\n", v, ocr2_format_name(f), strlen(md));
+	free(md);
 	ocr2_tokenizer *t = NULL; /* a failing call and its per-thread message */
 	if (ocr2_tokenizer_load("/nonexistent/tokenizer.json", &t) == OCR2_OK || !*ocr2_errmsg()) {
 		fprintf(stderr, "link: loading a missing tokenizer did not fail\n");
