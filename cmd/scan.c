@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "base/fs.h"
 #include "base/json.h"
 #include "compute/kernels.h"
 
@@ -72,16 +73,10 @@ static void install_signals(void)
 	sigaction(SIGTERM, &sa, NULL);
 }
 
-/* Temporary files of the output being written; removed on failure or interrupt. */
-static char *g_tmp[2];
-
-static void tmp_forget(int slot, bool remove)
-{
-	if (g_tmp[slot] && remove)
-		unlink(g_tmp[slot]);
-	free(g_tmp[slot]);
-	g_tmp[slot] = NULL;
-}
+/* The outputs being written (0: the document's, 1: a figure's): committed
+ * when done, aborted on failure, and aborted by cmd_scan after an interrupt
+ * (the signal handler only sets g_cancel; nothing is removed from inside it). */
+static ocr2_atomic g_tmp[2];
 
 /* ---- progress and messages ------------------------------------------------- */
 
@@ -179,64 +174,34 @@ static char *xstrdup(const char *s)
 	return d;
 }
 
-static char *join(const char *a, const char *b)
+static char *oom_check(char *s)
 {
-	size_t na = strlen(a), nb = strlen(b);
-	char *s = malloc(na + nb + 2);
 	if (!s) {
 		fputs("ocr2 scan: out of memory\n", stderr);
 		exit(EXIT_PARTIAL);
 	}
-	memcpy(s, a, na);
-	size_t k = na;
-	if (na && a[na - 1] != '/')
-		s[k++] = '/';
-	memcpy(s + k, b, nb + 1);
 	return s;
+}
+
+static char *join(const char *a, const char *b)
+{
+	return oom_check(ocr2_path_join(a, b));
+}
+
+static char *dir_of(const char *path)
+{
+	return oom_check(ocr2_path_dir(path));
 }
 
 /* mkdir -p of the directory part of path (or of path itself when whole). */
 static int mkdirs(const char *path, bool whole)
 {
-	char *p = xstrdup(path);
-	char *last = whole ? p + strlen(p) : strrchr(p, '/');
-	if (!last) {
-		free(p);
-		return 0;
-	}
-	*last = 0;
-	for (char *s = p + 1; ; s++) {
-		bool end = *s == 0;
-		if (*s == '/' || end) {
-			*s = 0;
-			if (*p && mkdir(p, 0777) != 0 && errno != EEXIST) {
-				int e = errno;
-				free(p);
-				errno = e;
-				return -1;
-			}
-			if (end)
-				break;
-			*s = '/';
-		}
-	}
-	free(p);
-	return 0;
-}
-
-static char *dir_of(const char *path)
-{
-	char *d = xstrdup(path);
-	char *s = strrchr(d, '/');
-	if (!s) {
-		free(d);
-		return xstrdup(".");
-	}
-	if (s == d)
-		s[1] = 0;
-	else
-		*s = 0;
-	return d;
+	char *d = whole ? xstrdup(path) : dir_of(path);
+	int r = ocr2_mkdir_p(d, 0777);
+	int e = errno;
+	free(d);
+	errno = e;
+	return r;
 }
 
 /* The path of file `target` relative to directory `from`, both existing. */
@@ -273,98 +238,6 @@ static char *relative_to(const char *target, const char *from)
 		n += (size_t)snprintf(out + n, sizeof out - n, "%s/", rest);
 	snprintf(out + n, sizeof out - n, "%s", base);
 	return xstrdup(out);
-}
-
-static mode_t current_umask(void)
-{
-	mode_t m = umask(0);
-	umask(m);
-	return m;
-}
-
-/* Removes the temporary files a killed run left for `final` (".NAME.tmp.XXXXXX"
- * beside it): only one run writes a given output at a time. */
-static void remove_stale_tmp(const char *final)
-{
-	char *d = dir_of(final);
-	const char *base = strrchr(final, '/');
-	base = base ? base + 1 : final;
-	size_t bl = strlen(base);
-	DIR *dir = opendir(d);
-	if (dir) {
-		struct dirent *e;
-		while ((e = readdir(dir))) {
-			const char *n = e->d_name;
-			if (n[0] == '.' && !strncmp(n + 1, base, bl) && !strncmp(n + 1 + bl, ".tmp.", 5) &&
-			    strlen(n + 1 + bl + 5) == 6) {
-				char *p = join(d, n);
-				unlink(p);
-				free(p);
-			}
-		}
-		closedir(dir);
-	}
-	free(d);
-}
-
-/* Creates a temporary file next to `final` and registers it in slot. */
-static FILE *tmp_create(const char *final, int slot)
-{
-	char *d = dir_of(final);
-	const char *base = strrchr(final, '/');
-	base = base ? base + 1 : final;
-	size_t n = strlen(d) + strlen(base) + 32;
-	char *t = malloc(n);
-	if (!t) {
-		free(d);
-		errno = ENOMEM;
-		return NULL;
-	}
-	snprintf(t, n, "%s/.%s.tmp.XXXXXX", d, base);
-	free(d);
-	int fd = mkstemp(t);
-	if (fd < 0) {
-		int e = errno;
-		free(t);
-		errno = e;
-		return NULL;
-	}
-	fchmod(fd, 0666 & ~current_umask());
-	g_tmp[slot] = t;
-	FILE *f = fdopen(fd, "w");
-	if (!f) {
-		close(fd);
-		tmp_forget(slot, true);
-	}
-	return f;
-}
-
-
-/* fflush + fsync + close + rename + directory fsync; on any failure the
- * temporary file is removed and -1 returned with errno set. */
-static int tmp_commit(FILE *f, const char *final, int slot)
-{
-	int e = 0;
-	if (fflush(f) != 0 || ferror(f) || fsync(fileno(f)) != 0)
-		e = errno ? errno : EIO;
-	if (fclose(f) != 0 && !e)
-		e = errno;
-	if (!e && rename(g_tmp[slot], final) != 0)
-		e = errno;
-	if (e) {
-		tmp_forget(slot, true);
-		errno = e;
-		return -1;
-	}
-	tmp_forget(slot, false);
-	char *d = dir_of(final);
-	int fd = open(d, O_RDONLY);
-	if (fd >= 0) {
-		fsync(fd);
-		close(fd);
-	}
-	free(d);
-	return 0;
 }
 
 /* ---- inputs ------------------------------------------------------------------ */
@@ -488,65 +361,6 @@ static char *with_ext(const char *rel, const char *ext)
 	return s;
 }
 
-/* ---- JSON writing -------------------------------------------------------------- */
-
-/* Length of a valid UTF-8 sequence at s (shortest form, no surrogates,
- * <= U+10FFFF), or 0. */
-static int utf8_len(const unsigned char *s, const unsigned char *end)
-{
-	unsigned c = s[0];
-	if (c < 0x80)
-		return 1;
-	int n = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 ? 2 : 0;
-	if (!n || c > 0xf4 || end - s < n)
-		return 0;
-	for (int i = 1; i < n; i++)
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	if (n == 3 && ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] >= 0xa0)))
-		return 0;
-	if (n == 4 && ((c == 0xf0 && s[1] < 0x90) || (c == 0xf4 && s[1] >= 0x90)))
-		return 0;
-	return n;
-}
-
-/* A JSON string: quotes, backslashes and control characters escaped, valid
- * UTF-8 passed through, each invalid byte replaced by U+FFFD. */
-static void json_string(FILE *f, const char *str)
-{
-	const unsigned char *s = (const unsigned char *)(str ? str : "");
-	const unsigned char *end = s + strlen((const char *)s);
-	fputc('"', f);
-	while (s < end) {
-		unsigned c = *s;
-		if (c == '"' || c == '\\') {
-			fputc('\\', f);
-			fputc((int)c, f);
-			s++;
-		} else if (c < 0x20) {
-			switch (c) {
-			case '\b': fputs("\\b", f); break;
-			case '\f': fputs("\\f", f); break;
-			case '\n': fputs("\\n", f); break;
-			case '\r': fputs("\\r", f); break;
-			case '\t': fputs("\\t", f); break;
-			default: fprintf(f, "\\u%04x", c);
-			}
-			s++;
-		} else {
-			int n = utf8_len(s, end);
-			if (n) {
-				fwrite(s, 1, (size_t)n, f);
-				s += n;
-			} else {
-				fputs("\xef\xbf\xbd", f);
-				s++;
-			}
-		}
-	}
-	fputc('"', f);
-}
-
 /* ---- one page's result, and the five output formats ----------------------------- */
 
 typedef struct {
@@ -612,7 +426,7 @@ static void json_page_fields(FILE *f, const page_rec *p)
 	fprintf(f, "\"status\":\"%s\",", p->status);
 	if (p->message) {
 		fputs("\"message\":", f);
-		json_string(f, p->message);
+		ocr2_json_write_string(f, p->message);
 		fputc(',', f);
 	}
 	fprintf(f, "\"seconds\":%.3f,\"tokens\":%d,\"prompt_tokens\":%d,\"malformed\":%d,",
@@ -621,7 +435,7 @@ static void json_page_fields(FILE *f, const page_rec *p)
 	for (int i = 0; i < p->blocks.n_blocks; i++) {
 		const ocr2_block *b = &p->blocks.blocks[i];
 		fputs(i ? ",{\"label\":" : "{\"label\":", f);
-		json_string(f, b->label);
+		ocr2_json_write_string(f, b->label);
 		fputs(",\"bbox\":", f);
 		for (int j = 0; j < (b->n_boxes ? b->n_boxes : 1); j++) {
 			if (!b->n_boxes) {
@@ -639,12 +453,12 @@ static void json_page_fields(FILE *f, const page_rec *p)
 				fputc(']', f);
 		}
 		fputs(",\"text\":", f);
-		json_string(f, b->text);
+		ocr2_json_write_string(f, b->text);
 		fputc('}', f);
 	}
 	fputs("],\"markdown\":", f);
 	if (p->markdown)
-		json_string(f, p->markdown);
+		ocr2_json_write_string(f, p->markdown);
 	else
 		fputs("null", f);
 }
@@ -653,7 +467,7 @@ static void writer_begin(writer *w)
 {
 	if (w->fmt == FMT_JSON) {
 		fputs("{\"source\":", w->f);
-		json_string(w->f, w->source);
+		ocr2_json_write_string(w->f, w->source);
 		fprintf(w->f, ",\"format\":\"%s\",\"pages\":[", w->format_name);
 	}
 }
@@ -687,7 +501,7 @@ static void writer_page(writer *w, const page_rec *p)
 		break;
 	case FMT_JSONL:
 		fputs("{\"source\":", f);
-		json_string(f, w->source);
+		ocr2_json_write_string(f, w->source);
 		fprintf(f, ",\"format\":\"%s\",", w->format_name);
 		json_page_fields(f, p);
 		fputs("}\n", f);
@@ -846,23 +660,16 @@ static bool save_figures(run *r, const input *in, const ocr2_image *img, page_re
 			       (size_t)crop.width * 3);
 		snprintf(name, sizeof name, "%s-%d-%d.png", stem, p->page, n);
 		char *path = join(r->o.images, name);
-		FILE *tf = tmp_create(path, 1);
-		if (!tf) {
+		if (ocr2_atomic_open(&g_tmp[1], path, OCR2_ATOMIC_SHARED) != 0) {
 			msg("%s: cannot create: %s", path, strerror(errno));
 			ok = false;
-		} else {
-			fclose(tf);
-			if (ocr2_image_write_png(&crop, g_tmp[1]) != OCR2_OK) {
-				msg("%s", ocr2_errmsg());
-				tmp_forget(1, true);
-				ok = false;
-			} else if (rename(g_tmp[1], path) != 0) {
-				msg("%s: %s", path, strerror(errno));
-				tmp_forget(1, true);
-				ok = false;
-			} else {
-				tmp_forget(1, false);
-			}
+		} else if (ocr2_image_write_png(&crop, g_tmp[1].tmp) != OCR2_OK) {
+			msg("%s", ocr2_errmsg());
+			ocr2_atomic_abort(&g_tmp[1]);
+			ok = false;
+		} else if (ocr2_atomic_commit(&g_tmp[1]) != 0) {
+			msg("%s: %s", path, strerror(errno));
+			ok = false;
 		}
 		free(path);
 		ocr2_image_free(&crop);
@@ -915,7 +722,13 @@ static bool do_page(run *r, const input *in, ocr2_doc *doc, int index, writer *w
 	rp.on_token = on_token;
 	if (r->o.dump) {
 		char *stem = with_ext(in->rel, "");
-		snprintf(dump, sizeof dump, "%s/%s/page-%d", r->o.dump, stem, p.page);
+		char page[32];
+		snprintf(page, sizeof page, "page-%d", p.page);
+		char *doc_dir = join(r->o.dump, stem);
+		char *page_dir = join(doc_dir, page);
+		snprintf(dump, sizeof dump, "%s", page_dir);
+		free(page_dir);
+		free(doc_dir);
 		free(stem);
 		if (mkdirs(dump, true) != 0) {
 			snprintf(errbuf, sizeof errbuf, "--dump %s: %s", dump, strerror(errno));
@@ -1014,12 +827,14 @@ static bool do_input(run *r, const input *in, FILE *out_stdout)
 {
 	FILE *f = out_stdout;
 	if (in->out) {
-		remove_stale_tmp(in->out);
-		if (mkdirs(in->out, false) != 0 || !(f = tmp_create(in->out, 0))) {
+		ocr2_atomic_remove_stale(in->out);
+		if (mkdirs(in->out, false) != 0 ||
+		    ocr2_atomic_open(&g_tmp[0], in->out, OCR2_ATOMIC_SHARED) != 0) {
 			msg("%s: cannot create: %s", in->out, strerror(errno));
 			worse(r, EXIT_PARTIAL);
 			return true;
 		}
+		f = g_tmp[0].f;
 	}
 	ocr2_doc_params dp = ocr2_doc_default_params();
 	dp.dpi = r->o.dpi;
@@ -1059,10 +874,7 @@ static bool do_input(run *r, const input *in, FILE *out_stdout)
 			continue;
 		if (g_cancel || !do_page(r, in, doc, i, &w, pdf_style)) {
 			ocr2_doc_free(doc);
-			if (in->out) {
-				fclose(f);
-				tmp_forget(0, true);
-			}
+			ocr2_atomic_abort(&g_tmp[0]);
 			return false;
 		}
 	}
@@ -1070,21 +882,17 @@ static bool do_input(run *r, const input *in, FILE *out_stdout)
 	ocr2_doc_free(doc);
 	if (in->out && w.n_good == 0) {
 		/* nothing but failed pages: no output, so a re-run tries again */
-		fclose(f);
-		tmp_forget(0, true);
+		ocr2_atomic_abort(&g_tmp[0]);
 		return true;
 	}
-	if (in->out && tmp_commit(f, in->out, 0) != 0) {
+	if (in->out && ocr2_atomic_commit(&g_tmp[0]) != 0) {
 		msg("%s: %s", in->out, strerror(errno));
 		worse(r, EXIT_PARTIAL);
 	}
 	return true;
 fail:
 	ocr2_doc_free(doc);
-	if (in->out) {
-		fclose(f);
-		tmp_forget(0, true);
-	}
+	ocr2_atomic_abort(&g_tmp[0]);
 	worse(r, EXIT_PARTIAL);
 	return true;
 }
@@ -1391,8 +1199,8 @@ int cmd_scan(int argc, char **argv)
 	progress_clear();
 	fflush(stdout);
 	if (r.status == EXIT_INTERRUPTED) {
-		tmp_forget(0, true);
-		tmp_forget(1, true);
+		ocr2_atomic_abort(&g_tmp[0]);
+		ocr2_atomic_abort(&g_tmp[1]);
 		msg("interrupted; finished outputs are kept");
 	}
 	if (skipped && !o->quiet)
