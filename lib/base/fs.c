@@ -167,7 +167,7 @@ int ocr2_fsync_dir(const char *dir)
 /* ---- atomic output ------------------------------------------------------------ */
 
 /* ".NAME.tmp" (NAME keeps its own leading dot) beside final, with room for
- * ".XXXXXX" after it. */
+ * ".XXXXXX" after it; *n is its length. */
 static char *tmp_name(const char *final, size_t *n)
 {
 	const char *base = strrchr(final, '/');
@@ -180,6 +180,12 @@ static char *tmp_name(const char *final, size_t *n)
 	*n = (size_t)snprintf(t, cap, "%.*s%s%s.tmp", (int)nd, final, *base == '.' ? "" : ".",
 			      base);
 	return t;
+}
+
+char *ocr2_atomic_tmp_path(const char *final)
+{
+	size_t n;
+	return tmp_name(final, &n);
 }
 
 /* Six characters that make the name unique, tried until one is free: the

@@ -66,6 +66,10 @@ typedef struct {
 /* Creates the temporary for final. Returns 0, or -1 with errno (nothing to
  * release). */
 int ocr2_atomic_open(ocr2_atomic *a, const char *final, ocr2_atomic_kind kind);
+/* The name ocr2_atomic_open gives the temporary of final, ".NAME.tmp" beside
+ * it (OCR2_ATOMIC_SHARED adds ".XXXXXX"), malloc'd: for the message when the
+ * open failed. NULL when out of memory. */
+char *ocr2_atomic_tmp_path(const char *final);
 /* The first half of commit, for a caller with more to do between writing and
  * renaming: fflush, fsync and fclose. Returns 0, or -1 with errno; either way
  * the temporary stays until ocr2_atomic_commit or ocr2_atomic_abort. */
