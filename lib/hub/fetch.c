@@ -271,44 +271,23 @@ static int verify_path(const char *path, const fentry *e, const volatile int *ca
 
 /* ---- the record of a fetch (DIR/.ocr2-fetch.json) ---------------------------- */
 
+/* The record's text: OCR2_ERR_IO when it cannot be read (absent), and
+ * OCR2_ERR_FORMAT past cap bytes (no record of ours is that large). */
 static ocr2_status read_text(const char *path, char **out, size_t *n, size_t cap)
 {
-	FILE *f = fopen(path, "rb");
-	if (!f)
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
 		return ocr2_fail(OCR2_ERR_IO, "%s: %s", path, strerror(errno));
-	char *buf = NULL;
-	size_t len = 0, sz = 0;
-	for (;;) {
-		if (len + 65536 + 1 > sz) {
-			sz = sz ? 2 * sz : 131072;
-			char *nb = realloc(buf, sz);
-			if (!nb) {
-				free(buf);
-				fclose(f);
-				return ocr2_fail(OCR2_ERR_NOMEM, "%s: out of memory", path);
-			}
-			buf = nb;
-		}
-		size_t got = fread(buf + len, 1, 65536, f);
-		len += got;
-		if (len > cap) {
-			free(buf);
-			fclose(f);
-			return ocr2_fail(OCR2_ERR_FORMAT, "%s: too large", path);
-		}
-		if (got < 65536)
-			break;
-	}
-	int bad = ferror(f);
-	fclose(f);
-	if (bad) {
-		free(buf);
-		return ocr2_fail(OCR2_ERR_IO, "%s: read error", path);
-	}
-	buf[len] = '\0';
-	*out = buf;
-	*n = len;
-	return OCR2_OK;
+	int r = ocr2_read_fd(fd, cap, out, n);
+	int e = errno;
+	close(fd);
+	if (r == 0)
+		return OCR2_OK;
+	if (e == ENOMEM)
+		return ocr2_fail(OCR2_ERR_NOMEM, "%s: out of memory", path);
+	if (e == EFBIG)
+		return ocr2_fail(OCR2_ERR_FORMAT, "%s: too large", path);
+	return ocr2_fail(OCR2_ERR_IO, "%s: read error", path);
 }
 
 /* Reads the record; OCR2_ERR_IO when absent, OCR2_ERR_FORMAT when damaged. */
@@ -381,59 +360,56 @@ static ocr2_status manifest_read(const char *dir, listing *l)
 
 static ocr2_status fsync_dir(const char *dir)
 {
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
+	if (ocr2_fsync_dir(dir) != 0)
 		return ocr2_fail(OCR2_ERR_IO, "%s: %s", dir, strerror(errno));
-	fsync(fd); /* some file systems refuse; the rename is what matters */
-	close(fd);
 	return OCR2_OK;
 }
 
-/* Written to a temporary name, fsync'd and renamed: never half there. Names,
- * repo and revision were checked to need no JSON escaping. */
+/* Written atomically (the fetch lock makes this run its only writer, so the
+ * temporary keeps one name): never half there. The strings are escaped,
+ * though names, repo and revision were checked to need no escaping. */
 __attribute__((unused)) static ocr2_status manifest_write(const char *dir, const listing *l)
 {
 	char *path = ocr2_path_join(dir, OCR2_FETCH_MANIFEST);
-	char *tmp = ocr2_path_join(dir, OCR2_FETCH_MANIFEST ".tmp");
+	ocr2_atomic a;
 	ocr2_status s = OCR2_OK;
-	FILE *f = NULL;
-	if (!path || !tmp) {
-		s = ocr2_fail(OCR2_ERR_NOMEM, "out of memory");
-		goto out;
+	if (!path)
+		return ocr2_fail(OCR2_ERR_NOMEM, "out of memory");
+	if (ocr2_atomic_open(&a, path, OCR2_ATOMIC_ALONE) != 0) {
+		int e = errno;
+		char *tmp = ocr2_atomic_tmp_path(path);
+		s = e == ENOMEM || !tmp ? ocr2_fail(OCR2_ERR_NOMEM, "out of memory")
+					: ocr2_fail(OCR2_ERR_IO, "%s: %s", tmp, strerror(e));
+		free(tmp);
+		free(path);
+		return s;
 	}
-	f = fopen(tmp, "wb");
-	if (!f) {
-		s = ocr2_fail(OCR2_ERR_IO, "%s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	fprintf(f, "{\n  \"repo\": \"%s\",\n  \"revision\": \"%s\",\n  \"commit\": \"%s\",\n"
-		"  \"files\": [", l->repo, l->revision, l->commit);
+	FILE *f = a.f;
+	fputs("{\n  \"repo\": ", f);
+	ocr2_json_write_string(f, l->repo);
+	fputs(",\n  \"revision\": ", f);
+	ocr2_json_write_string(f, l->revision);
+	fputs(",\n  \"commit\": ", f);
+	ocr2_json_write_string(f, l->commit);
+	fputs(",\n  \"files\": [", f);
 	for (int i = 0; i < l->n; i++) {
 		const fentry *e = &l->f[i];
-		fprintf(f, "%s\n    {\"path\": \"%s\", \"size\": %llu, \"%s\": \"%s\"", i ? "," : "",
-			e->path, (unsigned long long)e->size,
+		fprintf(f, "%s\n    {\"path\": ", i ? "," : "");
+		ocr2_json_write_string(f, e->path);
+		fprintf(f, ", \"size\": %llu, \"%s\": \"%s\"", (unsigned long long)e->size,
 			e->kind == HASH_SHA256 ? "sha256" : "git_sha1", e->hash);
 		if (e->vsec >= 0)
 			fprintf(f, ", \"verified_mtime\": \"%lld.%09lld\"", e->vsec, e->vnsec);
 		fputc('}', f);
 	}
 	fprintf(f, "\n  ]\n}\n");
-	if (fflush(f) || ferror(f) || fsync(fileno(f))) {
-		s = ocr2_fail(OCR2_ERR_IO, "%s: write error: %s", tmp, strerror(errno));
-		fclose(f);
-		unlink(tmp);
-		goto out;
-	}
-	fclose(f);
-	if (rename(tmp, path)) {
+	if (ocr2_atomic_sync(&a) != 0) {
+		s = ocr2_fail(OCR2_ERR_IO, "%s: write error: %s", a.tmp, strerror(errno));
+		ocr2_atomic_abort(&a);
+	} else if (ocr2_atomic_commit(&a) != 0) {
 		s = ocr2_fail(OCR2_ERR_IO, "%s: %s", path, strerror(errno));
-		unlink(tmp);
-		goto out;
 	}
-	s = fsync_dir(dir);
-out:
 	free(path);
-	free(tmp);
 	return s;
 }
 
@@ -876,6 +852,20 @@ static ocr2_status list_repo(ctx *c, listing *l)
 
 /* ---- one file ---------------------------------------------------------------- */
 
+/* DIR/.incomplete/NAME.part, where NAME grows until it is verified. */
+static char *part_path(const char *inc, const char *name)
+{
+	size_t n = strlen(name);
+	char *file = malloc(n + sizeof ".part");
+	if (!file)
+		return NULL;
+	memcpy(file, name, n);
+	memcpy(file + n, ".part", sizeof ".part");
+	char *p = ocr2_path_join(inc, file);
+	free(file);
+	return p;
+}
+
 typedef struct {
 	ctx *c;
 	int fd;
@@ -944,8 +934,7 @@ static ocr2_status fetch_one(ctx *c, const char *dir, const char *inc, fentry *e
 			     ocr2_fetch_result *r)
 {
 	char *final = ocr2_path_join(dir, e->path);
-	size_t pn = strlen(inc) + strlen(e->path) + 8;
-	char *part = malloc(pn);
+	char *part = part_path(inc, e->path);
 	char url[4096];
 	ocr2_status s = OCR2_OK;
 	int fd = -1;
@@ -953,7 +942,6 @@ static ocr2_status fetch_one(ctx *c, const char *dir, const char *inc, fentry *e
 		s = ocr2_fail(OCR2_ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	snprintf(part, pn, "%s/%s.part", inc, e->path);
 	snprintf(url, sizeof url, "%s/%s/resolve/%s/%s", c->endpoint, c->repo, c->revision, e->path);
 	fd = open(part, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (fd < 0) {
@@ -1099,27 +1087,6 @@ out:
 	return s;
 }
 
-static int mkdir_p(const char *path)
-{
-	char buf[4096];
-	if (strlen(path) >= sizeof buf) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	strcpy(buf, path);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0755) && errno != EEXIST)
-			return -1;
-		*p = '/';
-	}
-	if (mkdir(buf, 0755) && errno != EEXIST)
-		return -1;
-	return 0;
-}
-
 static int cmp_size(const void *a, const void *b)
 {
 	const fentry *x = a, *y = b;
@@ -1180,7 +1147,7 @@ static ocr2_status fetch_online(const char *dir, const ocr2_fetch_params *p,
 	}
 	struct stat dst;
 	int created = stat(dir, &dst) != 0;
-	if (mkdir_p(dir)) {
+	if (ocr2_mkdir_p(dir, 0755)) {
 		s = ocr2_fail(OCR2_ERR_IO, "%s: %s", dir, strerror(errno));
 		goto out;
 	}
@@ -1268,12 +1235,11 @@ static ocr2_status fetch_online(const char *dir, const ocr2_fetch_params *p,
 			present += e->size;
 			continue;
 		}
-		char *part = malloc(strlen(inc) + strlen(e->path) + 8);
+		char *part = part_path(inc, e->path);
 		if (!part) {
 			s = ocr2_fail(OCR2_ERR_NOMEM, "out of memory");
 			goto out;
 		}
-		sprintf(part, "%s/%s.part", inc, e->path);
 		need += e->size;
 		if (stat(part, &st) == 0 && (uint64_t)st.st_size <= e->size)
 			need -= (uint64_t)st.st_size;
