@@ -25,9 +25,16 @@ int ocr2_read_fd(int fd, size_t max, char **out, size_t *len)
 	/* one byte more than a regular file holds: its end is seen without growing */
 	size_t cap = 8192, n = 0;
 	struct stat st;
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
-	    (uint64_t)st.st_size < max)
-		cap = (size_t)st.st_size + 1;
+	off_t at = 0;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (at = lseek(fd, 0, SEEK_CUR)) >= 0 &&
+	    st.st_size > at) {
+		uint64_t left = (uint64_t)(st.st_size - at);
+		if (left > max) { /* known before reading a byte */
+			errno = EFBIG;
+			return -1;
+		}
+		cap = (size_t)left + 1;
+	}
 	if (max < SIZE_MAX && cap > max + 1)
 		cap = max + 1; /* enough to tell "more than max" */
 	char *buf = malloc(cap + 1); /* + the terminating NUL */
@@ -108,7 +115,7 @@ char *ocr2_path_join(const char *dir, const char *name)
 		return NULL;
 	memcpy(s, dir, nd);
 	size_t k = nd;
-	if (nd && dir[nd - 1] != '/')
+	if (!nd || dir[nd - 1] != '/')
 		s[k++] = '/';
 	memcpy(s + k, name, nn + 1);
 	return s;

@@ -24,7 +24,7 @@ ocr2_status ocr2_read_file(const char *path, size_t max, ocr2_status err, char *
 /* ---- paths and directories ---- */
 
 /* "dir/name", malloc'd (NULL when out of memory); no second slash when dir
- * ends in one, and just "name" when dir is "". */
+ * ends in one ("" gives "/name", as "%s/%s" always did). */
 char *ocr2_path_join(const char *dir, const char *name);
 /* The directory part of path, malloc'd: "a/b" -> "a", "/b" -> "/", "b" -> "."
  * (NULL when out of memory). */

@@ -125,7 +125,7 @@ static void test_paths(void)
 		const char *dir, *name, *want;
 	} joins[] = {
 		{"a", "b", "a/b"}, {"a/", "b", "a/b"}, {"/", "b", "/b"},
-		{"", "b", "b"},    {"a/b", "c.d", "a/b/c.d"},
+		{"", "b", "/b"},    {"a/b", "c.d", "a/b/c.d"},
 	};
 	for (size_t i = 0; i < sizeof joins / sizeof *joins; i++) {
 		char *s = ocr2_path_join(joins[i].dir, joins[i].name);
