@@ -183,9 +183,10 @@ static char *oom_check(char *s)
 	return s;
 }
 
+/* a/b; an empty a (-o '', --images '') is the current directory here */
 static char *join(const char *a, const char *b)
 {
-	return oom_check(ocr2_path_join(a, b));
+	return oom_check(*a ? ocr2_path_join(a, b) : strdup(b));
 }
 
 static char *dir_of(const char *path)
@@ -724,7 +725,7 @@ static bool do_page(run *r, const input *in, ocr2_doc *doc, int index, writer *w
 		char *stem = with_ext(in->rel, "");
 		char page[32];
 		snprintf(page, sizeof page, "page-%d", p.page);
-		char *doc_dir = join(r->o.dump, stem);
+		char *doc_dir = oom_check(ocr2_path_join(r->o.dump, stem));
 		char *page_dir = join(doc_dir, page);
 		snprintf(dump, sizeof dump, "%s", page_dir);
 		free(page_dir);
