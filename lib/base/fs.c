@@ -200,13 +200,16 @@ char *ocr2_atomic_tmp_path(const char *final)
  * umask can only be read by changing it, which races with other threads). */
 static int open_unique(char *t, size_t n)
 {
-	static const char chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+	static const char chars[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 	static unsigned counter;
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	uint64_t v = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 30) ^ ((uint64_t)getpid() << 20);
+	uint64_t v = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 30) ^
+		     ((uint64_t)getpid() << 20);
 	for (int attempt = 0; attempt < 1000; attempt++) {
-		v += (uint64_t)__atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED) * 0x9E3779B97F4A7C15ull;
+		v += (uint64_t)__atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED) *
+		     0x9E3779B97F4A7C15ull;
 		uint64_t x = v ^ (v >> 29);
 		t[n] = '.';
 		for (int i = 0; i < 6; i++, x /= 62)
@@ -318,7 +321,8 @@ void ocr2_atomic_remove_stale(const char *final)
 		struct dirent *e;
 		while ((e = readdir(dir))) {
 			const char *name = e->d_name;
-			if (!strncmp(name, base, bl) && name[bl] == '.' && strlen(name + bl + 1) == 6) {
+			if (!strncmp(name, base, bl) && name[bl] == '.' &&
+			    strlen(name + bl + 1) == 6) {
 				char *p = ocr2_path_join(d, name);
 				if (p)
 					unlink(p);

@@ -239,7 +239,8 @@ static char *read_all(const char *path, size_t *n, ocr2_status *st)
 	char *buf;
 	if (ocr2_read_fd(fd, (size_t)1 << 31, &buf, n) != 0) {
 		if (errno == EFBIG)
-			*st = ocr2_fail(OCR2_ERR_FORMAT, "%s: too large for a tokenizer.json", path);
+			*st = ocr2_fail(OCR2_ERR_FORMAT, "%s: too large for a tokenizer.json",
+					path);
 		else if (errno == ENOMEM)
 			*st = ocr2_fail(OCR2_ERR_NOMEM, "%s: out of memory", path);
 		else

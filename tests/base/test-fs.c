@@ -58,8 +58,8 @@ static const char *listing(const char *dir)
 	struct dirent *e;
 	while (d && (e = readdir(d)))
 		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-			snprintf(out + strlen(out), sizeof out - strlen(out), "%s%s", *out ? " " : "",
-				 e->d_name);
+			snprintf(out + strlen(out), sizeof out - strlen(out), "%s%s",
+				 *out ? " " : "", e->d_name);
 	if (d)
 		closedir(d);
 	return out;
@@ -171,7 +171,8 @@ static void test_atomic(void)
 	CHECK(ocr2_atomic_commit(&a) == 0 && a.tmp == NULL && a.f == NULL);
 	char *text;
 	size_t n;
-	CHECK(ocr2_read_file(final, 100, OCR2_ERR_IO, &text, &n) == OCR2_OK && !strcmp(text, "new"));
+	CHECK(ocr2_read_file(final, 100, OCR2_ERR_IO, &text, &n) == OCR2_OK &&
+	      !strcmp(text, "new"));
 	free(text);
 	CHECK(!strcmp(listing(at("a")), "out.md"));
 	/* the mode any new file gets */
@@ -185,7 +186,8 @@ static void test_atomic(void)
 	fputs("half", a.f);
 	ocr2_atomic_abort(&a);
 	ocr2_atomic_abort(&a); /* twice: nothing */
-	CHECK(ocr2_read_file(final, 100, OCR2_ERR_IO, &text, &n) == OCR2_OK && !strcmp(text, "new"));
+	CHECK(ocr2_read_file(final, 100, OCR2_ERR_IO, &text, &n) == OCR2_OK &&
+	      !strcmp(text, "new"));
 	free(text);
 	CHECK(!strcmp(listing(at("a")), "out.md"));
 

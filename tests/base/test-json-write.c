@@ -60,7 +60,8 @@ int main(void)
 	CHECK(same("\b\f\n\r\t", "\"\\b\\f\\n\\r\\t\""));
 	CHECK(same("\x01\x1f\x7f", "\"\\u0001\\u001f\x7f\""));
 	/* valid UTF-8 as it is: 2, 3 and 4 bytes */
-	CHECK(same("\xc3\xa9\xe4\xb8\xad\xf0\x9f\x98\x80", "\"\xc3\xa9\xe4\xb8\xad\xf0\x9f\x98\x80\""));
+	CHECK(same("\xc3\xa9\xe4\xb8\xad\xf0\x9f\x98\x80",
+		   "\"\xc3\xa9\xe4\xb8\xad\xf0\x9f\x98\x80\""));
 	/* each invalid byte -> U+FFFD: a lone continuation, a cut sequence, an
 	 * overlong form, a surrogate, past U+10FFFF */
 	CHECK(same("a\x80z", "\"a\xef\xbf\xbdz\""));
@@ -69,8 +70,13 @@ int main(void)
 	CHECK(same("\xed\xa0\x80", "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\""));
 	CHECK(same("\xf4\x90\x80\x80", "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\""));
 
-	const char *texts[] = {"", "x", "quote \" and backslash \\", "line\nbreak\ttab",
-			       "\x01\x02\x1b[0m", "repo/with\"quote", "\xc3\xa9t\xc3\xa9 \xe2\x80\x94 \xf0\x9f\x98\x80",
+	const char *texts[] = {"",
+			       "x",
+			       "quote \" and backslash \\",
+			       "line\nbreak\ttab",
+			       "\x01\x02\x1b[0m",
+			       "repo/with\"quote",
+			       "\xc3\xa9t\xc3\xa9 \xe2\x80\x94 \xf0\x9f\x98\x80",
 			       "{\"json\": [1, 2]}"};
 	for (size_t i = 0; i < sizeof texts / sizeof *texts; i++)
 		CHECK(round_trip(texts[i]));
