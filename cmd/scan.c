@@ -1,58 +1,21 @@
-/* scan.c - ocr2 scan: inputs (files, stdin, directories) through the model to
- * Markdown, text, raw, JSON or JSONL, with the batch rules of product.md. */
-#include <dirent.h>
+/* scan.c - ocr2 scan: the options, and the run that takes each input's pages
+ * through the model into its output, with the batch rules of product.md. */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
-#include <stdarg.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "cmd.h"
+#include "scan.h"
 #include "base/fs.h"
-#include "base/json.h"
 #include "compute/kernels.h"
 
-enum { FMT_MARKDOWN, FMT_JSON, FMT_JSONL, FMT_TEXT, FMT_RAW };
 static const char *const fmt_names[] = {"markdown", "json", "jsonl", "text", "raw"};
 static const char *const fmt_ext[] = {".md", ".json", ".jsonl", ".txt", ".raw.txt"};
 
-typedef struct {
-	const char *model, *prompt, *pages, *output, *dump, *images;
-	int fmt;
-	bool free_mode;
-	double dpi;
-	int threads, max_tokens, ngram, ngram_window;
-	bool no_crop, recursive, force, quiet, verbose;
-	int shard_k, shard_n;
-} options;
-
-typedef struct {
-	char *path; /* as opened ("-" for stdin) */
-	char *rel;  /* the name mirrored under -o DIR, and hashed by --shard */
-	char *out;  /* output file, NULL for stdout */
-} input;
-
-typedef struct {
-	input *v;
-	int n, cap;
-} input_list;
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-/* ---- signals: a flag the model polls between tokens ------------------------ */
+/* ---- signals: a flag the model polls between tokens ---------------------- */
 
 static volatile int g_cancel;
 
@@ -78,460 +41,7 @@ static void install_signals(void)
  * (the signal handler only sets g_cancel; nothing is removed from inside it). */
 static ocr2_atomic g_tmp[2];
 
-/* ---- progress and messages ------------------------------------------------- */
-
-typedef struct {
-	bool on;            /* stderr is a TTY and not -q */
-	bool shown;         /* a line is on screen */
-	int file_i, n_files;
-	const char *name;
-	int page, doc_pages;
-	int pages_done, pages_known, files_opened;
-	long tokens;        /* generated, all pages */
-	int page_tokens;
-	double t_start, t_pages, t_last;
-} progress;
-
-static progress g_prog;
-
-static void progress_clear(void)
-{
-	if (g_prog.shown) {
-		fputs("\r\033[K", stderr);
-		g_prog.shown = false;
-	}
-}
-
-static void progress_draw(bool force)
-{
-	if (!g_prog.on)
-		return;
-	double now = now_s();
-	if (!force && now - g_prog.t_last < 0.2)
-		return;
-	g_prog.t_last = now;
-	double el = now - g_prog.t_start;
-	long tok = g_prog.tokens + g_prog.page_tokens;
-	/* pages still to do: the known pages of opened documents, plus the
-	 * unopened files at the average page count so far */
-	double per_file = g_prog.files_opened ? (double)g_prog.pages_known / g_prog.files_opened : 1;
-	double total = g_prog.pages_known + per_file * (g_prog.n_files - g_prog.files_opened);
-	char eta[32] = "?";
-	if (g_prog.pages_done > 0) {
-		double left = (total - g_prog.pages_done) * (g_prog.t_pages / g_prog.pages_done);
-		long s = left > 0 ? (long)(left + 0.5) : 0;
-		if (s >= 3600)
-			snprintf(eta, sizeof eta, "%ldh%02ldm", s / 3600, s / 60 % 60);
-		else
-			snprintf(eta, sizeof eta, "%ldm%02lds", s / 60, s % 60);
-	}
-	fprintf(stderr, "\r\033[K[%d/%d] %.40s page %d/%d | pages %d/%d | %.1f tok/s | ETA %s",
-		g_prog.file_i, g_prog.n_files, g_prog.name ? g_prog.name : "", g_prog.page,
-		g_prog.doc_pages, g_prog.pages_done, (int)(total + 0.5), el > 0 ? tok / el : 0.0,
-		eta);
-	fflush(stderr);
-	g_prog.shown = true;
-}
-
-static void on_token(void *user, int n)
-{
-	g_prog.page_tokens = n;
-	progress_draw(false);
-}
-
-static void msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void msg(const char *fmt, ...)
-{
-	progress_clear();
-	va_list ap;
-	fputs("ocr2 scan: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
-/* The library's message, without a leading "NAME: " when NAME is the file
- * the caller names anyway. */
-static const char *errmsg_for(const char *name)
-{
-	const char *m = ocr2_errmsg();
-	size_t n = strlen(name);
-	if (!strncmp(m, name, n) && m[n] == ':' && m[n + 1] == ' ')
-		return m + n + 2;
-	return *m ? m : "failed";
-}
-
-/* ---- small file-system helpers --------------------------------------------- */
-
-static char *xstrdup(const char *s)
-{
-	char *d = strdup(s);
-	if (!d) {
-		fputs("ocr2 scan: out of memory\n", stderr);
-		exit(EXIT_PARTIAL);
-	}
-	return d;
-}
-
-static char *oom_check(char *s)
-{
-	if (!s) {
-		fputs("ocr2 scan: out of memory\n", stderr);
-		exit(EXIT_PARTIAL);
-	}
-	return s;
-}
-
-/* a/b; an empty a (-o '', --images '') is the current directory here */
-static char *join(const char *a, const char *b)
-{
-	return oom_check(*a ? ocr2_path_join(a, b) : strdup(b));
-}
-
-static char *dir_of(const char *path)
-{
-	return oom_check(ocr2_path_dir(path));
-}
-
-/* mkdir -p of the directory part of path (or of path itself when whole). */
-static int mkdirs(const char *path, bool whole)
-{
-	char *d = whole ? xstrdup(path) : dir_of(path);
-	int r = ocr2_mkdir_p(d, 0777);
-	int e = errno;
-	free(d);
-	errno = e;
-	return r;
-}
-
-/* The path of file `target` relative to directory `from`, both existing. */
-static char *relative_to(const char *target, const char *from)
-{
-	char *td = dir_of(target);
-	char rt[PATH_MAX], rf[PATH_MAX];
-	if (!realpath(td, rt) || !realpath(from, rf)) {
-		free(td);
-		return xstrdup(target);
-	}
-	free(td);
-	const char *base = strrchr(target, '/');
-	base = base ? base + 1 : target;
-	/* common prefix on whole components */
-	size_t i = 0, common = 0;
-	while (rt[i] && rt[i] == rf[i]) {
-		if (rt[i] == '/')
-			common = i;
-		i++;
-	}
-	if ((rt[i] == 0 || rt[i] == '/') && (rf[i] == 0 || rf[i] == '/'))
-		common = i;
-	char out[PATH_MAX * 2];
-	size_t n = 0;
-	out[0] = 0;
-	for (const char *p = rf + common; *p; p++)
-		if (*p == '/')
-			n += (size_t)snprintf(out + n, sizeof out - n, "../");
-	const char *rest = rt + common;
-	if (*rest == '/')
-		rest++;
-	if (*rest)
-		n += (size_t)snprintf(out + n, sizeof out - n, "%s/", rest);
-	snprintf(out + n, sizeof out - n, "%s", base);
-	return xstrdup(out);
-}
-
-/* ---- inputs ------------------------------------------------------------------ */
-
-static void add_input(input_list *l, const char *path, const char *rel)
-{
-	if (l->n == l->cap) {
-		l->cap = l->cap ? l->cap * 2 : 16;
-		input *v = realloc(l->v, sizeof *v * (size_t)l->cap);
-		if (!v) {
-			fputs("ocr2 scan: out of memory\n", stderr);
-			exit(EXIT_PARTIAL);
-		}
-		l->v = v;
-	}
-	input *in = &l->v[l->n++];
-	in->path = xstrdup(path);
-	in->rel = xstrdup(rel);
-	in->out = NULL;
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static bool supported_file(const char *path)
-{
-	unsigned char head[16];
-	int fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return false;
-	ssize_t n = read(fd, head, sizeof head);
-	close(fd);
-	return n > 0 && ocr2_format_sniff(head, (size_t)n) != OCR2_FMT_UNKNOWN;
-}
-
-/* A name that says "document": such a file in a directory is taken even when
- * its bytes are not a supported format, so that a corrupt, empty or dangling
- * document is reported instead of silently passed over. */
-static bool document_name(const char *name)
-{
-	static const char *const ext[] = {".pdf", ".tif", ".tiff", ".png", ".jpg", ".jpeg"};
-	const char *dot = strrchr(name, '.');
-	if (!dot)
-		return false;
-	for (size_t i = 0; i < sizeof ext / sizeof *ext; i++)
-		if (!strcasecmp(dot, ext[i]))
-			return true;
-	return false;
-}
-
-/* Adds the files under dir (sorted; recursing when asked; dot files and
- * symbolic links to directories skipped) whose first bytes are a supported
- * format, or whose name says they should be. rel is the prefix of the
- * mirrored names. Returns false when dir cannot be read. */
-static bool walk(input_list *l, const char *dir, const char *rel, bool recursive)
-{
-	DIR *d = opendir(dir);
-	if (!d) {
-		msg("%s: %s", dir, strerror(errno));
-		return false;
-	}
-	char **names = NULL;
-	int n = 0, cap = 0;
-	struct dirent *e;
-	while ((e = readdir(d))) {
-		if (e->d_name[0] == '.')
-			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 64;
-			char **nn = realloc(names, sizeof *nn * (size_t)cap);
-			if (!nn) {
-				fputs("ocr2 scan: out of memory\n", stderr);
-				exit(EXIT_PARTIAL);
-			}
-			names = nn;
-		}
-		names[n++] = xstrdup(e->d_name);
-	}
-	closedir(d);
-	qsort(names, (size_t)n, sizeof *names, cmp_str);
-	bool ok = true;
-	for (int i = 0; i < n; i++) {
-		char *p = join(dir, names[i]);
-		char *r = *rel ? join(rel, names[i]) : xstrdup(names[i]);
-		struct stat st, lst;
-		if (stat(p, &st) == 0) {
-			if (S_ISDIR(st.st_mode)) {
-				if (recursive && lstat(p, &lst) == 0 && !S_ISLNK(lst.st_mode))
-					ok = walk(l, p, r, true) && ok;
-			} else if (S_ISREG(st.st_mode) &&
-				   (supported_file(p) || document_name(names[i]))) {
-				add_input(l, p, r);
-			}
-		} else if (document_name(names[i])) {
-			add_input(l, p, r); /* dangling or unreadable: reported when opened */
-		}
-		free(p);
-		free(r);
-		free(names[i]);
-	}
-	free(names);
-	return ok;
-}
-
-/* "dir/name.pdf" -> "dir/name" + ext */
-static char *with_ext(const char *rel, const char *ext)
-{
-	const char *slash = strrchr(rel, '/');
-	const char *dot = strrchr(rel, '.');
-	size_t n = (dot && (!slash || dot > slash + 1) && dot != rel) ? (size_t)(dot - rel)
-								       : strlen(rel);
-	char *s = malloc(n + strlen(ext) + 1);
-	if (!s) {
-		fputs("ocr2 scan: out of memory\n", stderr);
-		exit(EXIT_PARTIAL);
-	}
-	memcpy(s, rel, n);
-	strcpy(s + n, ext);
-	return s;
-}
-
-/* ---- one page's result, and the five output formats ----------------------------- */
-
-typedef struct {
-	int page;                /* 1-based */
-	int width, height;       /* 0 when the page could not be rendered */
-	double dpi;              /* <= 0 for raster inputs */
-	const char *status;      /* "ok", "truncated", "error" */
-	const char *message;     /* error only */
-	double seconds;
-	int tokens, prompt_tokens;
-	const char *raw;         /* model output (NULL on error) */
-	char *markdown;          /* official conversion with this run's image links */
-	ocr2_blocks blocks;
-} page_rec;
-
-typedef struct {
-	FILE *f;
-	int fmt;
-	const char *source;
-	const char *format_name; /* the document's: pdf, tiff, png, jpeg */
-	int n_pages;            /* written so far */
-	int n_good;             /* of which ok or truncated */
-	bool stream;            /* flush after every page (stdout, jsonl) */
-} writer;
-
-static void comment_safe(FILE *f, const char *s)
-{
-	/* "--" ends nothing in HTML comments if never written */
-	for (char prev = 0; s && *s; s++) {
-		if (*s == '\n' || (*s == '-' && prev == '-') || *s == '>')
-			fputc(' ', f);
-		else
-			fputc(*s, f);
-		prev = *s;
-	}
-}
-
-static void page_header(writer *w, const page_rec *p)
-{
-	if (w->n_pages)
-		fputs("\n\n", w->f);
-	fprintf(w->f, "<!-- page %d", p->page);
-	if (!strcmp(p->status, "truncated")) {
-		fputs(": truncated", w->f);
-	} else if (!strcmp(p->status, "error")) {
-		fputs(": error: ", w->f);
-		comment_safe(w->f, p->message);
-	}
-	fputs(" -->\n\n", w->f);
-}
-
-static void json_page_fields(FILE *f, const page_rec *p)
-{
-	fprintf(f, "\"page\":%d,", p->page);
-	if (p->width > 0)
-		fprintf(f, "\"width\":%d,\"height\":%d,", p->width, p->height);
-	else
-		fputs("\"width\":null,\"height\":null,", f);
-	if (p->dpi > 0)
-		fprintf(f, "\"dpi\":%g,", p->dpi);
-	else
-		fputs("\"dpi\":null,", f);
-	fprintf(f, "\"status\":\"%s\",", p->status);
-	if (p->message) {
-		fputs("\"message\":", f);
-		ocr2_json_write_string(f, p->message);
-		fputc(',', f);
-	}
-	fprintf(f, "\"seconds\":%.3f,\"tokens\":%d,\"prompt_tokens\":%d,\"malformed\":%d,",
-		p->seconds, p->tokens, p->prompt_tokens, p->blocks.malformed);
-	fputs("\"blocks\":[", f);
-	for (int i = 0; i < p->blocks.n_blocks; i++) {
-		const ocr2_block *b = &p->blocks.blocks[i];
-		fputs(i ? ",{\"label\":" : "{\"label\":", f);
-		ocr2_json_write_string(f, b->label);
-		fputs(",\"bbox\":", f);
-		for (int j = 0; j < (b->n_boxes ? b->n_boxes : 1); j++) {
-			if (!b->n_boxes) {
-				fputs("null,\"boxes\":[]", f);
-				break;
-			}
-			int x1 = ocr2_grid_to_pixel(b->boxes[j][0], p->width);
-			int y1 = ocr2_grid_to_pixel(b->boxes[j][1], p->height);
-			int x2 = ocr2_grid_to_pixel(b->boxes[j][2], p->width);
-			int y2 = ocr2_grid_to_pixel(b->boxes[j][3], p->height);
-			if (j == 0)
-				fprintf(f, "[%d,%d,%d,%d],\"boxes\":[", x1, y1, x2, y2);
-			fprintf(f, "%s[%d,%d,%d,%d]", j ? "," : "", x1, y1, x2, y2);
-			if (j == b->n_boxes - 1)
-				fputc(']', f);
-		}
-		fputs(",\"text\":", f);
-		ocr2_json_write_string(f, b->text);
-		fputc('}', f);
-	}
-	fputs("],\"markdown\":", f);
-	if (p->markdown)
-		ocr2_json_write_string(f, p->markdown);
-	else
-		fputs("null", f);
-}
-
-static void writer_begin(writer *w)
-{
-	if (w->fmt == FMT_JSON) {
-		fputs("{\"source\":", w->f);
-		ocr2_json_write_string(w->f, w->source);
-		fprintf(w->f, ",\"format\":\"%s\",\"pages\":[", w->format_name);
-	}
-}
-
-static void writer_page(writer *w, const page_rec *p)
-{
-	FILE *f = w->f;
-	switch (w->fmt) {
-	case FMT_MARKDOWN:
-		page_header(w, p);
-		if (p->markdown)
-			fputs(p->markdown, f);
-		break;
-	case FMT_RAW:
-		page_header(w, p);
-		if (p->raw)
-			fputs(p->raw, f);
-		break;
-	case FMT_TEXT:
-		if (w->n_pages)
-			fputs("\f\n", f);
-		if (p->markdown && *p->markdown) {
-			fputs(p->markdown, f);
-			fputc('\n', f);
-		}
-		break;
-	case FMT_JSON:
-		fputs(w->n_pages ? ",{" : "{", f);
-		json_page_fields(f, p);
-		fputc('}', f);
-		break;
-	case FMT_JSONL:
-		fputs("{\"source\":", f);
-		ocr2_json_write_string(f, w->source);
-		fprintf(f, ",\"format\":\"%s\",", w->format_name);
-		json_page_fields(f, p);
-		fputs("}\n", f);
-		break;
-	}
-	w->n_pages++;
-	if (w->stream || w->fmt == FMT_JSONL)
-		fflush(f);
-}
-
-static void writer_end(writer *w)
-{
-	switch (w->fmt) {
-	case FMT_MARKDOWN:
-	case FMT_RAW:
-		if (w->n_pages)
-			fputc('\n', w->f);
-		break;
-	case FMT_JSON:
-		fputs("]}\n", w->f);
-		break;
-	default:
-		break;
-	}
-	if (w->stream)
-		fflush(w->f);
-}
-
-/* ---- the run ------------------------------------------------------------------ */
+/* ---- the run ------------------------------------------------------------- */
 
 typedef struct {
 	options o;
@@ -898,7 +408,7 @@ fail:
 	return true;
 }
 
-/* ---- options ------------------------------------------------------------------ */
+/* ---- options ------------------------------------------------------------- */
 
 static void usage(FILE *f)
 {
@@ -1094,21 +604,8 @@ int cmd_scan(int argc, char **argv)
 	/* expand the inputs */
 	bool any_dir = false;
 	int n_stdin = 0;
-	for (int i = optind; i < argc; i++) {
-		const char *a = argv[i];
-		struct stat st;
-		if (!strcmp(a, "-")) {
-			add_input(&l, "-", "stdin");
-			n_stdin++;
-		} else if (stat(a, &st) == 0 && S_ISDIR(st.st_mode)) {
-			any_dir = true;
-			if (!walk(&l, a, "", o->recursive))
-				worse(&r, EXIT_PARTIAL);
-		} else {
-			const char *base = strrchr(a, '/');
-			add_input(&l, a, base && base[1] ? base + 1 : a);
-		}
-	}
+	if (!inputs_expand(&l, argv + optind, argc - optind, o->recursive, &any_dir, &n_stdin))
+		worse(&r, EXIT_PARTIAL);
 	if (n_stdin > 1) {
 		cli_error("scan", "'-' (standard input) given more than once");
 		r.status = EXIT_USAGE;
@@ -1116,29 +613,14 @@ int cmd_scan(int argc, char **argv)
 	}
 
 	/* where the outputs go */
-	bool out_dir = false;
-	if (o->output) {
-		struct stat st;
-		size_t ol = strlen(o->output);
-		out_dir = any_dir || l.n > 1 || (ol && o->output[ol - 1] == '/') ||
-			  (stat(o->output, &st) == 0 && S_ISDIR(st.st_mode));
-	} else if ((l.n > 1 || any_dir) && o->fmt != FMT_JSON && o->fmt != FMT_JSONL) {
+	if (!o->output && (l.n > 1 || any_dir) && o->fmt != FMT_JSON && o->fmt != FMT_JSONL) {
 		cli_error("scan", "several inputs need -o DIR (or -f json/jsonl to write them all "
 				  "to stdout)");
 		r.status = EXIT_USAGE;
 		goto out;
 	}
-	for (int i = 0; i < l.n; i++) {
-		if (!o->output)
-			continue;
-		if (out_dir) {
-			char *rel = with_ext(l.v[i].rel, fmt_ext[o->fmt]);
-			l.v[i].out = join(o->output, rel);
-			free(rel);
-		} else {
-			l.v[i].out = xstrdup(o->output);
-		}
-	}
+	if (o->output)
+		inputs_name_outputs(&l, o->output, any_dir, fmt_ext[o->fmt]);
 
 	/* the shard, then what is already done */
 	int todo = 0, skipped = 0, collide = 0;
@@ -1148,28 +630,7 @@ int cmd_scan(int argc, char **argv)
 		r.status = EXIT_PARTIAL;
 		goto out;
 	}
-	for (int i = 0; i < l.n; i++) {
-		if (o->shard_n && !ocr2_shard_has(l.v[i].rel, o->shard_k, o->shard_n))
-			continue;
-		bool dup = false;
-		for (int j = 0; l.v[i].out && j < i && !dup; j++)
-			dup = run_it[j] && l.v[j].out && !strcmp(l.v[i].out, l.v[j].out);
-		if (dup) {
-			msg("%s: output %s is already written for another input; skipped",
-			    l.v[i].path, l.v[i].out);
-			collide++;
-			continue;
-		}
-		struct stat st;
-		if (l.v[i].out && !o->force && stat(l.v[i].out, &st) == 0 && S_ISREG(st.st_mode)) {
-			if (o->verbose)
-				msg("%s: %s exists, skipped", l.v[i].path, l.v[i].out);
-			skipped++;
-			continue;
-		}
-		run_it[i] = true;
-		todo++;
-	}
+	inputs_select(&l, o, run_it, &todo, &skipped, &collide);
 	if (collide)
 		worse(&r, EXIT_PARTIAL);
 	if (l.n == 0 && r.status == EXIT_OK) {
@@ -1211,12 +672,7 @@ int cmd_scan(int argc, char **argv)
 out:
 	ocr2_model_free(r.model);
 	ocr2_pagesel_free(r.sel);
-	for (int i = 0; i < l.n; i++) {
-		free(l.v[i].path);
-		free(l.v[i].rel);
-		free(l.v[i].out);
-	}
-	free(l.v);
+	inputs_free(&l);
 	free(run_it);
 	return r.status;
 }
