@@ -15,7 +15,11 @@
  * load checks the file carries exactly these patterns.
  * Decoding: each id's string, ByteLevel-mapped back to bytes when every
  * char is in the table (else its raw UTF-8), concatenated, then invalid UTF-8
- * replaced by U+FFFD as Rust's from_utf8_lossy does. */
+ * replaced by U+FFFD as Rust's from_utf8_lossy does.
+ *
+ * Over 1000 lines, the file stays whole: it is one tokenizer and reads top to
+ * bottom as such, its tables, the load that checks tokenizer.json, encoding
+ * in the stages above (each function before its caller), then decoding. */
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
