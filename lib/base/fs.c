@@ -22,7 +22,6 @@ int ocr2_read_fd(int fd, size_t max, char **out, size_t *len)
 {
 	*out = NULL;
 	*len = 0;
-	/* one byte more than a regular file holds: its end is seen without growing */
 	size_t cap = 8192, n = 0;
 	struct stat st;
 	off_t at = 0;
@@ -33,7 +32,7 @@ int ocr2_read_fd(int fd, size_t max, char **out, size_t *len)
 			errno = EFBIG;
 			return -1;
 		}
-		cap = (size_t)left + 1;
+		cap = (size_t)left + 1; /* a byte more: the end is seen without growing */
 	}
 	if (max < SIZE_MAX && cap > max + 1)
 		cap = max + 1; /* enough to tell "more than max" */
