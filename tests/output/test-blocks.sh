@@ -3,11 +3,11 @@
 # format of MODEL.md §9: tag, boxes, content up to the next tag; malformed tags
 # stay text and are counted) and ocr2_grid_to_pixel against Python's
 # int(v / 999 * size), the official scripts' mapping.
-. "$CLI_TESTS/lib.sh"
+. "$CMD_TESTS/lib.sh"
 
 check() {
 	local name=$1
-	"$MD_TOOL" blocks "$CLI_TESTS/md/$name.raw" >"$T/got"
+	"$MD_TOOL" blocks "$OUTPUT_TESTS/md/$name.raw" >"$T/got"
 	if ! cmp -s "$T/got" "$T/want"; then
 		fail "blocks of $name.raw"
 		diff "$T/want" "$T/got" | head -20
@@ -56,7 +56,7 @@ malformed 0
 [text] 0,0,999,999 |full page|
 X
 # "middle EOS kept" is untagged text; the EOS at the very end is not followed by a newline
-"$MD_TOOL" blocks "$CLI_TESTS/md/eosmid.raw" | grep -q '^\[text\] 0,0,999,999 |full page' ||
+"$MD_TOOL" blocks "$OUTPUT_TESTS/md/eosmid.raw" | grep -q '^\[text\] 0,0,999,999 |full page' ||
 	fail "eosmid: tagged block not parsed"
 
 # grid -> pixel against Python on a sweep (0..999, odd sizes, clamping)

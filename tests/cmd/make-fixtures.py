@@ -3,7 +3,7 @@
 encoder): fixtures/page.png 400x300 with a red figure at pixels (100,60)-(300,180),
 fixtures/small.png 64x48, fixtures/photo.jpg 80x60, fixtures/three.pdf (three
 pages, 144 dpi pages of 288x216 points), fixtures/truncated.png (page.png cut
-in half) and fixtures/lying.png (text named .png). Run from tests/cli/."""
+in half) and fixtures/lying.png (text named .png). Run from tests/cmd/."""
 from PIL import Image, ImageDraw
 
 page = Image.new('RGB', (400, 300), (255, 255, 255))

@@ -1,7 +1,7 @@
 #!/bin/bash
 # ocr2 scan batch rules: mirrored names under -o DIR, -o FILE, skip-done and
 # --force, --shard K/N covering every input once, unwritable outputs.
-. "$CLI_TESTS/lib.sh"
+. "$CMD_TESTS/lib.sh"
 need_stand_in
 stand_in "$CANNED/doc.raw"
 

@@ -2,7 +2,7 @@
 # ocr2 scan -f json / jsonl: valid JSON (python3 json), the documented fields,
 # bboxes mapped from the 0..999 grid as int(v / 999 * size), and string
 # escaping of quotes, backslashes, control characters, UTF-8 and bad bytes.
-. "$CLI_TESTS/lib.sh"
+. "$CMD_TESTS/lib.sh"
 need_stand_in
 stand_in "$CANNED/doc.raw"
 

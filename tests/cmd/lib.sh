@@ -1,10 +1,11 @@
-# lib.sh - shared by the cli test scripts: a scratch directory, the stand-in
+# lib.sh - shared by the command-line test scripts (tests/cmd, and
+# tests/output/test-blocks.sh): a scratch directory, the stand-in
 # model, and assertions that name what failed.
 set -u
 T=$(mktemp -d "${TMPDIR:-/tmp}/ocr2-cli.XXXXXX")
 trap 'rm -rf "$T"' EXIT
-FIX="$CLI_TESTS/fixtures"
-CANNED="$CLI_TESTS/canned"
+FIX="$CMD_TESTS/fixtures"
+CANNED="$CMD_TESTS/canned"
 failures=0
 
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }

@@ -2,13 +2,13 @@
 # ocr2 scan output bytes: Markdown = page comments + the official conversion
 # (re-run in Python by markdown_ref.py), text, raw, --images crops and links,
 # --dump pass-through, -v timings.
-. "$CLI_TESTS/lib.sh"
+. "$CMD_TESTS/lib.sh"
 need_stand_in
 stand_in "$CANNED/doc.raw"
 
 # ref FILE [drop_images] [pdf_page]: the official conversion of FILE in Python
 ref() {
-	python3 - "$CLI_TESTS" "$@" <<'X'
+	python3 - "$OUTPUT_TESTS" "$@" <<'X'
 import sys
 sys.path.insert(0, sys.argv[1])
 import markdown_ref

@@ -3,7 +3,7 @@
 # (markdown_ref.py wrote md/NAME.md and md/NAME.p3.md from md/NAME.raw).
 set -u
 fail=0
-for raw in "$CLI_TESTS"/md/*.raw; do
+for raw in "$OUTPUT_TESTS"/md/*.raw; do
 	stem=${raw%.raw}
 	if ! "$MD_TOOL" markdown "$raw" | cmp -s - "$stem.md"; then
 		echo "FAIL: $(basename "$raw") (default links) differs from $(basename "$stem").md"
@@ -15,6 +15,6 @@ for raw in "$CLI_TESTS"/md/*.raw; do
 		fail=1
 	fi
 done
-n=$(ls "$CLI_TESTS"/md/*.raw | wc -l)
+n=$(ls "$OUTPUT_TESTS"/md/*.raw | wc -l)
 [ "$n" -ge 10 ] || { echo "FAIL: only $n corpus files"; fail=1; }
 exit $fail

@@ -1,7 +1,7 @@
 #!/bin/bash
 # ocr2 scan exit codes: 0 all ok, 1 one bad file among good ones (the rest
 # written), 2 usage, 3 model missing, 130 interrupted.
-. "$CLI_TESTS/lib.sh"
+. "$CMD_TESTS/lib.sh"
 
 # 2 and the help need no stand-in
 expect_rc 0 "scan --help" -- "$OCR2" scan --help

@@ -2,7 +2,7 @@
 # The progress line: drawn on stderr only when stderr is a TTY (run under
 # script(1) from util-linux), \r-updated, cleared at the end; nothing when
 # stderr is a pipe or a file, and nothing with -q.
-. "$CLI_TESTS/lib.sh"
+. "$CMD_TESTS/lib.sh"
 need_stand_in
 stand_in "$CANNED/doc.raw"
 command -v script >/dev/null || { echo "SKIP: script(1) not installed"; exit 77; }

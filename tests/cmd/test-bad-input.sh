@@ -2,7 +2,7 @@
 # Bad inputs through ocr2 scan (the documents of testdata/docs): each gets
 # exactly one stderr line naming the file, no output file, and the batch goes
 # on (the good file is written, exit 1, no temporary files left).
-. "$CLI_TESTS/lib.sh"
+. "$CMD_TESTS/lib.sh"
 need_stand_in
 stand_in "$CANNED/doc.raw"
 D="$TESTDATA/docs"

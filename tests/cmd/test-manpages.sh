@@ -2,8 +2,8 @@
 # Every option that a subcommand's --help prints appears in its man page
 # (man/*.scd), every command 'ocr2 --help' lists has a page, and every page
 # builds with scdoc. Subcommands whose --help does not work yet are noted.
-. "$CLI_TESTS/lib.sh"
-MAN="$CLI_TESTS/../../man"
+. "$CMD_TESTS/lib.sh"
+MAN="$CMD_TESTS/../../man"
 
 check_help() { # check_help PAGE SUBCOMMAND...
 	local page=$1
