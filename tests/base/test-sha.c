@@ -6,13 +6,14 @@
  *                       through the portable code
  *   test-sha [-g] FILE...  "<sha256> <sha1> <git-blob-sha1> FILE" per file
  *                       (-g: portable code only) */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/fs.h"
 #include "base/sha.h"
-
-static int fails;
+#include "check.h"
 
 static void hash_both(const void *p, size_t n, size_t piece, char h256[65], char h1[41])
 {
@@ -40,11 +41,10 @@ static void vector(const char *what, const void *p, size_t n, const char *want25
 	for (size_t i = 0; i < sizeof pieces / sizeof *pieces; i++) {
 		char h256[65], h1[41];
 		hash_both(p, n, pieces[i] == (size_t)-1 ? (n ? n : 1) : pieces[i], h256, h1);
-		if (strcmp(h256, want256) || strcmp(h1, want1)) {
-			printf("FAIL %s (pieces of %zu): sha256 %s sha1 %s\n", what, pieces[i], h256, h1);
-			fails++;
+		bool same = !strcmp(h256, want256) && !strcmp(h1, want1);
+		CHECK(same, "%s (pieces of %zu): sha256 %s sha1 %s", what, pieces[i], h256, h1);
+		if (!same)
 			return;
-		}
 	}
 	printf("ok %s\n", what);
 }
@@ -60,22 +60,12 @@ int main(int argc, char **argv)
 	}
 	if (argc > first) {
 		for (int i = first; i < argc; i++) {
-			FILE *f = fopen(argv[i], "rb");
-			if (!f) {
-				perror(argv[i]);
+			char *buf;
+			size_t n;
+			if (ocr2_read_file(argv[i], SIZE_MAX, OCR2_ERR_IO, &buf, &n) != OCR2_OK) {
+				fprintf(stderr, "%s\n", ocr2_errmsg());
 				return 1;
 			}
-			size_t cap = 1 << 16, n = 0;
-			unsigned char *buf = malloc(cap);
-			size_t got;
-			while (buf && (got = fread(buf + n, 1, cap - n, f)) > 0) {
-				n += got;
-				if (n == cap)
-					buf = realloc(buf, cap *= 2);
-			}
-			fclose(f);
-			if (!buf)
-				return 1;
 			char h256[65], h1[41], blob[41];
 			hash_both(buf, n, 4093, h256, h1);
 			/* git blob id: sha1("blob <size>\0" + content) */
@@ -102,7 +92,7 @@ int main(int argc, char **argv)
 		printf("%s:\n", pass ? "portable" : "x86 SHA instructions");
 		run_vectors();
 	}
-	return fails ? 1 : 0;
+	return check_done();
 }
 
 static void run_vectors(void)

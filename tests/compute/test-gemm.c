@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "compute/kernels.h"
 #include "rand.h"
 
@@ -15,8 +16,6 @@ static float frand(void)
 {
 	return test_frand(&rng);
 }
-
-static int failures;
 
 /* relative to sum |x w| per element: the two differ only in summation order
  * (k eps with margin), both reading the same bf16 x */
@@ -53,19 +52,13 @@ static void test_shape(int n, int k, int m, bool with_bias)
 	ocr2_gemm_bf16_ref(x, n, k, w, m, b, y0);
 	ocr2_pool *p1 = ocr2_pool_new(1), *p3 = ocr2_pool_new(3);
 	bool ran = ocr2_gemm_bf16(p1, x, n, k, w, m, b, y1) && ocr2_gemm_bf16(p3, x, n, k, w, m, b, y2);
-	if (!ran) {
-		printf("FAIL gemm n=%d k=%d m=%d: did not run\n", n, k, m);
-		failures++;
-	} else {
+	CHECK(ran, "gemm n=%d k=%d m=%d: did not run", n, k, m);
+	if (ran) {
 		double e = worst_err(y0, y1, x, w, n, k, m);
-		if (!(e <= 4.0 * (k + 1) * 1.2e-7)) {
-			printf("FAIL gemm n=%d k=%d m=%d bias=%d: error %.3g\n", n, k, m, with_bias, e);
-			failures++;
-		}
-		if (memcmp(y1, y2, (size_t)n * m * sizeof *y1)) {
-			printf("FAIL gemm n=%d k=%d m=%d: 1 and 3 threads differ\n", n, k, m);
-			failures++;
-		}
+		CHECK(e <= 4.0 * (k + 1) * 1.2e-7, "gemm n=%d k=%d m=%d bias=%d: error %.3g", n, k, m,
+		      with_bias, e);
+		CHECK(!memcmp(y1, y2, (size_t)n * m * sizeof *y1),
+		      "gemm n=%d k=%d m=%d: 1 and 3 threads differ", n, k, m);
 	}
 	ocr2_pool_free(p1);
 	ocr2_pool_free(p3);
@@ -105,18 +98,13 @@ static void test_packed(int n, int k, int m, bool by_columns)
 	ocr2_bf16_operand *o = ocr2_bf16_pack_f32(b, ldb, m, k, by_columns);
 	bool ran = o && ocr2_gemm_bf16_st(a, lda, n, o, alpha, c, ldc);
 	ocr2_bf16_operand_free(o);
-	if (!ran) {
-		printf("FAIL packed n=%d k=%d m=%d: did not run\n", n, k, m);
-		failures++;
-	} else {
+	CHECK(ran, "packed n=%d k=%d m=%d: did not run", n, k, m);
+	if (ran) {
 		for (int i = 0; i < n; i++) /* compact c for the comparison */
 			memmove(c + (size_t)i * m, c + (size_t)i * ldc, (size_t)m * 4);
 		double e = worst_err(ref, c, ac, w, n, k, m) / alpha;
-		if (!(e <= 4.0 * (k + 1) * 1.2e-7)) {
-			printf("FAIL packed n=%d k=%d m=%d cols=%d: error %.3g\n", n, k, m,
-			       by_columns, e);
-			failures++;
-		}
+		CHECK(e <= 4.0 * (k + 1) * 1.2e-7, "packed n=%d k=%d m=%d cols=%d: error %.3g", n, k,
+		      m, by_columns, e);
 	}
 	free(a);
 	free(b);
@@ -133,12 +121,10 @@ int main(void)
 		/* the CPU has no avx512_bf16: the feature must refuse, and does */
 		float x[4] = {1, 2, 3, 4}, y[4];
 		uint16_t w[1] = {0x3f80};
-		if (ocr2_gemm_bf16(NULL, x, 4, 1, w, 1, NULL, y)) {
-			printf("FAIL: bf16 products ran without avx512_bf16\n");
-			return 1;
-		}
+		CHECK(!ocr2_gemm_bf16(NULL, x, 4, 1, w, 1, NULL, y),
+		      "bf16 products ran without avx512_bf16");
 		printf("no avx512_bf16 here: checked that the bf16 path stays off\n");
-		return 0;
+		return check_done();
 	}
 	int ns[] = {1, 4, 11, 12, 13, 37, 300};
 	int ks[] = {1, 2, 3, 31, 32, 64, 768, 897};
@@ -179,11 +165,9 @@ int main(void)
 		ocr2_gemm_bf16_force(false);
 		ocr2_linear_vision(pool, x, n, k, &t, NULL, yoff);
 		ocr2_pool_free(pool);
-		if (!(worst_err(yr, yv, x, w, n, k, m) <= 4.0 * k * 1.2e-7) || !memcmp(yv, yl, ny) ||
-		    memcmp(yl, yoff, ny)) {
-			printf("FAIL ocr2_linear_vision / ocr2_linear: wrong path taken\n");
-			failures++;
-		}
+		CHECK(worst_err(yr, yv, x, w, n, k, m) <= 4.0 * k * 1.2e-7 && memcmp(yv, yl, ny) &&
+		      !memcmp(yl, yoff, ny),
+		      "ocr2_linear_vision / ocr2_linear: wrong path taken");
 		free(x);
 		free(yv);
 		free(yl);
@@ -191,6 +175,5 @@ int main(void)
 		free(yr);
 		free(w);
 	}
-	printf(failures ? "%d failures\n" : "ok\n", failures);
-	return failures != 0;
+	return check_done();
 }

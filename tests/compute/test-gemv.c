@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "compute/kernels.h"
 #include "rand.h"
 
@@ -15,8 +16,6 @@ static float frand(void)
 {
 	return test_frand(&rng);
 }
-
-static int failures;
 
 /* Relative to the sum of |w x| terms: the only difference between the two
  * paths is summation order, bounded by ~k * eps * sum|w x|. */
@@ -30,10 +29,7 @@ static void compare(const char *what, const float *a, const float *b, const floa
 			worst = e;
 	}
 	double tol = 4.0 * k * 1.2e-7; /* k * eps with margin */
-	if (!(worst <= tol)) {
-		printf("FAIL %s k=%d: worst relative error %.3g > %.3g\n", what, k, worst, tol);
-		failures++;
-	}
+	CHECK(worst <= tol, "%s k=%d: worst relative error %.3g > %.3g", what, k, worst, tol);
 }
 
 static void test_dtype(ocr2_dtype dt, int m, int k)
@@ -148,10 +144,8 @@ static void test_q8x(int m, int k)
 			 .nelem = (int64_t)n, .data = q, .scales = sc};
 	ocr2_q8x_quantize_ref(x, k, xq0, xs0);
 	ocr2_q8x_quantize(x, k, xq1, xs1);
-	if (!same_bits(xq0, xq1, (size_t)k * 2) || !same_bits(xs0, xs1, (size_t)nb * 4)) {
-		printf("FAIL q8x quantize k=%d: SIMD and portable differ\n", k);
-		failures++;
-	}
+	CHECK(same_bits(xq0, xq1, (size_t)k * 2) && same_bits(xs0, xs1, (size_t)nb * 4),
+	      "q8x quantize k=%d: SIMD and portable differ", k);
 	ocr2_gemv_rows_ref(&t, x, k, 0, m, y[0]);
 	ocr2_gemv_rows(&t, x, k, 0, m, y[1]);
 	ocr2_pool *pool = ocr2_pool_new(2);
@@ -162,10 +156,8 @@ static void test_q8x(int m, int k)
 		memcpy(xs5 + (size_t)i * k, x, (size_t)k * 4);
 	ocr2_linear(pool, xs5, 5, k, &t, NULL, ys);
 	ocr2_pool_free(pool);
-	if (!same_bits(y[1], y[2], (size_t)m * 4) || !same_bits(y[1], y[3], (size_t)m * 4)) {
-		printf("FAIL q8 k=%d: ocr2_linear/ocr2_gemv_batch differ from ocr2_gemv_rows\n", k);
-		failures++;
-	}
+	CHECK(same_bits(y[1], y[2], (size_t)m * 4) && same_bits(y[1], y[3], (size_t)m * 4),
+	      "q8 k=%d: ocr2_linear/ocr2_gemv_batch differ from ocr2_gemv_rows", k);
 	double worst = 0, worst_sgemm = 0, used = 0;
 	for (int r = 0; r < m; r++) {
 		double exact = 0, mag = 0, round = 0;
@@ -186,15 +178,11 @@ static void test_q8x(int m, int k)
 		worst_sgemm = e5 > worst_sgemm || e5 != e5 ? e5 : worst_sgemm;
 		used = round / mag > used ? round / mag : used;
 	}
-	if (!(worst <= 1) || !(worst_sgemm <= 1)) {
-		printf("FAIL q8 k=%d: error %.3g of the rounding bound (sgemm path %.3g of k eps)\n", k,
-		       worst, worst_sgemm);
-		failures++;
-	}
-	if (!(used < 1e-3)) { /* the bound must stay small to mean anything */
-		printf("FAIL q8 k=%d: rounding bound %.3g of sum |w x|\n", k, used);
-		failures++;
-	}
+	CHECK(worst <= 1 && worst_sgemm <= 1,
+	      "q8 k=%d: error %.3g of the rounding bound (sgemm path %.3g of k eps)", k, worst,
+	      worst_sgemm);
+	/* the bound must stay small to mean anything */
+	CHECK(used < 1e-3, "q8 k=%d: rounding bound %.3g of sum |w x|", k, used);
 	/* F16 scales (what quantize writes): the same products as F32 scales
 	 * holding the same (f16-rounded) values, bit for bit, on both paths */
 	{
@@ -217,11 +205,9 @@ static void test_q8x(int m, int k)
 				ocr2_gemv_rows_ref(&th, x, k, 0, m, h0);
 				ocr2_gemv_rows_ref(&tr, x, k, 0, m, h1);
 			}
-			if (!same_bits(h0, h1, (size_t)m * 4)) {
-				printf("FAIL q8 k=%d: F16 scales differ from the same values in F32 (%s)\n",
-				       k, simd ? "SIMD" : "portable");
-				failures++;
-			}
+			CHECK(same_bits(h0, h1, (size_t)m * 4),
+			      "q8 k=%d: F16 scales differ from the same values in F32 (%s)", k,
+			      simd ? "SIMD" : "portable");
 		}
 		free(sh);
 		free(sr);
@@ -235,9 +221,8 @@ static void test_q8x(int m, int k)
 		ocr2_gemv_rows(&t, x, k, 0, m, y[1]);
 		for (int r = 0; r < m; r++)
 			if (!isnan(y[0][r]) || !isnan(y[1][r])) {
-				printf("FAIL q8 k=%d: %s in x gave %g / %g in row %d\n", k,
-				       bad ? "inf" : "NaN", y[0][r], y[1][r], r);
-				failures++;
+				FAIL("q8 k=%d: %s in x gave %g / %g in row %d", k, bad ? "inf" : "NaN",
+				     y[0][r], y[1][r], r);
 				break;
 			}
 	}
@@ -257,13 +242,11 @@ static void test_q8x(int m, int k)
 				xe[b * 32 + i * 7] = edge[b][i];
 		ocr2_q8x_quantize_ref(xe, ke, a, sa);
 		ocr2_q8x_quantize(xe, ke, bq, sb);
-		if (!same_bits(a, bq, (size_t)ke * 2) || !same_bits(sa, sb, (size_t)ne * 4) ||
-		    sa[1] != 0 || !isnan(sa[5]) || !isnan(sa[6]) || a[3 * 32] != 32767 ||
-		    a[4 * 32] != 32767 || a[4 * 32 + 7] != 0 || a[4 * 32 + 14] != -2 ||
-		    a[4 * 32 + 21] != 2) {
-			printf("FAIL q8x quantize: edge blocks\n");
-			failures++;
-		}
+		CHECK(same_bits(a, bq, (size_t)ke * 2) && same_bits(sa, sb, (size_t)ne * 4) &&
+		      sa[1] == 0 && isnan(sa[5]) && isnan(sa[6]) && a[3 * 32] == 32767 &&
+		      a[4 * 32] == 32767 && a[4 * 32 + 7] == 0 && a[4 * 32 + 14] == -2 &&
+		      a[4 * 32 + 21] == 2,
+		      "q8x quantize: edge blocks");
 		free(xe);
 		free(a);
 		free(bq);
@@ -343,11 +326,8 @@ static void test_glu(void)
 			ocr2_silu_mul(NULL, y0[2 * p], y0[2 * p + 1], rows[p]);
 		ocr2_gemv_batch_glu(pool, t1, PAIRS);
 		for (int p = 0; p < PAIRS; p++)
-			if (!same_bits(y0[2 * p], y1[2 * p], (size_t)rows[p] * 4)) {
-				printf("FAIL glu: pair %d (%d rows) differs, %d threads\n", p, rows[p],
-				       threads[ti]);
-				failures++;
-			}
+			CHECK(same_bits(y0[2 * p], y1[2 * p], (size_t)rows[p] * 4),
+			      "glu: pair %d (%d rows) differs, %d threads", p, rows[p], threads[ti]);
 		ocr2_pool_free(pool);
 	}
 	for (int i = 0; i < 2 * PAIRS; i++) {
@@ -404,15 +384,13 @@ static void test_ranges(void)
 					int64_t wrong = 0;
 					for (int64_t i = 0; i < n; i++)
 						wrong += atomic_load(&r.seen[i]) != 1;
-					if (wrong || atomic_load(&r.bad) ||
-					    (n > 0 && atomic_load(&r.chunks) < 1) ||
-					    atomic_load(&r.chunks) > n) {
-						printf("FAIL ranges: %d threads, n=%lld, min %lld, slow %d: "
-						       "%lld rows not seen once, %d bad chunks\n",
-						       threads[ti], (long long)n, (long long)mins[mi], slow,
-						       (long long)wrong, atomic_load(&r.bad));
-						failures++;
-					}
+					CHECK(!(wrong || atomic_load(&r.bad) ||
+						(n > 0 && atomic_load(&r.chunks) < 1) ||
+						atomic_load(&r.chunks) > n),
+					      "ranges: %d threads, n=%lld, min %lld, slow %d: "
+					      "%lld rows not seen once, %d bad chunks",
+					      threads[ti], (long long)n, (long long)mins[mi], slow,
+					      (long long)wrong, atomic_load(&r.bad));
 					free((void *)r.seen);
 				}
 		ocr2_pool_free(pool);
@@ -498,10 +476,7 @@ int main(void)
 			if (err > worst)
 				worst = err;
 		}
-		if (!(worst <= 1e-6)) {
-			printf("FAIL gelu: worst erf error %.3g > 1e-6\n", worst);
-			failures++;
-		}
+		CHECK(worst <= 1e-6, "gelu: worst erf error %.3g > 1e-6", worst);
 		free(in);
 		free(a);
 		free(b);
@@ -518,25 +493,17 @@ int main(void)
 		double worst = 0;
 		for (int e = 0; e < n; e++) {
 			if ((a[e] == 0) != (b[e] == 0)) {
-				printf("FAIL softmax n=%d: zero pattern differs at %d\n", n, e);
-				failures++;
+				FAIL("softmax n=%d: zero pattern differs at %d", n, e);
 				break;
 			}
 			double d = fabs((double)a[e] - b[e]) / (a[e] + 1e-30);
 			if (a[e] > 1e-30 && d > worst)
 				worst = d;
 		}
-		if (worst > 1e-5) { /* a few ulp of exp plus summation order */
-			printf("FAIL softmax n=%d: worst relative error %.3g\n", n, worst);
-			failures++;
-		}
+		/* a few ulp of exp plus summation order */
+		CHECK(!(worst > 1e-5), "softmax n=%d: worst relative error %.3g", n, worst);
 		free(a);
 		free(b);
 	}
-	if (failures) {
-		printf("%d failures\n", failures);
-		return 1;
-	}
-	printf("ok\n");
-	return 0;
+	return check_done();
 }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "compute/kernels.h"
 #include "compute/screen.h"
 #include "rand.h"
@@ -19,16 +20,6 @@ static float frand(void)
 {
 	return test_frand(&rng);
 }
-
-static int failures;
-#define CHECK(c, ...)                              \
-	do {                                       \
-		if (!(c)) {                        \
-			printf("FAIL " __VA_ARGS__); \
-			printf("\n");              \
-			failures++;                \
-		}                                  \
-	} while (0)
 
 typedef struct {
 	ocr2_tensor t;
@@ -196,7 +187,7 @@ static void run_random(ocr2_dtype dt, int rows, int k, ocr2_pool *pool, int tria
 			ocr2_screen_free(s);
 			s = ocr2_screen_new(&m.t, pool);
 			if (!s) {
-				CHECK(0, "dtype %d: no screen after the ties", (int)dt);
+				FAIL("dtype %d: no screen after the ties", (int)dt);
 				break;
 			}
 		}
@@ -315,10 +306,5 @@ int main(void)
 	run_random(OCR2_DT_F16, 3000, 96, pool, 20);
 	refusals(pool);
 	ocr2_pool_free(pool);
-	if (failures) {
-		printf("%d failures\n", failures);
-		return 1;
-	}
-	printf("ok\n");
-	return 0;
+	return check_done();
 }

@@ -8,25 +8,16 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/fs.h"
+#include "check.h"
 #include "ocr2.h"
-
-static int failures;
-
-#define CHECK(cond, ...)                                                                    \
-	do {                                                                                \
-		if (!(cond)) {                                                              \
-			fprintf(stdout, "FAIL %s:%d: ", __FILE__, __LINE__);                \
-			fprintf(stdout, __VA_ARGS__);                                       \
-			fputc('\n', stdout);                                                \
-			failures++;                                                         \
-		}                                                                           \
-	} while (0)
 
 static const char *status_name(ocr2_status s)
 {
@@ -45,20 +36,8 @@ static const char *status_name(ocr2_status s)
 
 static uint8_t *read_file(const char *path, size_t *n)
 {
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	size_t cap = 1 << 16, len = 0;
-	uint8_t *b = malloc(cap);
-	size_t r;
-	while (b && (r = fread(b + len, 1, cap - len, f)) > 0) {
-		len += r;
-		if (len == cap)
-			b = realloc(b, cap *= 2);
-	}
-	fclose(f);
-	*n = len;
-	return b;
+	char *b;
+	return ocr2_read_file(path, SIZE_MAX, OCR2_ERR_IO, &b, n) == OCR2_OK ? (uint8_t *)b : NULL;
 }
 
 /* Binary PPM (P6, maxval 255) as written by make-fixtures.py. */
@@ -356,7 +335,7 @@ static int run_fixtures(const char *dir)
 		rewind(cap);
 		size_t r = fread(buf, 1, sizeof buf - 1, cap);
 		buf[r] = 0;
-		CHECK(0, "the readers wrote %ld bytes to stderr: %s", size, buf);
+		FAIL("the readers wrote %ld bytes to stderr: %s", size, buf);
 	}
 	fclose(cap);
 	return count;
@@ -431,13 +410,13 @@ static void test_pagesel(void)
 
 int main(int argc, char **argv)
 {
+	check_out = stdout; /* run_fixtures watches stderr */
 	if (argc >= 3 && !strcmp(argv[1], "fixtures")) {
 		test_sniff();
 		int n = run_fixtures(argv[2]);
-		printf("%d fixtures, %d failures\n", n, failures);
+		printf("%d fixtures\n", n);
 	} else if (argc >= 2 && !strcmp(argv[1], "pagesel")) {
 		test_pagesel();
-		printf("%d failures\n", failures);
 	} else if (argc >= 5 && !strcmp(argv[1], "pdftocairo")) {
 		if (access(argv[2], R_OK) != 0) {
 			printf("%s missing: run bash testdata/fetch.sh\n", argv[2]);
@@ -445,10 +424,9 @@ int main(int argc, char **argv)
 		}
 		for (int i = 4; i < argc; i++)
 			check_pdftocairo(argv[2], atof(argv[3]), atoi(argv[i]), 0, 1.0);
-		printf("%d failures\n", failures);
 	} else {
 		fprintf(stderr, "usage: test-readers fixtures DIR | pagesel | pdftocairo PDF DPI PAGE...\n");
 		return 2;
 	}
-	return failures ? 1 : 0;
+	return check_done();
 }

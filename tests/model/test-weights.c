@@ -8,21 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "model/model.h"
-
-static int n_fail, n_pass;
-
-#define CHECK(cond, ...)                                                                           \
-	do {                                                                                       \
-		if (cond) {                                                                        \
-			n_pass++;                                                                  \
-		} else {                                                                           \
-			n_fail++;                                                                  \
-			fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                       \
-			fprintf(stderr, __VA_ARGS__);                                              \
-			fputc('\n', stderr);                                                       \
-		}                                                                                  \
-	} while (0)
 
 static const char *fixdir;
 
@@ -73,8 +60,8 @@ static void test_values(void)
 		for (char *h; (h = strtok(NULL, " \n")); i++) {
 			uint32_t want = (uint32_t)strtoul(h, NULL, 16);
 			if (i >= t->nelem) {
-				CHECK(0, "%s: %s has only %lld elements", src, name,
-				      (long long)t->nelem);
+				FAIL("%s: %s has only %lld elements", src, name,
+				     (long long)t->nelem);
 				break;
 			}
 			uint32_t got = bits(ocr2_tensor_f32(t, i));
@@ -508,6 +495,5 @@ int main(int argc, char **argv)
 	test_bad_configs();
 	test_model_check();
 	test_buddyinfo();
-	printf("%d checks passed, %d failed\n", n_pass, n_fail);
-	return n_fail ? 1 : 0;
+	return check_done();
 }

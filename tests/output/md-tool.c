@@ -1,32 +1,15 @@
-/* md-tool.c - runs the output half of libocr2 on a file for the cli tests:
+/* md-tool.c - runs the output half of libocr2 on a file for the output tests:
  *   md-tool markdown FILE [PAGE TEMPLATE]   ocr2_markdown_from_raw to stdout
  *   md-tool blocks FILE                     ocr2_blocks_parse, one block a line
  *   md-tool pixel V SIZE                    ocr2_grid_to_pixel
  *   md-tool pixels < "V SIZE" lines         the same, one answer a line */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/fs.h"
 #include "ocr2.h"
-
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	size_t cap = 1 << 16, n = 0;
-	char *s = malloc(cap);
-	size_t k;
-	while (s && (k = fread(s + n, 1, cap - n - 1, f)) > 0) {
-		n += k;
-		if (n + 1 == cap)
-			s = realloc(s, cap *= 2);
-	}
-	fclose(f);
-	if (s)
-		s[n] = 0;
-	return s;
-}
 
 int main(int argc, char **argv)
 {
@@ -42,9 +25,10 @@ int main(int argc, char **argv)
 	}
 	if (argc < 3)
 		return 2;
-	char *raw = slurp(argv[2]);
-	if (!raw) {
-		perror(argv[2]);
+	char *raw;
+	size_t n;
+	if (ocr2_read_file(argv[2], SIZE_MAX, OCR2_ERR_IO, &raw, &n) != OCR2_OK) {
+		fprintf(stderr, "%s\n", ocr2_errmsg());
 		return 1;
 	}
 	if (!strcmp(argv[1], "markdown")) {
