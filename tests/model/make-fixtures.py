@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Writes the safetensors fixtures for tests/weights/test-weights.c into OUTDIR.
+"""Writes the safetensors fixtures for tests/model/test-weights.c into OUTDIR.
 
 Only the standard library: the safetensors layout is written by hand (u64
 little-endian header length, JSON header, data), so the hostile variants can
