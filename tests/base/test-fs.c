@@ -12,15 +12,7 @@
 
 #include "base/fs.h"
 #include "ocr2.h"
-
-static int failures;
-#define CHECK(c)                                                                  \
-	do {                                                                      \
-		if (!(c)) {                                                       \
-			printf("FAIL line %d: %s\n", __LINE__, #c);               \
-			failures++;                                               \
-		}                                                                 \
-	} while (0)
+#include "check.h"
 
 static char root[256];
 
@@ -59,7 +51,7 @@ static const char *listing(const char *dir)
 	while (d && (e = readdir(d)))
 		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
 			snprintf(out + strlen(out), sizeof out - strlen(out), "%s%s",
-				 *out ? " " : "", e->d_name);
+			         *out ? " " : "", e->d_name);
 	if (d)
 		closedir(d);
 	return out;
@@ -71,17 +63,27 @@ static void test_read(void)
 	size_t n;
 	put(at("r.txt"), "hello");
 	CHECK(ocr2_read_file(at("r.txt"), 5, OCR2_ERR_IO, &text, &n) == OCR2_OK && n == 5 &&
-	      !strcmp(text, "hello"));
+	          !strcmp(text, "hello"),
+	      "ocr2_read_file(at(\"r.txt\"), 5, OCR2_ERR_IO, &text, &n) == OCR2_OK && n == 5 && "
+	      "!strcmp(text, \"hello\")");
 	free(text);
 	CHECK(ocr2_read_file(at("r.txt"), 4, OCR2_ERR_MODEL, &text, &n) == OCR2_ERR_MODEL &&
-	      text == NULL && strstr(ocr2_errmsg(), "r.txt: file too large"));
+	          text == NULL && strstr(ocr2_errmsg(), "r.txt: file too large"),
+	      "ocr2_read_file(at(\"r.txt\"), 4, OCR2_ERR_MODEL, &text, &n) == OCR2_ERR_MODEL && "
+	      "text == NULL && strstr(ocr2_errmsg(), \"r.txt: file too large\")");
 	CHECK(ocr2_read_file(at("none"), 4, OCR2_ERR_IO, &text, &n) == OCR2_ERR_IO &&
-	      strstr(ocr2_errmsg(), "none: cannot open: No such file"));
+	          strstr(ocr2_errmsg(), "none: cannot open: No such file"),
+	      "ocr2_read_file(at(\"none\"), 4, OCR2_ERR_IO, &text, &n) == OCR2_ERR_IO && "
+	      "strstr(ocr2_errmsg(), \"none: cannot open: No such file\")");
 	CHECK(ocr2_read_file(root, 4, OCR2_ERR_IO, &text, &n) == OCR2_ERR_IO &&
-	      strstr(ocr2_errmsg(), ": read error"));
+	          strstr(ocr2_errmsg(), ": read error"),
+	      "ocr2_read_file(root, 4, OCR2_ERR_IO, &text, &n) == OCR2_ERR_IO && "
+	      "strstr(ocr2_errmsg(), \": read error\")");
 	put(at("empty"), "");
-	CHECK(ocr2_read_file(at("empty"), 0, OCR2_ERR_IO, &text, &n) == OCR2_OK && n == 0 &&
-	      text && !*text);
+	CHECK(ocr2_read_file(at("empty"), 0, OCR2_ERR_IO, &text, &n) == OCR2_OK && n == 0 && text &&
+	          !*text,
+	      "ocr2_read_file(at(\"empty\"), 0, OCR2_ERR_IO, &text, &n) == OCR2_OK && n == 0 && "
+	      "text && !*text");
 	free(text);
 
 	/* past the first buffer, through a pipe (no size known beforehand) */
@@ -90,7 +92,7 @@ static void test_read(void)
 	for (size_t i = 0; i < big; i++)
 		want[i] = (char)('a' + i % 26);
 	int p[2];
-	CHECK(pipe(p) == 0);
+	CHECK(pipe(p) == 0, "pipe(p) == 0");
 	if (fork() == 0) {
 		close(p[0]);
 		for (size_t o = 0; o < big;) {
@@ -103,7 +105,9 @@ static void test_read(void)
 	}
 	close(p[1]);
 	CHECK(ocr2_read_fd(p[0], (size_t)-1, &text, &n) == 0 && n == big &&
-	      !memcmp(text, want, big) && text[big] == 0);
+	          !memcmp(text, want, big) && text[big] == 0,
+	      "ocr2_read_fd(p[0], (size_t)-1, &text, &n) == 0 && n == big && !memcmp(text, want, "
+	      "big) && text[big] == 0");
 	free(text);
 	close(p[0]);
 
@@ -111,10 +115,12 @@ static void test_read(void)
 	fwrite(want, 1, big, f);
 	fclose(f);
 	int fd = open(at("big"), O_RDONLY);
-	CHECK(ocr2_read_fd(fd, big, &text, &n) == 0 && n == big);
+	CHECK(ocr2_read_fd(fd, big, &text, &n) == 0 && n == big,
+	      "ocr2_read_fd(fd, big, &text, &n) == 0 && n == big");
 	free(text);
 	lseek(fd, 0, SEEK_SET);
-	CHECK(ocr2_read_fd(fd, big - 1, &text, &n) == -1 && errno == EFBIG && !text);
+	CHECK(ocr2_read_fd(fd, big - 1, &text, &n) == -1 && errno == EFBIG && !text,
+	      "ocr2_read_fd(fd, big - 1, &text, &n) == -1 && errno == EFBIG && !text");
 	close(fd);
 	free(want);
 }
@@ -124,12 +130,12 @@ static void test_paths(void)
 	struct {
 		const char *dir, *name, *want;
 	} joins[] = {
-		{"a", "b", "a/b"}, {"a/", "b", "a/b"}, {"/", "b", "/b"},
-		{"", "b", "/b"},    {"a/b", "c.d", "a/b/c.d"},
+	    {"a", "b", "a/b"}, {"a/", "b", "a/b"},        {"/", "b", "/b"},
+	    {"", "b", "/b"},   {"a/b", "c.d", "a/b/c.d"},
 	};
 	for (size_t i = 0; i < sizeof joins / sizeof *joins; i++) {
 		char *s = ocr2_path_join(joins[i].dir, joins[i].name);
-		CHECK(s && !strcmp(s, joins[i].want));
+		CHECK(s && !strcmp(s, joins[i].want), "s && !strcmp(s, joins[i].want)");
 		free(s);
 	}
 	struct {
@@ -137,111 +143,144 @@ static void test_paths(void)
 	} dirs[] = {{"a/b", "a"}, {"/b", "/"}, {"b", "."}, {"a/b/c", "a/b"}, {"a/", "a"}};
 	for (size_t i = 0; i < sizeof dirs / sizeof *dirs; i++) {
 		char *s = ocr2_path_dir(dirs[i].path);
-		CHECK(s && !strcmp(s, dirs[i].want));
+		CHECK(s && !strcmp(s, dirs[i].want), "s && !strcmp(s, dirs[i].want)");
 		free(s);
 	}
 }
 
 static void test_mkdir(void)
 {
-	CHECK(ocr2_mkdir_p(at("m/n/o"), 0777) == 0 && is_dir(at("m/n/o")));
-	CHECK(ocr2_mkdir_p(at("m/n/o"), 0777) == 0);     /* existing */
-	CHECK(ocr2_mkdir_p(at("m//p/"), 0755) == 0 && is_dir(at("m/p")));
+	CHECK(ocr2_mkdir_p(at("m/n/o"), 0777) == 0 && is_dir(at("m/n/o")),
+	      "ocr2_mkdir_p(at(\"m/n/o\"), 0777) == 0 && is_dir(at(\"m/n/o\"))");
+	CHECK(ocr2_mkdir_p(at("m/n/o"), 0777) == 0,
+	      "ocr2_mkdir_p(at(\"m/n/o\"), 0777) == 0"); /* existing */
+	CHECK(ocr2_mkdir_p(at("m//p/"), 0755) == 0 && is_dir(at("m/p")),
+	      "ocr2_mkdir_p(at(\"m//p/\"), 0755) == 0 && is_dir(at(\"m/p\"))");
 	struct stat st;
-	CHECK(stat(at("m/p"), &st) == 0 && (st.st_mode & 0022) == 0);
+	CHECK(stat(at("m/p"), &st) == 0 && (st.st_mode & 0022) == 0,
+	      "stat(at(\"m/p\"), &st) == 0 && (st.st_mode & 0022) == 0");
 	put(at("m/file"), "x");
 	errno = 0;
-	CHECK(ocr2_mkdir_p(at("m/file/q"), 0777) == -1 && errno == ENOTDIR);
+	CHECK(ocr2_mkdir_p(at("m/file/q"), 0777) == -1 && errno == ENOTDIR,
+	      "ocr2_mkdir_p(at(\"m/file/q\"), 0777) == -1 && errno == ENOTDIR");
 	/* the last name taken by a file: the caller's next step reports it */
-	CHECK(ocr2_mkdir_p(at("m/file"), 0777) == 0 && !is_dir(at("m/file")));
-	CHECK(ocr2_mkdir_p("", 0777) == -1 && errno == ENOENT);
+	CHECK(ocr2_mkdir_p(at("m/file"), 0777) == 0 && !is_dir(at("m/file")),
+	      "ocr2_mkdir_p(at(\"m/file\"), 0777) == 0 && !is_dir(at(\"m/file\"))");
+	CHECK(ocr2_mkdir_p("", 0777) == -1 && errno == ENOENT,
+	      "ocr2_mkdir_p(\"\", 0777) == -1 && errno == ENOENT");
 }
 
 static void test_atomic(void)
 {
-	CHECK(ocr2_mkdir_p(at("a"), 0777) == 0);
+	CHECK(ocr2_mkdir_p(at("a"), 0777) == 0, "ocr2_mkdir_p(at(\"a\"), 0777) == 0");
 	char final[512];
 	snprintf(final, sizeof final, "%s", at("a/out.md"));
 	ocr2_atomic a;
-	CHECK(ocr2_atomic_open(&a, final, OCR2_ATOMIC_SHARED) == 0);
+	CHECK(ocr2_atomic_open(&a, final, OCR2_ATOMIC_SHARED) == 0,
+	      "ocr2_atomic_open(&a, final, OCR2_ATOMIC_SHARED) == 0");
 	CHECK(a.tmp && !strncmp(a.tmp, at("a/.out.md.tmp."), strlen(at("a/.out.md.tmp."))) &&
-	      strlen(a.tmp) == strlen(at("a/.out.md.tmp.")) + 6);
+	          strlen(a.tmp) == strlen(at("a/.out.md.tmp.")) + 6,
+	      "a.tmp && !strncmp(a.tmp, at(\"a/.out.md.tmp.\"), strlen(at(\"a/.out.md.tmp.\"))) && "
+	      "strlen(a.tmp) == strlen(at(\"a/.out.md.tmp.\")) + 6");
 	fputs("new", a.f);
-	CHECK(access(final, F_OK) != 0); /* not there before the commit */
-	CHECK(ocr2_atomic_commit(&a) == 0 && a.tmp == NULL && a.f == NULL);
+	CHECK(access(final, F_OK) != 0,
+	      "access(final, F_OK) != 0"); /* not there before the commit */
+	CHECK(ocr2_atomic_commit(&a) == 0 && a.tmp == NULL && a.f == NULL,
+	      "ocr2_atomic_commit(&a) == 0 && a.tmp == NULL && a.f == NULL");
 	char *text;
 	size_t n;
-	CHECK(ocr2_read_file(final, 100, OCR2_ERR_IO, &text, &n) == OCR2_OK &&
-	      !strcmp(text, "new"));
+	CHECK(ocr2_read_file(final, 100, OCR2_ERR_IO, &text, &n) == OCR2_OK && !strcmp(text, "new"),
+	      "ocr2_read_file(final, 100, OCR2_ERR_IO, &text, &n) == OCR2_OK && !strcmp(text, "
+	      "\"new\")");
 	free(text);
-	CHECK(!strcmp(listing(at("a")), "out.md"));
+	CHECK(!strcmp(listing(at("a")), "out.md"), "!strcmp(listing(at(\"a\")), \"out.md\")");
 	/* the mode any new file gets */
 	struct stat st;
 	mode_t um = umask(022);
 	umask(um);
-	CHECK(stat(final, &st) == 0 && (st.st_mode & 0777) == (0666 & ~um));
+	CHECK(stat(final, &st) == 0 && (st.st_mode & 0777) == (0666 & ~um),
+	      "stat(final, &st) == 0 && (st.st_mode & 0777) == (0666 & ~um)");
 
 	/* an abort leaves the old file as it was and no temporary */
-	CHECK(ocr2_atomic_open(&a, final, OCR2_ATOMIC_SHARED) == 0);
+	CHECK(ocr2_atomic_open(&a, final, OCR2_ATOMIC_SHARED) == 0,
+	      "ocr2_atomic_open(&a, final, OCR2_ATOMIC_SHARED) == 0");
 	fputs("half", a.f);
 	ocr2_atomic_abort(&a);
 	ocr2_atomic_abort(&a); /* twice: nothing */
-	CHECK(ocr2_read_file(final, 100, OCR2_ERR_IO, &text, &n) == OCR2_OK &&
-	      !strcmp(text, "new"));
+	CHECK(ocr2_read_file(final, 100, OCR2_ERR_IO, &text, &n) == OCR2_OK && !strcmp(text, "new"),
+	      "ocr2_read_file(final, 100, OCR2_ERR_IO, &text, &n) == OCR2_OK && !strcmp(text, "
+	      "\"new\")");
 	free(text);
-	CHECK(!strcmp(listing(at("a")), "out.md"));
+	CHECK(!strcmp(listing(at("a")), "out.md"), "!strcmp(listing(at(\"a\")), \"out.md\")");
 
 	/* abort of a first write: nothing at all */
-	CHECK(ocr2_mkdir_p(at("b"), 0777) == 0);
-	CHECK(ocr2_atomic_open(&a, at("b/x"), OCR2_ATOMIC_SHARED) == 0);
+	CHECK(ocr2_mkdir_p(at("b"), 0777) == 0, "ocr2_mkdir_p(at(\"b\"), 0777) == 0");
+	CHECK(ocr2_atomic_open(&a, at("b/x"), OCR2_ATOMIC_SHARED) == 0,
+	      "ocr2_atomic_open(&a, at(\"b/x\"), OCR2_ATOMIC_SHARED) == 0");
 	fputs("x", a.f);
 	ocr2_atomic_abort(&a);
-	CHECK(!strcmp(listing(at("b")), ""));
+	CHECK(!strcmp(listing(at("b")), ""), "!strcmp(listing(at(\"b\")), \"\")");
 
 	/* alone: the fixed name; a hidden name keeps its one dot; the temporary
 	 * a killed run left is overwritten */
 	put(at("b/.rec.json.tmp"), "left by a killed run");
 	CHECK(ocr2_atomic_open(&a, at("b/.rec.json"), OCR2_ATOMIC_ALONE) == 0 &&
-	      !strcmp(a.tmp, at("b/.rec.json.tmp")));
+	          !strcmp(a.tmp, at("b/.rec.json.tmp")),
+	      "ocr2_atomic_open(&a, at(\"b/.rec.json\"), OCR2_ATOMIC_ALONE) == 0 && !strcmp(a.tmp, "
+	      "at(\"b/.rec.json.tmp\"))");
 	fputs("{}", a.f);
-	CHECK(ocr2_atomic_sync(&a) == 0 && a.f == NULL && access(a.tmp, F_OK) == 0);
-	CHECK(ocr2_atomic_commit(&a) == 0);
+	CHECK(ocr2_atomic_sync(&a) == 0 && a.f == NULL && access(a.tmp, F_OK) == 0,
+	      "ocr2_atomic_sync(&a) == 0 && a.f == NULL && access(a.tmp, F_OK) == 0");
+	CHECK(ocr2_atomic_commit(&a) == 0, "ocr2_atomic_commit(&a) == 0");
 	CHECK(ocr2_read_file(at("b/.rec.json"), 100, OCR2_ERR_IO, &text, &n) == OCR2_OK &&
-	      !strcmp(text, "{}"));
+	          !strcmp(text, "{}"),
+	      "ocr2_read_file(at(\"b/.rec.json\"), 100, OCR2_ERR_IO, &text, &n) == OCR2_OK && "
+	      "!strcmp(text, \"{}\")");
 	free(text);
-	CHECK(!strcmp(listing(at("b")), ".rec.json"));
+	CHECK(!strcmp(listing(at("b")), ".rec.json"), "!strcmp(listing(at(\"b\")), \".rec.json\")");
 	CHECK(ocr2_atomic_open(&a, at("b/m.bin"), OCR2_ATOMIC_ALONE) == 0 &&
-	      !strcmp(a.tmp, at("b/.m.bin.tmp")));
+	          !strcmp(a.tmp, at("b/.m.bin.tmp")),
+	      "ocr2_atomic_open(&a, at(\"b/m.bin\"), OCR2_ATOMIC_ALONE) == 0 && !strcmp(a.tmp, "
+	      "at(\"b/.m.bin.tmp\"))");
 	ocr2_atomic_abort(&a);
 
 	/* a writer that opens the temporary by name (as the PNG writer does) */
-	CHECK(ocr2_atomic_open(&a, at("b/p.png"), OCR2_ATOMIC_SHARED) == 0);
+	CHECK(ocr2_atomic_open(&a, at("b/p.png"), OCR2_ATOMIC_SHARED) == 0,
+	      "ocr2_atomic_open(&a, at(\"b/p.png\"), OCR2_ATOMIC_SHARED) == 0");
 	put(a.tmp, "png");
-	CHECK(ocr2_atomic_commit(&a) == 0);
+	CHECK(ocr2_atomic_commit(&a) == 0, "ocr2_atomic_commit(&a) == 0");
 	CHECK(ocr2_read_file(at("b/p.png"), 100, OCR2_ERR_IO, &text, &n) == OCR2_OK &&
-	      !strcmp(text, "png"));
+	          !strcmp(text, "png"),
+	      "ocr2_read_file(at(\"b/p.png\"), 100, OCR2_ERR_IO, &text, &n) == OCR2_OK && "
+	      "!strcmp(text, \"png\")");
 	free(text);
 
 	/* a failed rename (the final name is a directory that is not empty):
 	 * -1 with errno, the temporary gone, the directory untouched */
-	CHECK(ocr2_mkdir_p(at("c/d/e"), 0777) == 0);
-	CHECK(ocr2_atomic_open(&a, at("c/d"), OCR2_ATOMIC_SHARED) == 0);
+	CHECK(ocr2_mkdir_p(at("c/d/e"), 0777) == 0, "ocr2_mkdir_p(at(\"c/d/e\"), 0777) == 0");
+	CHECK(ocr2_atomic_open(&a, at("c/d"), OCR2_ATOMIC_SHARED) == 0,
+	      "ocr2_atomic_open(&a, at(\"c/d\"), OCR2_ATOMIC_SHARED) == 0");
 	fputs("x", a.f);
 	errno = 0;
-	CHECK(ocr2_atomic_commit(&a) == -1 && errno != 0 && a.tmp == NULL);
-	CHECK(!strcmp(listing(at("c")), "d") && is_dir(at("c/d/e")));
+	CHECK(ocr2_atomic_commit(&a) == -1 && errno != 0 && a.tmp == NULL,
+	      "ocr2_atomic_commit(&a) == -1 && errno != 0 && a.tmp == NULL");
+	CHECK(!strcmp(listing(at("c")), "d") && is_dir(at("c/d/e")),
+	      "!strcmp(listing(at(\"c\")), \"d\") && is_dir(at(\"c/d/e\"))");
 
 	/* no such directory: the open fails with errno, nothing to release */
 	errno = 0;
 	CHECK(ocr2_atomic_open(&a, at("nodir/x"), OCR2_ATOMIC_SHARED) == -1 && errno == ENOENT &&
-	      a.tmp == NULL && a.f == NULL);
+	          a.tmp == NULL && a.f == NULL,
+	      "ocr2_atomic_open(&a, at(\"nodir/x\"), OCR2_ATOMIC_SHARED) == -1 && errno == ENOENT "
+	      "&& a.tmp == NULL && a.f == NULL");
 
 	/* stale temporaries: only those of this name, with six characters */
-	CHECK(ocr2_mkdir_p(at("s"), 0777) == 0);
+	CHECK(ocr2_mkdir_p(at("s"), 0777) == 0, "ocr2_mkdir_p(at(\"s\"), 0777) == 0");
 	put(at("s/.o.md.tmp.Ab12Cd"), "");
 	put(at("s/.o.md.tmp.short"), "");
 	ocr2_atomic_remove_stale(at("s/o.md"));
-	CHECK(!strcmp(listing(at("s")), ".o.md.tmp.short"));
+	CHECK(!strcmp(listing(at("s")), ".o.md.tmp.short"),
+	      "!strcmp(listing(at(\"s\")), \".o.md.tmp.short\")");
 }
 
 int main(void)
@@ -260,9 +299,5 @@ int main(void)
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
 	if (system(cmd) != 0)
 		printf("note: %s not removed\n", root);
-	if (failures)
-		printf("%d failure(s)\n", failures);
-	else
-		printf("ok\n");
-	return failures ? 1 : 0;
+	return check_done();
 }

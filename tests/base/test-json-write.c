@@ -7,15 +7,7 @@
 
 #include "base/json.h"
 #include "ocr2.h"
-
-static int failures;
-#define CHECK(c)                                                                  \
-	do {                                                                      \
-		if (!(c)) {                                                       \
-			printf("FAIL line %d: %s\n", __LINE__, #c);               \
-			failures++;                                               \
-		}                                                                 \
-	} while (0)
+#include "check.h"
 
 /* What the writer makes of s (static buffer). */
 static const char *written(const char *s, size_t *n)
@@ -53,33 +45,45 @@ static int round_trip(const char *s)
 
 int main(void)
 {
-	CHECK(same("plain text", "\"plain text\""));
-	CHECK(same("", "\"\""));
-	CHECK(same(NULL, "\"\""));
-	CHECK(same("a\"b\\c/d", "\"a\\\"b\\\\c/d\""));
-	CHECK(same("\b\f\n\r\t", "\"\\b\\f\\n\\r\\t\""));
-	CHECK(same("\x01\x1f\x7f", "\"\\u0001\\u001f\x7f\""));
+	CHECK(same("plain text", "\"plain text\""), "same(\"plain text\", \"\\\"plain text\\\"\")");
+	CHECK(same("", "\"\""), "same(\"\", \"\\\"\\\"\")");
+	CHECK(same(NULL, "\"\""), "same(NULL, \"\\\"\\\"\")");
+	CHECK(same("a\"b\\c/d", "\"a\\\"b\\\\c/d\""),
+	      "same(\"a\\\"b\\\\c/d\", \"\\\"a\\\\\\\"b\\\\\\\\c/d\\\"\")");
+	CHECK(same("\b\f\n\r\t", "\"\\b\\f\\n\\r\\t\""),
+	      "same(\"\\b\\f\\n\\r\\t\", \"\\\"\\\\b\\\\f\\\\n\\\\r\\\\t\\\"\")");
+	CHECK(same("\x01\x1f\x7f", "\"\\u0001\\u001f\x7f\""),
+	      "same(\"\\x01\\x1f\\x7f\", \"\\\"\\\\u0001\\\\u001f\\x7f\\\"\")");
 	/* valid UTF-8 as it is: 2, 3 and 4 bytes */
 	CHECK(same("\xc3\xa9\xe4\xb8\xad\xf0\x9f\x98\x80",
-		   "\"\xc3\xa9\xe4\xb8\xad\xf0\x9f\x98\x80\""));
+	           "\"\xc3\xa9\xe4\xb8\xad\xf0\x9f\x98\x80\""),
+	      "same(\"\\xc3\\xa9\\xe4\\xb8\\xad\\xf0\\x9f\\x98\\x80\", "
+	      "\"\\\"\\xc3\\xa9\\xe4\\xb8\\xad\\xf0\\x9f\\x98\\x80\\\"\")");
 	/* each invalid byte -> U+FFFD: a lone continuation, a cut sequence, an
 	 * overlong form, a surrogate, past U+10FFFF */
-	CHECK(same("a\x80z", "\"a\xef\xbf\xbdz\""));
-	CHECK(same("\xe4\xb8", "\"\xef\xbf\xbd\xef\xbf\xbd\""));
-	CHECK(same("\xc0\xaf", "\"\xef\xbf\xbd\xef\xbf\xbd\""));
-	CHECK(same("\xed\xa0\x80", "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\""));
-	CHECK(same("\xf4\x90\x80\x80", "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\""));
+	CHECK(same("a\x80z", "\"a\xef\xbf\xbdz\""),
+	      "same(\"a\\x80z\", \"\\\"a\\xef\\xbf\\xbdz\\\"\")");
+	CHECK(same("\xe4\xb8", "\"\xef\xbf\xbd\xef\xbf\xbd\""),
+	      "same(\"\\xe4\\xb8\", \"\\\"\\xef\\xbf\\xbd\\xef\\xbf\\xbd\\\"\")");
+	CHECK(same("\xc0\xaf", "\"\xef\xbf\xbd\xef\xbf\xbd\""),
+	      "same(\"\\xc0\\xaf\", \"\\\"\\xef\\xbf\\xbd\\xef\\xbf\\xbd\\\"\")");
+	CHECK(
+	    same("\xed\xa0\x80", "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\""),
+	    "same(\"\\xed\\xa0\\x80\", \"\\\"\\xef\\xbf\\xbd\\xef\\xbf\\xbd\\xef\\xbf\\xbd\\\"\")");
+	CHECK(same("\xf4\x90\x80\x80", "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\""),
+	      "same(\"\\xf4\\x90\\x80\\x80\", "
+	      "\"\\\"\\xef\\xbf\\xbd\\xef\\xbf\\xbd\\xef\\xbf\\xbd\\xef\\xbf\\xbd\\\"\")");
 
 	const char *texts[] = {"",
-			       "x",
-			       "quote \" and backslash \\",
-			       "line\nbreak\ttab",
-			       "\x01\x02\x1b[0m",
-			       "repo/with\"quote",
-			       "\xc3\xa9t\xc3\xa9 \xe2\x80\x94 \xf0\x9f\x98\x80",
-			       "{\"json\": [1, 2]}"};
+	                       "x",
+	                       "quote \" and backslash \\",
+	                       "line\nbreak\ttab",
+	                       "\x01\x02\x1b[0m",
+	                       "repo/with\"quote",
+	                       "\xc3\xa9t\xc3\xa9 \xe2\x80\x94 \xf0\x9f\x98\x80",
+	                       "{\"json\": [1, 2]}"};
 	for (size_t i = 0; i < sizeof texts / sizeof *texts; i++)
-		CHECK(round_trip(texts[i]));
+		CHECK(round_trip(texts[i]), "round_trip(texts[i])");
 	/* and all bytes 1..255 once: what goes in invalid comes back as U+FFFD, the
 	 * document still parses */
 	char all[256];
@@ -89,12 +93,9 @@ int main(void)
 	size_t n;
 	const char *text = written(all, &n);
 	json_value *v = json_parse(text, n, "written");
-	CHECK(v && v->type == JSON_STRING && !memcmp(v->str, all, 127));
+	CHECK(v && v->type == JSON_STRING && !memcmp(v->str, all, 127),
+	      "v && v->type == JSON_STRING && !memcmp(v->str, all, 127)");
 	json_free(v);
 
-	if (failures)
-		printf("%d failure(s)\n", failures);
-	else
-		printf("ok\n");
-	return failures ? 1 : 0;
+	return check_done();
 }
