@@ -8,7 +8,7 @@
 
 #include "ocr2.h"
 
-/* Exit codes (product.md). */
+/* Exit codes (man ocr2, EXIT STATUS; README.md). */
 enum {
 	EXIT_OK = 0,
 	EXIT_PARTIAL = 1,     /* some input or page failed; the rest were written */

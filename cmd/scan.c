@@ -1,5 +1,5 @@
 /* scan.c - ocr2 scan: the options, and the run that takes each input's pages
- * through the model into its output, with the batch rules of product.md. */
+ * through the model into its output, with the batch rules of man ocr2-scan (FILES AND BATCHES). */
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>

@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """Every section citation in the tree resolves to a heading of lib/model/MODEL.md,
-and nothing cites the old external brief by its lower-case name any more.
+every file MODEL.md names exists, and nothing cites the old external brief by
+its lower-case name any more.
 
 Headings: "## 3. Image preprocessing", "### 3.2 Crop grid", "#### 4.1.2 ...": the
 number of '#' is one more than the number's parts. Citations: "MODEL.md §N" with
@@ -25,6 +26,8 @@ SECTION_WORD = re.compile(r"MODEL\.md,? sections? (" + NUM + r")")
 # any spelling of the file name but the one in the tree (built here so that
 # this file does not match itself)
 OLD_NAME = re.compile(r"(?i)(?<![\w-])" + "model" + r"\.md")
+# a path in the tree, as MODEL.md names the code
+PATH = re.compile(r"\b(?:lib|encoder|decoder|cmd|tests|testdata|man)/[\w./-]*\w")
 EXTENSIONS = (".c", ".h", ".py", ".sh", ".build", ".md", ".scd")
 NAMES = ("meson_options.txt", "meson.options")
 SKIP_DIRS = (".git", os.path.join("testdata", "cache"), os.path.join("testdata", "models"),
@@ -115,6 +118,13 @@ def main():
             errors.append("%s: no heading %s" % (DOC, num))
     if not errors:
         errors += self_test(sections)
+    # the files MODEL.md names as implementing a section exist (it is written
+    # from the code: a moved file must move its mention too)
+    with open(os.path.join(root, DOC), encoding="utf-8") as f:
+        for i, line in enumerate(f, 1):
+            for m in PATH.finditer(line):
+                if not os.path.exists(os.path.join(root, m.group(0))):
+                    errors.append("%s:%d: names %s, which is not in the tree" % (DOC, i, m.group(0)))
     files = n = 0
     for rel in scanned(root):
         with open(os.path.join(root, rel), encoding="utf-8", errors="replace") as f:
