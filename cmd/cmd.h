@@ -8,7 +8,7 @@
 
 #include "ocr2.h"
 
-/* Exit codes (product.md). */
+/* Exit codes (man ocr2, EXIT STATUS; README.md). */
 enum {
 	EXIT_OK = 0,
 	EXIT_PARTIAL = 1,     /* some input or page failed; the rest were written */
@@ -27,9 +27,11 @@ int cmd_bench(int argc, char **argv);
 
 /* "ocr2 <sub>: message" on stderr, one line. */
 void cli_error(const char *sub, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Where models are installed: $XDG_DATA_HOME/ocr2/models
+ * (~/.local/share/ocr2/models when unset). Returns a malloc'd string. */
+char *cli_models_root(void);
 /* The model directory: -m value, else $OCR2_MODEL, else
- * $XDG_DATA_HOME/ocr2/models/deepseek-ocr-2 (~/.local/share when unset).
- * Returns a malloc'd string. */
+ * cli_models_root()/deepseek-ocr-2. Returns a malloc'd string. */
 char *cli_model_dir(const char *opt);
 
 #endif

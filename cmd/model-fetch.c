@@ -11,6 +11,7 @@
 
 #include "cmd.h"
 #include "base/error.h"
+#include "base/fs.h"
 #include "hub/hub.h"
 #include "model/model.h"
 
@@ -35,18 +36,6 @@ static void fetch_usage(FILE *f)
 		"HF_TOKEN (or the huggingface-cli token file) a token, https_proxy a proxy.\n"
 		"--offline verifies what is there without touching the network.\n",
 		OCR2_FETCH_REPO, OCR2_FETCH_REVISION);
-}
-
-static char *models_root(void)
-{
-	const char *xdg = getenv("XDG_DATA_HOME");
-	const char *home = getenv("HOME");
-	char buf[4096];
-	if (xdg && *xdg)
-		snprintf(buf, sizeof buf, "%s/ocr2/models", xdg);
-	else
-		snprintf(buf, sizeof buf, "%s/.local/share/ocr2/models", home ? home : ".");
-	return strdup(buf);
 }
 
 static void human(uint64_t b, char *out, size_t n)
@@ -162,11 +151,11 @@ static void on_event(void *arg, ocr2_fetch_event ev, const char *file, uint64_t 
  * not. */
 static int run_check(const char *dir, int quiet)
 {
-	char path[4096];
-	snprintf(path, sizeof path, "%s/config.json", dir);
+	char *path = ocr2_path_join(dir, "config.json");
 	ocr2_config c;
 	ocr2_weights *w = NULL;
-	ocr2_status s = ocr2_config_load(path, &c);
+	ocr2_status s = path ? ocr2_config_load(path, &c) : ocr2_fail(OCR2_ERR_NOMEM, "out of memory");
+	free(path);
 	if (!s)
 		s = ocr2_weights_load(dir, &w);
 	if (!s)
@@ -185,17 +174,17 @@ static char *dir_for(const char *opt, const char *name)
 {
 	if ((opt && *opt) || !name || !strcmp(name, OCR2_FETCH_REPO))
 		return cli_model_dir(opt);
-	char *root = models_root();
 	const char *base = strrchr(name, '/');
-	base = base ? base + 1 : name;
-	size_t n = strlen(root) + strlen(base) + 2;
-	char *d = malloc(n);
-	if (d) {
-		snprintf(d, n, "%s/%s", root, base);
-		for (char *p = d + strlen(root) + 1; *p; p++)
+	char *lower = strdup(base ? base + 1 : name);
+	char *root = cli_models_root();
+	char *d = NULL;
+	if (lower && root) {
+		for (char *p = lower; *p; p++)
 			if (*p >= 'A' && *p <= 'Z')
 				*p = (char)(*p - 'A' + 'a');
+		d = ocr2_path_join(root, lower);
 	}
+	free(lower);
 	free(root);
 	return d;
 }
@@ -206,22 +195,23 @@ static char *hub_token(void)
 	const char *t = getenv("HF_TOKEN");
 	if (t && *t)
 		return strdup(t);
-	char path[4096];
+	char *path;
 	const char *tp = getenv("HF_TOKEN_PATH");
 	const char *hf_home = getenv("HF_HOME");
 	const char *xdg = getenv("XDG_CACHE_HOME");
 	const char *home = getenv("HOME");
 	if (tp && *tp)
-		snprintf(path, sizeof path, "%s", tp);
+		path = strdup(tp);
 	else if (hf_home && *hf_home)
-		snprintf(path, sizeof path, "%s/token", hf_home);
+		path = ocr2_path_join(hf_home, "token");
 	else if (xdg && *xdg)
-		snprintf(path, sizeof path, "%s/huggingface/token", xdg);
+		path = ocr2_path_join(xdg, "huggingface/token");
 	else if (home && *home)
-		snprintf(path, sizeof path, "%s/.cache/huggingface/token", home);
+		path = ocr2_path_join(home, ".cache/huggingface/token");
 	else
 		return NULL;
-	FILE *f = fopen(path, "r");
+	FILE *f = path ? fopen(path, "r") : NULL;
+	free(path);
 	if (!f)
 		return NULL;
 	char buf[512];
@@ -380,7 +370,7 @@ static int do_list(int argc, char **argv)
 		cli_error("model list", "unexpected argument '%s'", argv[1]);
 		return EXIT_USAGE;
 	}
-	char *root = models_root();
+	char *root = cli_models_root();
 	DIR *d = root ? opendir(root) : NULL;
 	if (!d) {
 		fprintf(stderr, "ocr2 model list: no models installed in %s (try 'ocr2 model fetch')\n",
@@ -410,11 +400,13 @@ static int do_list(int argc, char **argv)
 		qsort(names, n, sizeof *names, cmp_str);
 	int shown = 0;
 	for (size_t i = 0; i < n; i++) {
-		char path[4096];
-		snprintf(path, sizeof path, "%s/%s", root, names[i]);
+		char *path = ocr2_path_join(root, names[i]);
 		struct stat st;
 		ocr2_model_dir_state ms;
-		if (stat(path, &st) || !S_ISDIR(st.st_mode) || ocr2_model_dir_describe(path, &ms))
+		bool model = path && !stat(path, &st) && S_ISDIR(st.st_mode) &&
+			     !ocr2_model_dir_describe(path, &ms);
+		free(path);
+		if (!model)
 			continue;
 		char b[32];
 		human(ms.bytes, b, sizeof b);

@@ -7,6 +7,7 @@
 
 #include "cmd.h"
 #include "base/error.h"
+#include "base/fs.h"
 #include "model/model.h"
 
 static void usage(FILE *f)
@@ -101,13 +102,11 @@ static bool load(const char *sub, const char *dir, ocr2_config *cfg, ocr2_weight
 		cli_error(sub, "%s: model directory not found (see 'ocr2 model fetch')", dir);
 		return false;
 	}
-	size_t n = strlen(dir) + sizeof "/config.json";
-	char *path = malloc(n);
+	char *path = ocr2_path_join(dir, "config.json");
 	if (!path) {
 		cli_error(sub, "out of memory");
 		return false;
 	}
-	snprintf(path, n, "%s/config.json", dir);
 	ocr2_status st = ocr2_config_load(path, cfg);
 	free(path);
 	if (st == OCR2_OK)
@@ -212,10 +211,7 @@ static int model_check(int argc, char **argv)
 		return EXIT_MODEL;
 	}
 	rc = EXIT_OK;
-	size_t n = strlen(dir) + sizeof "/tokenizer.json";
-	char *tok = malloc(n);
-	if (tok)
-		snprintf(tok, n, "%s/tokenizer.json", dir);
+	char *tok = ocr2_path_join(dir, "tokenizer.json");
 	if (!tok) {
 		cli_error("model check", "out of memory");
 		rc = EXIT_MODEL;

@@ -10,9 +10,9 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "base/fs.h"
 
 static volatile sig_atomic_t interrupted;
-static mode_t file_mode = 0644; /* 0666 less the umask, set in cmd_render */
 
 static void on_signal(int sig)
 {
@@ -82,40 +82,30 @@ static int digits(int n)
 /* Writes one page atomically: a hidden temporary in DIR, then rename. */
 static int write_page(const ocr2_image *img, const char *dir, const char *name, const char *in)
 {
-	size_t len = strlen(dir) + strlen(name) + 32;
-	char *path = malloc(len), *tmp = malloc(len);
+	char *path = ocr2_path_join(dir, name);
+	ocr2_atomic a;
 	int ok = 0;
-	if (!path || !tmp) {
+	if (!path) {
 		cli_error("render", "%s: out of memory", in);
-		goto out;
+		return 0;
 	}
-	snprintf(path, len, "%s/%s", dir, name);
-	snprintf(tmp, len, "%s/.%s.XXXXXX", dir, name);
-	int fd = mkstemp(tmp);
-	if (fd < 0) {
-		cli_error("render", "%s: cannot write %s: %s", in, path, strerror(errno));
-		goto out;
-	}
-	/* mkstemp makes 0600; outputs get the permissions any new file gets */
-	fchmod(fd, file_mode);
-	close(fd);
-	if (ocr2_image_write_png(img, tmp) != OCR2_OK) {
+	if (ocr2_atomic_open(&a, path, OCR2_ATOMIC_SHARED) != 0) {
+		if (errno == ENOMEM)
+			cli_error("render", "%s: out of memory", in);
+		else
+			cli_error("render", "%s: cannot write %s: %s", in, path, strerror(errno));
+	} else if (ocr2_image_write_png(img, a.tmp) != OCR2_OK) {
 		/* the message names the temporary; name the real output instead */
 		const char *why = strstr(ocr2_errmsg(), ": cannot write: ");
 		cli_error("render", "%s: cannot write %s: %s", in, path,
 			  why ? why + strlen(": cannot write: ") : ocr2_errmsg());
-		unlink(tmp);
-		goto out;
-	}
-	if (rename(tmp, path) != 0) {
+		ocr2_atomic_abort(&a);
+	} else if (ocr2_atomic_commit(&a) != 0) {
 		cli_error("render", "%s: cannot write %s: %s", in, path, strerror(errno));
-		unlink(tmp);
-		goto out;
+	} else {
+		ok = 1;
 	}
-	ok = 1;
-out:
 	free(path);
-	free(tmp);
 	return ok;
 }
 
@@ -225,9 +215,6 @@ int cmd_render(int argc, char **argv)
 		return usage_error("%s", "standard input ('-') can be read only once");
 	}
 
-	mode_t um = umask(0);
-	umask(um);
-	file_mode = 0666 & ~um;
 	struct stat st;
 	if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
 		cli_error("render", "%s: cannot create directory: %s", dir, strerror(errno));

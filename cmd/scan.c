@@ -1,57 +1,21 @@
-/* scan.c - ocr2 scan: inputs (files, stdin, directories) through the model to
- * Markdown, text, raw, JSON or JSONL, with the batch rules of product.md. */
-#include <dirent.h>
+/* scan.c - ocr2 scan: the options, and the run that takes each input's pages
+ * through the model into its output, with the batch rules of man ocr2-scan (FILES AND BATCHES). */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
-#include <stdarg.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "cmd.h"
-#include "base/json.h"
+#include "scan.h"
+#include "base/fs.h"
 #include "compute/kernels.h"
 
-enum { FMT_MARKDOWN, FMT_JSON, FMT_JSONL, FMT_TEXT, FMT_RAW };
 static const char *const fmt_names[] = {"markdown", "json", "jsonl", "text", "raw"};
 static const char *const fmt_ext[] = {".md", ".json", ".jsonl", ".txt", ".raw.txt"};
 
-typedef struct {
-	const char *model, *prompt, *pages, *output, *dump, *images;
-	int fmt;
-	bool free_mode;
-	double dpi;
-	int threads, max_tokens, ngram, ngram_window;
-	bool no_crop, recursive, force, quiet, verbose;
-	int shard_k, shard_n;
-} options;
-
-typedef struct {
-	char *path; /* as opened ("-" for stdin) */
-	char *rel;  /* the name mirrored under -o DIR, and hashed by --shard */
-	char *out;  /* output file, NULL for stdout */
-} input;
-
-typedef struct {
-	input *v;
-	int n, cap;
-} input_list;
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-/* ---- signals: a flag the model polls between tokens ------------------------ */
+/* ---- signals: a flag the model polls between tokens ---------------------- */
 
 static volatile int g_cancel;
 
@@ -72,651 +36,12 @@ static void install_signals(void)
 	sigaction(SIGTERM, &sa, NULL);
 }
 
-/* Temporary files of the output being written; removed on failure or interrupt. */
-static char *g_tmp[2];
+/* The outputs being written (0: the document's, 1: a figure's): committed
+ * when done, aborted on failure, and aborted by cmd_scan after an interrupt
+ * (the signal handler only sets g_cancel; nothing is removed from inside it). */
+static ocr2_atomic g_tmp[2];
 
-static void tmp_forget(int slot, bool remove)
-{
-	if (g_tmp[slot] && remove)
-		unlink(g_tmp[slot]);
-	free(g_tmp[slot]);
-	g_tmp[slot] = NULL;
-}
-
-/* ---- progress and messages ------------------------------------------------- */
-
-typedef struct {
-	bool on;            /* stderr is a TTY and not -q */
-	bool shown;         /* a line is on screen */
-	int file_i, n_files;
-	const char *name;
-	int page, doc_pages;
-	int pages_done, pages_known, files_opened;
-	long tokens;        /* generated, all pages */
-	int page_tokens;
-	double t_start, t_pages, t_last;
-} progress;
-
-static progress g_prog;
-
-static void progress_clear(void)
-{
-	if (g_prog.shown) {
-		fputs("\r\033[K", stderr);
-		g_prog.shown = false;
-	}
-}
-
-static void progress_draw(bool force)
-{
-	if (!g_prog.on)
-		return;
-	double now = now_s();
-	if (!force && now - g_prog.t_last < 0.2)
-		return;
-	g_prog.t_last = now;
-	double el = now - g_prog.t_start;
-	long tok = g_prog.tokens + g_prog.page_tokens;
-	/* pages still to do: the known pages of opened documents, plus the
-	 * unopened files at the average page count so far */
-	double per_file = g_prog.files_opened ? (double)g_prog.pages_known / g_prog.files_opened : 1;
-	double total = g_prog.pages_known + per_file * (g_prog.n_files - g_prog.files_opened);
-	char eta[32] = "?";
-	if (g_prog.pages_done > 0) {
-		double left = (total - g_prog.pages_done) * (g_prog.t_pages / g_prog.pages_done);
-		long s = left > 0 ? (long)(left + 0.5) : 0;
-		if (s >= 3600)
-			snprintf(eta, sizeof eta, "%ldh%02ldm", s / 3600, s / 60 % 60);
-		else
-			snprintf(eta, sizeof eta, "%ldm%02lds", s / 60, s % 60);
-	}
-	fprintf(stderr, "\r\033[K[%d/%d] %.40s page %d/%d | pages %d/%d | %.1f tok/s | ETA %s",
-		g_prog.file_i, g_prog.n_files, g_prog.name ? g_prog.name : "", g_prog.page,
-		g_prog.doc_pages, g_prog.pages_done, (int)(total + 0.5), el > 0 ? tok / el : 0.0,
-		eta);
-	fflush(stderr);
-	g_prog.shown = true;
-}
-
-static void on_token(void *user, int n)
-{
-	g_prog.page_tokens = n;
-	progress_draw(false);
-}
-
-static void msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void msg(const char *fmt, ...)
-{
-	progress_clear();
-	va_list ap;
-	fputs("ocr2 scan: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
-/* The library's message, without a leading "NAME: " when NAME is the file
- * the caller names anyway. */
-static const char *errmsg_for(const char *name)
-{
-	const char *m = ocr2_errmsg();
-	size_t n = strlen(name);
-	if (!strncmp(m, name, n) && m[n] == ':' && m[n + 1] == ' ')
-		return m + n + 2;
-	return *m ? m : "failed";
-}
-
-/* ---- small file-system helpers --------------------------------------------- */
-
-static char *xstrdup(const char *s)
-{
-	char *d = strdup(s);
-	if (!d) {
-		fputs("ocr2 scan: out of memory\n", stderr);
-		exit(EXIT_PARTIAL);
-	}
-	return d;
-}
-
-static char *join(const char *a, const char *b)
-{
-	size_t na = strlen(a), nb = strlen(b);
-	char *s = malloc(na + nb + 2);
-	if (!s) {
-		fputs("ocr2 scan: out of memory\n", stderr);
-		exit(EXIT_PARTIAL);
-	}
-	memcpy(s, a, na);
-	size_t k = na;
-	if (na && a[na - 1] != '/')
-		s[k++] = '/';
-	memcpy(s + k, b, nb + 1);
-	return s;
-}
-
-/* mkdir -p of the directory part of path (or of path itself when whole). */
-static int mkdirs(const char *path, bool whole)
-{
-	char *p = xstrdup(path);
-	char *last = whole ? p + strlen(p) : strrchr(p, '/');
-	if (!last) {
-		free(p);
-		return 0;
-	}
-	*last = 0;
-	for (char *s = p + 1; ; s++) {
-		bool end = *s == 0;
-		if (*s == '/' || end) {
-			*s = 0;
-			if (*p && mkdir(p, 0777) != 0 && errno != EEXIST) {
-				int e = errno;
-				free(p);
-				errno = e;
-				return -1;
-			}
-			if (end)
-				break;
-			*s = '/';
-		}
-	}
-	free(p);
-	return 0;
-}
-
-static char *dir_of(const char *path)
-{
-	char *d = xstrdup(path);
-	char *s = strrchr(d, '/');
-	if (!s) {
-		free(d);
-		return xstrdup(".");
-	}
-	if (s == d)
-		s[1] = 0;
-	else
-		*s = 0;
-	return d;
-}
-
-/* The path of file `target` relative to directory `from`, both existing. */
-static char *relative_to(const char *target, const char *from)
-{
-	char *td = dir_of(target);
-	char rt[PATH_MAX], rf[PATH_MAX];
-	if (!realpath(td, rt) || !realpath(from, rf)) {
-		free(td);
-		return xstrdup(target);
-	}
-	free(td);
-	const char *base = strrchr(target, '/');
-	base = base ? base + 1 : target;
-	/* common prefix on whole components */
-	size_t i = 0, common = 0;
-	while (rt[i] && rt[i] == rf[i]) {
-		if (rt[i] == '/')
-			common = i;
-		i++;
-	}
-	if ((rt[i] == 0 || rt[i] == '/') && (rf[i] == 0 || rf[i] == '/'))
-		common = i;
-	char out[PATH_MAX * 2];
-	size_t n = 0;
-	out[0] = 0;
-	for (const char *p = rf + common; *p; p++)
-		if (*p == '/')
-			n += (size_t)snprintf(out + n, sizeof out - n, "../");
-	const char *rest = rt + common;
-	if (*rest == '/')
-		rest++;
-	if (*rest)
-		n += (size_t)snprintf(out + n, sizeof out - n, "%s/", rest);
-	snprintf(out + n, sizeof out - n, "%s", base);
-	return xstrdup(out);
-}
-
-static mode_t current_umask(void)
-{
-	mode_t m = umask(0);
-	umask(m);
-	return m;
-}
-
-/* Removes the temporary files a killed run left for `final` (".NAME.tmp.XXXXXX"
- * beside it): only one run writes a given output at a time. */
-static void remove_stale_tmp(const char *final)
-{
-	char *d = dir_of(final);
-	const char *base = strrchr(final, '/');
-	base = base ? base + 1 : final;
-	size_t bl = strlen(base);
-	DIR *dir = opendir(d);
-	if (dir) {
-		struct dirent *e;
-		while ((e = readdir(dir))) {
-			const char *n = e->d_name;
-			if (n[0] == '.' && !strncmp(n + 1, base, bl) && !strncmp(n + 1 + bl, ".tmp.", 5) &&
-			    strlen(n + 1 + bl + 5) == 6) {
-				char *p = join(d, n);
-				unlink(p);
-				free(p);
-			}
-		}
-		closedir(dir);
-	}
-	free(d);
-}
-
-/* Creates a temporary file next to `final` and registers it in slot. */
-static FILE *tmp_create(const char *final, int slot)
-{
-	char *d = dir_of(final);
-	const char *base = strrchr(final, '/');
-	base = base ? base + 1 : final;
-	size_t n = strlen(d) + strlen(base) + 32;
-	char *t = malloc(n);
-	if (!t) {
-		free(d);
-		errno = ENOMEM;
-		return NULL;
-	}
-	snprintf(t, n, "%s/.%s.tmp.XXXXXX", d, base);
-	free(d);
-	int fd = mkstemp(t);
-	if (fd < 0) {
-		int e = errno;
-		free(t);
-		errno = e;
-		return NULL;
-	}
-	fchmod(fd, 0666 & ~current_umask());
-	g_tmp[slot] = t;
-	FILE *f = fdopen(fd, "w");
-	if (!f) {
-		close(fd);
-		tmp_forget(slot, true);
-	}
-	return f;
-}
-
-
-/* fflush + fsync + close + rename + directory fsync; on any failure the
- * temporary file is removed and -1 returned with errno set. */
-static int tmp_commit(FILE *f, const char *final, int slot)
-{
-	int e = 0;
-	if (fflush(f) != 0 || ferror(f) || fsync(fileno(f)) != 0)
-		e = errno ? errno : EIO;
-	if (fclose(f) != 0 && !e)
-		e = errno;
-	if (!e && rename(g_tmp[slot], final) != 0)
-		e = errno;
-	if (e) {
-		tmp_forget(slot, true);
-		errno = e;
-		return -1;
-	}
-	tmp_forget(slot, false);
-	char *d = dir_of(final);
-	int fd = open(d, O_RDONLY);
-	if (fd >= 0) {
-		fsync(fd);
-		close(fd);
-	}
-	free(d);
-	return 0;
-}
-
-/* ---- inputs ------------------------------------------------------------------ */
-
-static void add_input(input_list *l, const char *path, const char *rel)
-{
-	if (l->n == l->cap) {
-		l->cap = l->cap ? l->cap * 2 : 16;
-		input *v = realloc(l->v, sizeof *v * (size_t)l->cap);
-		if (!v) {
-			fputs("ocr2 scan: out of memory\n", stderr);
-			exit(EXIT_PARTIAL);
-		}
-		l->v = v;
-	}
-	input *in = &l->v[l->n++];
-	in->path = xstrdup(path);
-	in->rel = xstrdup(rel);
-	in->out = NULL;
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static bool supported_file(const char *path)
-{
-	unsigned char head[16];
-	int fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return false;
-	ssize_t n = read(fd, head, sizeof head);
-	close(fd);
-	return n > 0 && ocr2_format_sniff(head, (size_t)n) != OCR2_FMT_UNKNOWN;
-}
-
-/* A name that says "document": such a file in a directory is taken even when
- * its bytes are not a supported format, so that a corrupt, empty or dangling
- * document is reported instead of silently passed over. */
-static bool document_name(const char *name)
-{
-	static const char *const ext[] = {".pdf", ".tif", ".tiff", ".png", ".jpg", ".jpeg"};
-	const char *dot = strrchr(name, '.');
-	if (!dot)
-		return false;
-	for (size_t i = 0; i < sizeof ext / sizeof *ext; i++)
-		if (!strcasecmp(dot, ext[i]))
-			return true;
-	return false;
-}
-
-/* Adds the files under dir (sorted; recursing when asked; dot files and
- * symbolic links to directories skipped) whose first bytes are a supported
- * format, or whose name says they should be. rel is the prefix of the
- * mirrored names. Returns false when dir cannot be read. */
-static bool walk(input_list *l, const char *dir, const char *rel, bool recursive)
-{
-	DIR *d = opendir(dir);
-	if (!d) {
-		msg("%s: %s", dir, strerror(errno));
-		return false;
-	}
-	char **names = NULL;
-	int n = 0, cap = 0;
-	struct dirent *e;
-	while ((e = readdir(d))) {
-		if (e->d_name[0] == '.')
-			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 64;
-			char **nn = realloc(names, sizeof *nn * (size_t)cap);
-			if (!nn) {
-				fputs("ocr2 scan: out of memory\n", stderr);
-				exit(EXIT_PARTIAL);
-			}
-			names = nn;
-		}
-		names[n++] = xstrdup(e->d_name);
-	}
-	closedir(d);
-	qsort(names, (size_t)n, sizeof *names, cmp_str);
-	bool ok = true;
-	for (int i = 0; i < n; i++) {
-		char *p = join(dir, names[i]);
-		char *r = *rel ? join(rel, names[i]) : xstrdup(names[i]);
-		struct stat st, lst;
-		if (stat(p, &st) == 0) {
-			if (S_ISDIR(st.st_mode)) {
-				if (recursive && lstat(p, &lst) == 0 && !S_ISLNK(lst.st_mode))
-					ok = walk(l, p, r, true) && ok;
-			} else if (S_ISREG(st.st_mode) &&
-				   (supported_file(p) || document_name(names[i]))) {
-				add_input(l, p, r);
-			}
-		} else if (document_name(names[i])) {
-			add_input(l, p, r); /* dangling or unreadable: reported when opened */
-		}
-		free(p);
-		free(r);
-		free(names[i]);
-	}
-	free(names);
-	return ok;
-}
-
-/* "dir/name.pdf" -> "dir/name" + ext */
-static char *with_ext(const char *rel, const char *ext)
-{
-	const char *slash = strrchr(rel, '/');
-	const char *dot = strrchr(rel, '.');
-	size_t n = (dot && (!slash || dot > slash + 1) && dot != rel) ? (size_t)(dot - rel)
-								       : strlen(rel);
-	char *s = malloc(n + strlen(ext) + 1);
-	if (!s) {
-		fputs("ocr2 scan: out of memory\n", stderr);
-		exit(EXIT_PARTIAL);
-	}
-	memcpy(s, rel, n);
-	strcpy(s + n, ext);
-	return s;
-}
-
-/* ---- JSON writing -------------------------------------------------------------- */
-
-/* Length of a valid UTF-8 sequence at s (shortest form, no surrogates,
- * <= U+10FFFF), or 0. */
-static int utf8_len(const unsigned char *s, const unsigned char *end)
-{
-	unsigned c = s[0];
-	if (c < 0x80)
-		return 1;
-	int n = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 ? 2 : 0;
-	if (!n || c > 0xf4 || end - s < n)
-		return 0;
-	for (int i = 1; i < n; i++)
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	if (n == 3 && ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] >= 0xa0)))
-		return 0;
-	if (n == 4 && ((c == 0xf0 && s[1] < 0x90) || (c == 0xf4 && s[1] >= 0x90)))
-		return 0;
-	return n;
-}
-
-/* A JSON string: quotes, backslashes and control characters escaped, valid
- * UTF-8 passed through, each invalid byte replaced by U+FFFD. */
-static void json_string(FILE *f, const char *str)
-{
-	const unsigned char *s = (const unsigned char *)(str ? str : "");
-	const unsigned char *end = s + strlen((const char *)s);
-	fputc('"', f);
-	while (s < end) {
-		unsigned c = *s;
-		if (c == '"' || c == '\\') {
-			fputc('\\', f);
-			fputc((int)c, f);
-			s++;
-		} else if (c < 0x20) {
-			switch (c) {
-			case '\b': fputs("\\b", f); break;
-			case '\f': fputs("\\f", f); break;
-			case '\n': fputs("\\n", f); break;
-			case '\r': fputs("\\r", f); break;
-			case '\t': fputs("\\t", f); break;
-			default: fprintf(f, "\\u%04x", c);
-			}
-			s++;
-		} else {
-			int n = utf8_len(s, end);
-			if (n) {
-				fwrite(s, 1, (size_t)n, f);
-				s += n;
-			} else {
-				fputs("\xef\xbf\xbd", f);
-				s++;
-			}
-		}
-	}
-	fputc('"', f);
-}
-
-/* ---- one page's result, and the five output formats ----------------------------- */
-
-typedef struct {
-	int page;                /* 1-based */
-	int width, height;       /* 0 when the page could not be rendered */
-	double dpi;              /* <= 0 for raster inputs */
-	const char *status;      /* "ok", "truncated", "error" */
-	const char *message;     /* error only */
-	double seconds;
-	int tokens, prompt_tokens;
-	const char *raw;         /* model output (NULL on error) */
-	char *markdown;          /* official conversion with this run's image links */
-	ocr2_blocks blocks;
-} page_rec;
-
-typedef struct {
-	FILE *f;
-	int fmt;
-	const char *source;
-	const char *format_name; /* the document's: pdf, tiff, png, jpeg */
-	int n_pages;            /* written so far */
-	int n_good;             /* of which ok or truncated */
-	bool stream;            /* flush after every page (stdout, jsonl) */
-} writer;
-
-static void comment_safe(FILE *f, const char *s)
-{
-	/* "--" ends nothing in HTML comments if never written */
-	for (char prev = 0; s && *s; s++) {
-		if (*s == '\n' || (*s == '-' && prev == '-') || *s == '>')
-			fputc(' ', f);
-		else
-			fputc(*s, f);
-		prev = *s;
-	}
-}
-
-static void page_header(writer *w, const page_rec *p)
-{
-	if (w->n_pages)
-		fputs("\n\n", w->f);
-	fprintf(w->f, "<!-- page %d", p->page);
-	if (!strcmp(p->status, "truncated")) {
-		fputs(": truncated", w->f);
-	} else if (!strcmp(p->status, "error")) {
-		fputs(": error: ", w->f);
-		comment_safe(w->f, p->message);
-	}
-	fputs(" -->\n\n", w->f);
-}
-
-static void json_page_fields(FILE *f, const page_rec *p)
-{
-	fprintf(f, "\"page\":%d,", p->page);
-	if (p->width > 0)
-		fprintf(f, "\"width\":%d,\"height\":%d,", p->width, p->height);
-	else
-		fputs("\"width\":null,\"height\":null,", f);
-	if (p->dpi > 0)
-		fprintf(f, "\"dpi\":%g,", p->dpi);
-	else
-		fputs("\"dpi\":null,", f);
-	fprintf(f, "\"status\":\"%s\",", p->status);
-	if (p->message) {
-		fputs("\"message\":", f);
-		json_string(f, p->message);
-		fputc(',', f);
-	}
-	fprintf(f, "\"seconds\":%.3f,\"tokens\":%d,\"prompt_tokens\":%d,\"malformed\":%d,",
-		p->seconds, p->tokens, p->prompt_tokens, p->blocks.malformed);
-	fputs("\"blocks\":[", f);
-	for (int i = 0; i < p->blocks.n_blocks; i++) {
-		const ocr2_block *b = &p->blocks.blocks[i];
-		fputs(i ? ",{\"label\":" : "{\"label\":", f);
-		json_string(f, b->label);
-		fputs(",\"bbox\":", f);
-		for (int j = 0; j < (b->n_boxes ? b->n_boxes : 1); j++) {
-			if (!b->n_boxes) {
-				fputs("null,\"boxes\":[]", f);
-				break;
-			}
-			int x1 = ocr2_grid_to_pixel(b->boxes[j][0], p->width);
-			int y1 = ocr2_grid_to_pixel(b->boxes[j][1], p->height);
-			int x2 = ocr2_grid_to_pixel(b->boxes[j][2], p->width);
-			int y2 = ocr2_grid_to_pixel(b->boxes[j][3], p->height);
-			if (j == 0)
-				fprintf(f, "[%d,%d,%d,%d],\"boxes\":[", x1, y1, x2, y2);
-			fprintf(f, "%s[%d,%d,%d,%d]", j ? "," : "", x1, y1, x2, y2);
-			if (j == b->n_boxes - 1)
-				fputc(']', f);
-		}
-		fputs(",\"text\":", f);
-		json_string(f, b->text);
-		fputc('}', f);
-	}
-	fputs("],\"markdown\":", f);
-	if (p->markdown)
-		json_string(f, p->markdown);
-	else
-		fputs("null", f);
-}
-
-static void writer_begin(writer *w)
-{
-	if (w->fmt == FMT_JSON) {
-		fputs("{\"source\":", w->f);
-		json_string(w->f, w->source);
-		fprintf(w->f, ",\"format\":\"%s\",\"pages\":[", w->format_name);
-	}
-}
-
-static void writer_page(writer *w, const page_rec *p)
-{
-	FILE *f = w->f;
-	switch (w->fmt) {
-	case FMT_MARKDOWN:
-		page_header(w, p);
-		if (p->markdown)
-			fputs(p->markdown, f);
-		break;
-	case FMT_RAW:
-		page_header(w, p);
-		if (p->raw)
-			fputs(p->raw, f);
-		break;
-	case FMT_TEXT:
-		if (w->n_pages)
-			fputs("\f\n", f);
-		if (p->markdown && *p->markdown) {
-			fputs(p->markdown, f);
-			fputc('\n', f);
-		}
-		break;
-	case FMT_JSON:
-		fputs(w->n_pages ? ",{" : "{", f);
-		json_page_fields(f, p);
-		fputc('}', f);
-		break;
-	case FMT_JSONL:
-		fputs("{\"source\":", f);
-		json_string(f, w->source);
-		fprintf(f, ",\"format\":\"%s\",", w->format_name);
-		json_page_fields(f, p);
-		fputs("}\n", f);
-		break;
-	}
-	w->n_pages++;
-	if (w->stream || w->fmt == FMT_JSONL)
-		fflush(f);
-}
-
-static void writer_end(writer *w)
-{
-	switch (w->fmt) {
-	case FMT_MARKDOWN:
-	case FMT_RAW:
-		if (w->n_pages)
-			fputc('\n', w->f);
-		break;
-	case FMT_JSON:
-		fputs("]}\n", w->f);
-		break;
-	default:
-		break;
-	}
-	if (w->stream)
-		fflush(w->f);
-}
-
-/* ---- the run ------------------------------------------------------------------ */
+/* ---- the run ------------------------------------------------------------- */
 
 typedef struct {
 	options o;
@@ -846,23 +171,16 @@ static bool save_figures(run *r, const input *in, const ocr2_image *img, page_re
 			       (size_t)crop.width * 3);
 		snprintf(name, sizeof name, "%s-%d-%d.png", stem, p->page, n);
 		char *path = join(r->o.images, name);
-		FILE *tf = tmp_create(path, 1);
-		if (!tf) {
+		if (ocr2_atomic_open(&g_tmp[1], path, OCR2_ATOMIC_SHARED) != 0) {
 			msg("%s: cannot create: %s", path, strerror(errno));
 			ok = false;
-		} else {
-			fclose(tf);
-			if (ocr2_image_write_png(&crop, g_tmp[1]) != OCR2_OK) {
-				msg("%s", ocr2_errmsg());
-				tmp_forget(1, true);
-				ok = false;
-			} else if (rename(g_tmp[1], path) != 0) {
-				msg("%s: %s", path, strerror(errno));
-				tmp_forget(1, true);
-				ok = false;
-			} else {
-				tmp_forget(1, false);
-			}
+		} else if (ocr2_image_write_png(&crop, g_tmp[1].tmp) != OCR2_OK) {
+			msg("%s", ocr2_errmsg());
+			ocr2_atomic_abort(&g_tmp[1]);
+			ok = false;
+		} else if (ocr2_atomic_commit(&g_tmp[1]) != 0) {
+			msg("%s: %s", path, strerror(errno));
+			ok = false;
 		}
 		free(path);
 		ocr2_image_free(&crop);
@@ -915,7 +233,13 @@ static bool do_page(run *r, const input *in, ocr2_doc *doc, int index, writer *w
 	rp.on_token = on_token;
 	if (r->o.dump) {
 		char *stem = with_ext(in->rel, "");
-		snprintf(dump, sizeof dump, "%s/%s/page-%d", r->o.dump, stem, p.page);
+		char page[32];
+		snprintf(page, sizeof page, "page-%d", p.page);
+		char *doc_dir = oom_check(ocr2_path_join(r->o.dump, stem));
+		char *page_dir = join(doc_dir, page);
+		snprintf(dump, sizeof dump, "%s", page_dir);
+		free(page_dir);
+		free(doc_dir);
 		free(stem);
 		if (mkdirs(dump, true) != 0) {
 			snprintf(errbuf, sizeof errbuf, "--dump %s: %s", dump, strerror(errno));
@@ -1014,12 +338,14 @@ static bool do_input(run *r, const input *in, FILE *out_stdout)
 {
 	FILE *f = out_stdout;
 	if (in->out) {
-		remove_stale_tmp(in->out);
-		if (mkdirs(in->out, false) != 0 || !(f = tmp_create(in->out, 0))) {
+		ocr2_atomic_remove_stale(in->out);
+		if (mkdirs(in->out, false) != 0 ||
+		    ocr2_atomic_open(&g_tmp[0], in->out, OCR2_ATOMIC_SHARED) != 0) {
 			msg("%s: cannot create: %s", in->out, strerror(errno));
 			worse(r, EXIT_PARTIAL);
 			return true;
 		}
+		f = g_tmp[0].f;
 	}
 	ocr2_doc_params dp = ocr2_doc_default_params();
 	dp.dpi = r->o.dpi;
@@ -1059,10 +385,7 @@ static bool do_input(run *r, const input *in, FILE *out_stdout)
 			continue;
 		if (g_cancel || !do_page(r, in, doc, i, &w, pdf_style)) {
 			ocr2_doc_free(doc);
-			if (in->out) {
-				fclose(f);
-				tmp_forget(0, true);
-			}
+			ocr2_atomic_abort(&g_tmp[0]);
 			return false;
 		}
 	}
@@ -1070,26 +393,22 @@ static bool do_input(run *r, const input *in, FILE *out_stdout)
 	ocr2_doc_free(doc);
 	if (in->out && w.n_good == 0) {
 		/* nothing but failed pages: no output, so a re-run tries again */
-		fclose(f);
-		tmp_forget(0, true);
+		ocr2_atomic_abort(&g_tmp[0]);
 		return true;
 	}
-	if (in->out && tmp_commit(f, in->out, 0) != 0) {
+	if (in->out && ocr2_atomic_commit(&g_tmp[0]) != 0) {
 		msg("%s: %s", in->out, strerror(errno));
 		worse(r, EXIT_PARTIAL);
 	}
 	return true;
 fail:
 	ocr2_doc_free(doc);
-	if (in->out) {
-		fclose(f);
-		tmp_forget(0, true);
-	}
+	ocr2_atomic_abort(&g_tmp[0]);
 	worse(r, EXIT_PARTIAL);
 	return true;
 }
 
-/* ---- options ------------------------------------------------------------------ */
+/* ---- options ------------------------------------------------------------- */
 
 static void usage(FILE *f)
 {
@@ -1285,21 +604,8 @@ int cmd_scan(int argc, char **argv)
 	/* expand the inputs */
 	bool any_dir = false;
 	int n_stdin = 0;
-	for (int i = optind; i < argc; i++) {
-		const char *a = argv[i];
-		struct stat st;
-		if (!strcmp(a, "-")) {
-			add_input(&l, "-", "stdin");
-			n_stdin++;
-		} else if (stat(a, &st) == 0 && S_ISDIR(st.st_mode)) {
-			any_dir = true;
-			if (!walk(&l, a, "", o->recursive))
-				worse(&r, EXIT_PARTIAL);
-		} else {
-			const char *base = strrchr(a, '/');
-			add_input(&l, a, base && base[1] ? base + 1 : a);
-		}
-	}
+	if (!inputs_expand(&l, argv + optind, argc - optind, o->recursive, &any_dir, &n_stdin))
+		worse(&r, EXIT_PARTIAL);
 	if (n_stdin > 1) {
 		cli_error("scan", "'-' (standard input) given more than once");
 		r.status = EXIT_USAGE;
@@ -1307,29 +613,14 @@ int cmd_scan(int argc, char **argv)
 	}
 
 	/* where the outputs go */
-	bool out_dir = false;
-	if (o->output) {
-		struct stat st;
-		size_t ol = strlen(o->output);
-		out_dir = any_dir || l.n > 1 || (ol && o->output[ol - 1] == '/') ||
-			  (stat(o->output, &st) == 0 && S_ISDIR(st.st_mode));
-	} else if ((l.n > 1 || any_dir) && o->fmt != FMT_JSON && o->fmt != FMT_JSONL) {
+	if (!o->output && (l.n > 1 || any_dir) && o->fmt != FMT_JSON && o->fmt != FMT_JSONL) {
 		cli_error("scan", "several inputs need -o DIR (or -f json/jsonl to write them all "
 				  "to stdout)");
 		r.status = EXIT_USAGE;
 		goto out;
 	}
-	for (int i = 0; i < l.n; i++) {
-		if (!o->output)
-			continue;
-		if (out_dir) {
-			char *rel = with_ext(l.v[i].rel, fmt_ext[o->fmt]);
-			l.v[i].out = join(o->output, rel);
-			free(rel);
-		} else {
-			l.v[i].out = xstrdup(o->output);
-		}
-	}
+	if (o->output)
+		inputs_name_outputs(&l, o->output, any_dir, fmt_ext[o->fmt]);
 
 	/* the shard, then what is already done */
 	int todo = 0, skipped = 0, collide = 0;
@@ -1339,28 +630,7 @@ int cmd_scan(int argc, char **argv)
 		r.status = EXIT_PARTIAL;
 		goto out;
 	}
-	for (int i = 0; i < l.n; i++) {
-		if (o->shard_n && !ocr2_shard_has(l.v[i].rel, o->shard_k, o->shard_n))
-			continue;
-		bool dup = false;
-		for (int j = 0; l.v[i].out && j < i && !dup; j++)
-			dup = run_it[j] && l.v[j].out && !strcmp(l.v[i].out, l.v[j].out);
-		if (dup) {
-			msg("%s: output %s is already written for another input; skipped",
-			    l.v[i].path, l.v[i].out);
-			collide++;
-			continue;
-		}
-		struct stat st;
-		if (l.v[i].out && !o->force && stat(l.v[i].out, &st) == 0 && S_ISREG(st.st_mode)) {
-			if (o->verbose)
-				msg("%s: %s exists, skipped", l.v[i].path, l.v[i].out);
-			skipped++;
-			continue;
-		}
-		run_it[i] = true;
-		todo++;
-	}
+	inputs_select(&l, o, run_it, &todo, &skipped, &collide);
 	if (collide)
 		worse(&r, EXIT_PARTIAL);
 	if (l.n == 0 && r.status == EXIT_OK) {
@@ -1391,8 +661,8 @@ int cmd_scan(int argc, char **argv)
 	progress_clear();
 	fflush(stdout);
 	if (r.status == EXIT_INTERRUPTED) {
-		tmp_forget(0, true);
-		tmp_forget(1, true);
+		ocr2_atomic_abort(&g_tmp[0]);
+		ocr2_atomic_abort(&g_tmp[1]);
 		msg("interrupted; finished outputs are kept");
 	}
 	if (skipped && !o->quiet)
@@ -1402,12 +672,7 @@ int cmd_scan(int argc, char **argv)
 out:
 	ocr2_model_free(r.model);
 	ocr2_pagesel_free(r.sel);
-	for (int i = 0; i < l.n; i++) {
-		free(l.v[i].path);
-		free(l.v[i].rel);
-		free(l.v[i].out);
-	}
-	free(l.v);
+	inputs_free(&l);
 	free(run_it);
 	return r.status;
 }

@@ -1,10 +1,13 @@
 /* tokenize.c - ocr2 tokenize: text on stdin to token ids, or ids back to
  * text, with the model's tokenizer.json (lib/tokenizer/tokenizer.c). */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmd.h"
+#include "base/fs.h"
 
 static void usage(FILE *f)
 {
@@ -29,33 +32,8 @@ static void usage(FILE *f)
 
 static char *read_stdin(size_t *len)
 {
-	size_t cap = 1 << 16, n = 0;
-	char *buf = malloc(cap + 1);
-	if (!buf)
-		return NULL;
-	for (;;) {
-		if (n == cap) {
-			char *nb = realloc(buf, 2 * cap + 1);
-			if (!nb) {
-				free(buf);
-				return NULL;
-			}
-			buf = nb;
-			cap *= 2;
-		}
-		size_t got = fread(buf + n, 1, cap - n, stdin);
-		n += got;
-		if (got == 0) {
-			if (ferror(stdin)) {
-				free(buf);
-				return NULL;
-			}
-			break;
-		}
-	}
-	buf[n] = 0;
-	*len = n;
-	return buf;
+	char *buf;
+	return ocr2_read_fd(STDIN_FILENO, SIZE_MAX, &buf, len) == 0 ? buf : NULL;
 }
 
 static int encode(ocr2_tokenizer *t, const char *text, size_t len)
@@ -166,9 +144,7 @@ int cmd_tokenize(int argc, char **argv)
 		path = strdup(file);
 	} else {
 		char *dir = cli_model_dir(model);
-		path = dir ? malloc(strlen(dir) + sizeof "/tokenizer.json") : NULL;
-		if (path)
-			sprintf(path, "%s/tokenizer.json", dir);
+		path = dir ? ocr2_path_join(dir, "tokenizer.json") : NULL;
 		free(dir);
 	}
 	if (!path) {

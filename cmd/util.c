@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "base/fs.h"
 
 void cli_error(const char *sub, const char *fmt, ...)
 {
@@ -15,6 +16,15 @@ void cli_error(const char *sub, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+char *cli_models_root(void)
+{
+	const char *xdg = getenv("XDG_DATA_HOME");
+	const char *home = getenv("HOME");
+	if (xdg && *xdg)
+		return ocr2_path_join(xdg, "ocr2/models");
+	return ocr2_path_join(home ? home : ".", ".local/share/ocr2/models");
+}
+
 char *cli_model_dir(const char *opt)
 {
 	if (opt && *opt)
@@ -22,13 +32,8 @@ char *cli_model_dir(const char *opt)
 	const char *e = getenv("OCR2_MODEL");
 	if (e && *e)
 		return strdup(e);
-	const char *xdg = getenv("XDG_DATA_HOME");
-	const char *home = getenv("HOME");
-	char buf[4096];
-	if (xdg && *xdg)
-		snprintf(buf, sizeof buf, "%s/ocr2/models/deepseek-ocr-2", xdg);
-	else
-		snprintf(buf, sizeof buf, "%s/.local/share/ocr2/models/deepseek-ocr-2",
-			 home ? home : ".");
-	return strdup(buf);
+	char *root = cli_models_root();
+	char *dir = root ? ocr2_path_join(root, "deepseek-ocr-2") : NULL;
+	free(root);
+	return dir;
 }

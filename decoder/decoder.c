@@ -28,6 +28,7 @@
 #include "compute/kernels.h"
 #include "compute/screen.h"
 #include "model/model.h"
+#include "model/tensors.h"
 #include "decoder.h"
 
 typedef struct {
@@ -122,55 +123,51 @@ size_t dec_screen_bytes(const dec_model *m)
 	return ocr2_screen_bytes(m->screen);
 }
 
-/* Binds a 1-D norm weight of length n and converts it to f32. */
-static ocr2_status load_vec(const ocr2_weights *w, const char *name, int n, float **out)
+/* Binds a 1-D norm weight (family f of model/tensors.h at layer l) and
+ * converts it to f32. */
+static ocr2_status load_vec(const ocr2_weights *w, const ocr2_config *c, ocr2_tensor_family f,
+			    int l, float **out)
 {
 	const ocr2_tensor *t;
-	ocr2_status s = ocr2_weights_expect(w, &t, name, n, -1);
+	ocr2_status s = ocr2_tensor_bind(w, c, f, l, 0, &t);
 	if (s != OCR2_OK)
 		return s;
 	*out = ocr2_tensor_to_f32(t);
-	return *out ? OCR2_OK : ocr2_fail(OCR2_ERR_NOMEM, "%s: out of memory", name);
+	return *out ? OCR2_OK : ocr2_fail(OCR2_ERR_NOMEM, "%s: out of memory", t->name);
 }
 
 static ocr2_status load_layer(const ocr2_weights *w, const ocr2_config *c, int l, dec_layer *L)
 {
-	char name[160];
 	ocr2_status s;
-	int H = c->hidden, qd = c->n_heads * c->head_dim, kvd = c->n_kv_heads * c->head_dim;
-#define P(...) (snprintf(name, sizeof name, __VA_ARGS__), name)
+#define BIND(f, out) ocr2_tensor_bind(w, c, OCR2_TF_##f, l, 0, out)
 #define TRY(x) do { if ((s = (x)) != OCR2_OK) return s; } while (0)
-	TRY(ocr2_weights_expect(w, &L->wq, P("model.layers.%d.self_attn.q_proj.weight", l), qd, H, -1));
-	TRY(ocr2_weights_expect(w, &L->wk, P("model.layers.%d.self_attn.k_proj.weight", l), kvd, H, -1));
-	TRY(ocr2_weights_expect(w, &L->wv, P("model.layers.%d.self_attn.v_proj.weight", l), kvd, H, -1));
-	TRY(ocr2_weights_expect(w, &L->wo, P("model.layers.%d.self_attn.o_proj.weight", l), H, qd, -1));
-	TRY(load_vec(w, P("model.layers.%d.input_layernorm.weight", l), H, &L->ln_in));
-	TRY(load_vec(w, P("model.layers.%d.post_attention_layernorm.weight", l), H, &L->ln_post));
+	TRY(BIND(LM_Q, &L->wq));
+	TRY(BIND(LM_K, &L->wk));
+	TRY(BIND(LM_V, &L->wv));
+	TRY(BIND(LM_O, &L->wo));
+	TRY(load_vec(w, c, OCR2_TF_LM_IN_NORM, l, &L->ln_in));
+	TRY(load_vec(w, c, OCR2_TF_LM_POST_NORM, l, &L->ln_post));
 	L->moe = l >= c->first_k_dense;
 	if (!L->moe) {
-		int I = c->intermediate;
-		TRY(ocr2_weights_expect(w, &L->gate, P("model.layers.%d.mlp.gate_proj.weight", l), I, H, -1));
-		TRY(ocr2_weights_expect(w, &L->up, P("model.layers.%d.mlp.up_proj.weight", l), I, H, -1));
-		TRY(ocr2_weights_expect(w, &L->down, P("model.layers.%d.mlp.down_proj.weight", l), H, I, -1));
+		TRY(BIND(LM_GATE, &L->gate));
+		TRY(BIND(LM_UP, &L->up));
+		TRY(BIND(LM_DOWN, &L->down));
 		return OCR2_OK;
 	}
-	int E = c->n_experts, I = c->moe_intermediate, SI = c->moe_intermediate * c->n_shared_experts;
+	int E = c->n_experts, H = c->hidden, SI = c->moe_intermediate * c->n_shared_experts;
 	const ocr2_tensor *g;
-	TRY(ocr2_weights_expect(w, &g, P("model.layers.%d.mlp.gate.weight", l), E, H, -1));
+	TRY(BIND(LM_ROUTER, &g));
 	/* The reference computes the router in f32 from an f32 copy of the weight. */
 	L->router_w = ocr2_tensor_to_f32(g);
 	if (!L->router_w)
-		return ocr2_fail(OCR2_ERR_NOMEM, "%s: out of memory", name);
+		return ocr2_fail(OCR2_ERR_NOMEM, "%s: out of memory", g->name);
 	L->router = (ocr2_tensor){.name = g->name, .dtype = OCR2_DT_F32, .ndim = 2,
 				  .shape = {E, H}, .nelem = (int64_t)E * H, .data = L->router_w,
 				  .nbytes = (size_t)E * H * sizeof(float)};
 	if (SI > 0) {
-		TRY(ocr2_weights_expect(w, &L->sh_gate,
-					P("model.layers.%d.mlp.shared_experts.gate_proj.weight", l), SI, H, -1));
-		TRY(ocr2_weights_expect(w, &L->sh_up,
-					P("model.layers.%d.mlp.shared_experts.up_proj.weight", l), SI, H, -1));
-		TRY(ocr2_weights_expect(w, &L->sh_down,
-					P("model.layers.%d.mlp.shared_experts.down_proj.weight", l), H, SI, -1));
+		TRY(BIND(LM_SHARED_GATE, &L->sh_gate));
+		TRY(BIND(LM_SHARED_UP, &L->sh_up));
+		TRY(BIND(LM_SHARED_DOWN, &L->sh_down));
 	}
 	L->e_gate = calloc((size_t)E, sizeof *L->e_gate);
 	L->e_up = calloc((size_t)E, sizeof *L->e_up);
@@ -178,15 +175,12 @@ static ocr2_status load_layer(const ocr2_weights *w, const ocr2_config *c, int l
 	if (!L->e_gate || !L->e_up || !L->e_down)
 		return ocr2_fail(OCR2_ERR_NOMEM, "decoder: out of memory");
 	for (int e = 0; e < E; e++) {
-		TRY(ocr2_weights_expect(w, &L->e_gate[e],
-					P("model.layers.%d.mlp.experts.%d.gate_proj.weight", l, e), I, H, -1));
-		TRY(ocr2_weights_expect(w, &L->e_up[e],
-					P("model.layers.%d.mlp.experts.%d.up_proj.weight", l, e), I, H, -1));
-		TRY(ocr2_weights_expect(w, &L->e_down[e],
-					P("model.layers.%d.mlp.experts.%d.down_proj.weight", l, e), H, I, -1));
+		TRY(ocr2_tensor_bind(w, c, OCR2_TF_LM_EXPERT_GATE, l, e, &L->e_gate[e]));
+		TRY(ocr2_tensor_bind(w, c, OCR2_TF_LM_EXPERT_UP, l, e, &L->e_up[e]));
+		TRY(ocr2_tensor_bind(w, c, OCR2_TF_LM_EXPERT_DOWN, l, e, &L->e_down[e]));
 	}
 	return OCR2_OK;
-#undef P
+#undef BIND
 #undef TRY
 }
 
@@ -212,11 +206,9 @@ ocr2_status dec_load(const ocr2_weights *w, const ocr2_config *c, dec_model **ou
 		fm = c->moe_intermediate;
 	m->ffn_max = fm;
 	ocr2_status s;
-	if ((s = ocr2_weights_expect(w, &m->embed, "model.embed_tokens.weight", c->vocab, c->hidden,
-				     -1)) != OCR2_OK ||
-	    (s = ocr2_weights_expect(w, &m->lm_head, "lm_head.weight", c->vocab, c->hidden, -1)) !=
-		    OCR2_OK ||
-	    (s = load_vec(w, "model.norm.weight", c->hidden, &m->norm)) != OCR2_OK)
+	if ((s = ocr2_tensor_bind(w, c, OCR2_TF_LM_EMBED, 0, 0, &m->embed)) != OCR2_OK ||
+	    (s = ocr2_tensor_bind(w, c, OCR2_TF_LM_HEAD, 0, 0, &m->lm_head)) != OCR2_OK ||
+	    (s = load_vec(w, c, OCR2_TF_LM_NORM, 0, &m->norm)) != OCR2_OK)
 		goto fail;
 	m->layers = calloc((size_t)c->n_layers, sizeof *m->layers);
 	if (!m->layers) {

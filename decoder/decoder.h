@@ -9,8 +9,8 @@
 typedef struct dec_model dec_model;
 typedef struct dec_ctx dec_ctx;
 
-/* Binds and shape-checks every decoder tensor (names per MODEL.md §2.2) with
- * the exact shapes the config implies; a mismatch is OCR2_ERR_MODEL naming
+/* Binds and shape-checks every decoder tensor (names per MODEL.md §2.2, from
+ * the table of model/tensors.h) with the exact shapes the config implies; a mismatch is OCR2_ERR_MODEL naming
  * the tensor. Big matrices stay in w's mapping (w must outlive the model);
  * norm weights and routers are copied to f32. MoE top-k ties go to the
  * lower expert index (torch.topk leaves them unspecified). */

@@ -1,6 +1,7 @@
 /* encoder.c - DeepEncoder V2 assembly: binds and shape-checks the encoder
- * tensors, precomputes the per-view position tables, and turns one image
- * into its embedding sequence (MODEL.md §4.3, §4.4). */
+ * tensors (by family, through the table of model/tensors.h), precomputes the
+ * per-view position tables, and turns one image into its embedding sequence
+ * (MODEL.md §4.3, §4.4). */
 #include <cblas.h>
 #include <math.h>
 #include <stdio.h>
@@ -10,29 +11,27 @@
 #include "base/error.h"
 #include "compute/kernels.h"
 #include "encoder.h"
+#include "model/tensors.h"
 
 /* ---- binding ------------------------------------------------------------------ */
 
-static ocr2_status bind(const ocr2_weights *w, const ocr2_tensor **t, const char *name, int nd,
-			int d0, int d1, int d2, int d3)
+/* Tensor family f (model/tensors.h) of layer l, checked against the table. */
+static ocr2_status bind(const ocr2_weights *w, const ocr2_config *c, const ocr2_tensor **t,
+			ocr2_tensor_family f, int l)
 {
-	switch (nd) {
-	case 1: return ocr2_weights_expect(w, t, name, d0, -1);
-	case 2: return ocr2_weights_expect(w, t, name, d0, d1, -1);
-	case 3: return ocr2_weights_expect(w, t, name, d0, d1, d2, -1);
-	default: return ocr2_weights_expect(w, t, name, d0, d1, d2, d3, -1);
-	}
+	return ocr2_tensor_bind(w, c, f, l, 0, t);
 }
 
 /* A small 1-D tensor widened to a malloc'd f32 copy. */
-static ocr2_status vec(const ocr2_weights *w, float **dst, const char *name, int n)
+static ocr2_status vec(const ocr2_weights *w, const ocr2_config *c, float **dst,
+		       ocr2_tensor_family f, int l)
 {
 	const ocr2_tensor *t;
-	ocr2_status st = bind(w, &t, name, 1, n, 0, 0, 0);
+	ocr2_status st = bind(w, c, &t, f, l);
 	if (st)
 		return st;
 	if (!(*dst = ocr2_tensor_to_f32(t)))
-		return ocr2_fail(OCR2_ERR_NOMEM, "encoder: out of memory loading %s", name);
+		return ocr2_fail(OCR2_ERR_NOMEM, "encoder: out of memory loading %s", t->name);
 	return OCR2_OK;
 }
 
@@ -200,15 +199,6 @@ void enc_free(enc_model *m)
 	free(m);
 }
 
-static bool is_global(const ocr2_config *c, int l)
-{
-	for (int i = 0; i < c->sam_n_global; i++)
-		if (c->sam_global[i] == l)
-			return true;
-	return false;
-}
-
-#define NAME(...) (snprintf(nm, sizeof nm, __VA_ARGS__), nm)
 #define TRY(x)                                                                            \
 	do {                                                                              \
 		if ((st = (x)) != OCR2_OK)                                                \
@@ -218,40 +208,35 @@ static bool is_global(const ocr2_config *c, int l)
 static ocr2_status load_sam(enc_model *m, const ocr2_weights *w)
 {
 	const ocr2_config *c = &m->c;
-	char nm[256];
 	ocr2_status st = OCR2_OK;
-	int W = c->sam_width, hd = W / c->sam_heads, P = c->patch, Cn = c->sam_neck;
-	int Gb = c->base_size / P, Gt = c->tile_size / P;
-	const char *s = "model.sam_model.";
+	int W = c->sam_width, Gb = c->base_size / c->patch, Gt = c->tile_size / c->patch;
 	const ocr2_tensor *t;
-	TRY(bind(w, &m->patch_w, NAME("%spatch_embed.proj.weight", s), 4, W, 3, P, P));
-	TRY(vec(w, &m->patch_b, NAME("%spatch_embed.proj.bias", s), W));
-	TRY(bind(w, &t, NAME("%spos_embed", s), 4, 1, Gb, Gb, W));
+	TRY(bind(w, c, &m->patch_w, OCR2_TF_SAM_PATCH_W, 0));
+	TRY(vec(w, c, &m->patch_b, OCR2_TF_SAM_PATCH_B, 0));
+	TRY(bind(w, c, &t, OCR2_TF_SAM_POS, 0));
 	if (!(m->pos[0] = ocr2_tensor_to_f32(t)) || !(m->pos[1] = resize_pos(m->pos[0], Gb, Gt, W)))
 		goto nomem;
 	for (int l = 0; l < c->sam_layers; l++) {
 		enc_sam_block *b = &m->sam[l];
-		b->global = is_global(c, l);
-		TRY(vec(w, &b->n1w, NAME("%sblocks.%d.norm1.weight", s, l), W));
-		TRY(vec(w, &b->n1b, NAME("%sblocks.%d.norm1.bias", s, l), W));
-		TRY(vec(w, &b->n2w, NAME("%sblocks.%d.norm2.weight", s, l), W));
-		TRY(vec(w, &b->n2b, NAME("%sblocks.%d.norm2.bias", s, l), W));
-		TRY(bind(w, &b->qkv, NAME("%sblocks.%d.attn.qkv.weight", s, l), 2, 3 * W, W, 0, 0));
-		TRY(vec(w, &b->qkv_b, NAME("%sblocks.%d.attn.qkv.bias", s, l), 3 * W));
-		TRY(bind(w, &b->proj, NAME("%sblocks.%d.attn.proj.weight", s, l), 2, W, W, 0, 0));
-		TRY(vec(w, &b->proj_b, NAME("%sblocks.%d.attn.proj.bias", s, l), W));
-		TRY(bind(w, &b->lin1, NAME("%sblocks.%d.mlp.lin1.weight", s, l), 2, c->sam_mlp, W,
-			 0, 0));
-		TRY(vec(w, &b->lin1_b, NAME("%sblocks.%d.mlp.lin1.bias", s, l), c->sam_mlp));
-		TRY(bind(w, &b->lin2, NAME("%sblocks.%d.mlp.lin2.weight", s, l), 2, W, c->sam_mlp,
-			 0, 0));
-		TRY(vec(w, &b->lin2_b, NAME("%sblocks.%d.mlp.lin2.bias", s, l), W));
+		b->global = ocr2_sam_block_global(c, l);
+		TRY(vec(w, c, &b->n1w, OCR2_TF_SAM_NORM1_W, l));
+		TRY(vec(w, c, &b->n1b, OCR2_TF_SAM_NORM1_B, l));
+		TRY(vec(w, c, &b->n2w, OCR2_TF_SAM_NORM2_W, l));
+		TRY(vec(w, c, &b->n2b, OCR2_TF_SAM_NORM2_B, l));
+		TRY(bind(w, c, &b->qkv, OCR2_TF_SAM_QKV_W, l));
+		TRY(vec(w, c, &b->qkv_b, OCR2_TF_SAM_QKV_B, l));
+		TRY(bind(w, c, &b->proj, OCR2_TF_SAM_PROJ_W, l));
+		TRY(vec(w, c, &b->proj_b, OCR2_TF_SAM_PROJ_B, l));
+		TRY(bind(w, c, &b->lin1, OCR2_TF_SAM_LIN1_W, l));
+		TRY(vec(w, c, &b->lin1_b, OCR2_TF_SAM_LIN1_B, l));
+		TRY(bind(w, c, &b->lin2, OCR2_TF_SAM_LIN2_W, l));
+		TRY(vec(w, c, &b->lin2_b, OCR2_TF_SAM_LIN2_B, l));
 		/* Stored sizes: 2*64-1 for global blocks (pretrained at 1024), 2*window-1
-		 * otherwise; get_rel_pos resizes linearly to 2*side-1 when they differ. */
-		int R = b->global ? 2 * Gb - 1 : 2 * c->sam_window - 1;
+		 * otherwise (the table's Rs); get_rel_pos resizes linearly to 2*side-1
+		 * when they differ. */
 		const ocr2_tensor *rh, *rw;
-		TRY(bind(w, &rh, NAME("%sblocks.%d.attn.rel_pos_h", s, l), 2, R, hd, 0, 0));
-		TRY(bind(w, &rw, NAME("%sblocks.%d.attn.rel_pos_w", s, l), 2, R, hd, 0, 0));
+		TRY(bind(w, c, &rh, OCR2_TF_SAM_REL_H, l));
+		TRY(bind(w, c, &rw, OCR2_TF_SAM_REL_W, l));
 		for (int v = 0; v < 2; v++) {
 			int side = b->global ? (v ? Gt : Gb) : c->sam_window;
 			b->rel_k[v] = side;
@@ -260,14 +245,14 @@ static ocr2_status load_sam(enc_model *m, const ocr2_weights *w)
 				goto nomem;
 		}
 	}
-	TRY(bind(w, &m->neck0, NAME("%sneck.0.weight", s), 4, Cn, W, 1, 1));
-	TRY(vec(w, &m->neck1_w, NAME("%sneck.1.weight", s), Cn));
-	TRY(vec(w, &m->neck1_b, NAME("%sneck.1.bias", s), Cn));
-	TRY(bind(w, &m->neck2, NAME("%sneck.2.weight", s), 4, Cn, Cn, 3, 3));
-	TRY(vec(w, &m->neck3_w, NAME("%sneck.3.weight", s), Cn));
-	TRY(vec(w, &m->neck3_b, NAME("%sneck.3.bias", s), Cn));
-	TRY(bind(w, &m->net2, NAME("%snet_2.weight", s), 4, c->sam_net2, Cn, 3, 3));
-	TRY(bind(w, &m->net3, NAME("%snet_3.weight", s), 4, c->enc_hidden, c->sam_net2, 3, 3));
+	TRY(bind(w, c, &m->neck0, OCR2_TF_SAM_NECK0, 0));
+	TRY(vec(w, c, &m->neck1_w, OCR2_TF_SAM_NECK1_W, 0));
+	TRY(vec(w, c, &m->neck1_b, OCR2_TF_SAM_NECK1_B, 0));
+	TRY(bind(w, c, &m->neck2, OCR2_TF_SAM_NECK2, 0));
+	TRY(vec(w, c, &m->neck3_w, OCR2_TF_SAM_NECK3_W, 0));
+	TRY(vec(w, c, &m->neck3_b, OCR2_TF_SAM_NECK3_B, 0));
+	TRY(bind(w, c, &m->net2, OCR2_TF_SAM_NET2, 0));
+	TRY(bind(w, c, &m->net3, OCR2_TF_SAM_NET3, 0));
 	return OCR2_OK;
 nomem:
 	st = ocr2_fail(OCR2_ERR_NOMEM, "encoder: out of memory loading SAM");
@@ -278,40 +263,33 @@ fail:
 static ocr2_status load_flow(enc_model *m, const ocr2_weights *w)
 {
 	const ocr2_config *c = &m->c;
-	char nm[256];
 	ocr2_status st = OCR2_OK;
-	int E = c->enc_hidden, ffn = c->enc_intermediate, kvd = c->enc_kv_heads * (E / c->enc_heads);
-	const char *q = "model.qwen2_model.model.model.";
 	for (int l = 0; l < c->enc_layers; l++) {
 		enc_flow_layer *L = &m->flow[l];
-		TRY(vec(w, &L->in_norm, NAME("%slayers.%d.input_layernorm.weight", q, l), E));
-		TRY(vec(w, &L->post_norm, NAME("%slayers.%d.post_attention_layernorm.weight", q, l),
-			E));
-		TRY(bind(w, &L->q, NAME("%slayers.%d.self_attn.q_proj.weight", q, l), 2, E, E, 0, 0));
-		TRY(vec(w, &L->q_b, NAME("%slayers.%d.self_attn.q_proj.bias", q, l), E));
-		TRY(bind(w, &L->k, NAME("%slayers.%d.self_attn.k_proj.weight", q, l), 2, kvd, E, 0,
-			 0));
-		TRY(vec(w, &L->k_b, NAME("%slayers.%d.self_attn.k_proj.bias", q, l), kvd));
-		TRY(bind(w, &L->v, NAME("%slayers.%d.self_attn.v_proj.weight", q, l), 2, kvd, E, 0,
-			 0));
-		TRY(vec(w, &L->v_b, NAME("%slayers.%d.self_attn.v_proj.bias", q, l), kvd));
-		TRY(bind(w, &L->o, NAME("%slayers.%d.self_attn.o_proj.weight", q, l), 2, E, E, 0, 0));
-		TRY(bind(w, &L->gate, NAME("%slayers.%d.mlp.gate_proj.weight", q, l), 2, ffn, E, 0, 0));
-		TRY(bind(w, &L->up, NAME("%slayers.%d.mlp.up_proj.weight", q, l), 2, ffn, E, 0, 0));
-		TRY(bind(w, &L->down, NAME("%slayers.%d.mlp.down_proj.weight", q, l), 2, E, ffn, 0, 0));
+		TRY(vec(w, c, &L->in_norm, OCR2_TF_FLOW_IN_NORM, l));
+		TRY(vec(w, c, &L->post_norm, OCR2_TF_FLOW_POST_NORM, l));
+		TRY(bind(w, c, &L->q, OCR2_TF_FLOW_Q_W, l));
+		TRY(vec(w, c, &L->q_b, OCR2_TF_FLOW_Q_B, l));
+		TRY(bind(w, c, &L->k, OCR2_TF_FLOW_K_W, l));
+		TRY(vec(w, c, &L->k_b, OCR2_TF_FLOW_K_B, l));
+		TRY(bind(w, c, &L->v, OCR2_TF_FLOW_V_W, l));
+		TRY(vec(w, c, &L->v_b, OCR2_TF_FLOW_V_B, l));
+		TRY(bind(w, c, &L->o, OCR2_TF_FLOW_O, l));
+		TRY(bind(w, c, &L->gate, OCR2_TF_FLOW_GATE, l));
+		TRY(bind(w, c, &L->up, OCR2_TF_FLOW_UP, l));
+		TRY(bind(w, c, &L->down, OCR2_TF_FLOW_DOWN, l));
 	}
-	TRY(vec(w, &m->flow_norm, NAME("%snorm.weight", q), E));
-	int nb = c->base_size / c->patch / 4, nt = c->tile_size / c->patch / 4;
+	TRY(vec(w, c, &m->flow_norm, OCR2_TF_FLOW_NORM, 0));
 	const ocr2_tensor *t;
-	TRY(bind(w, &t, "model.qwen2_model.query_1024.weight", 2, nb * nb, E, 0, 0));
+	TRY(bind(w, c, &t, OCR2_TF_FLOW_QUERY_1024, 0));
 	if (!(m->query_1024 = ocr2_tensor_to_f32(t)))
 		goto nomem;
-	TRY(bind(w, &t, "model.qwen2_model.query_768.weight", 2, nt * nt, E, 0, 0));
+	TRY(bind(w, c, &t, OCR2_TF_FLOW_QUERY_768, 0));
 	if (!(m->query_768 = ocr2_tensor_to_f32(t)))
 		goto nomem;
-	TRY(bind(w, &m->proj_w, "model.projector.layers.weight", 2, c->hidden, E, 0, 0));
-	TRY(vec(w, &m->proj_b, "model.projector.layers.bias", c->hidden));
-	TRY(vec(w, &m->view_sep, "model.view_seperator", c->hidden));
+	TRY(bind(w, c, &m->proj_w, OCR2_TF_PROJ_W, 0));
+	TRY(vec(w, c, &m->proj_b, OCR2_TF_PROJ_B, 0));
+	TRY(vec(w, c, &m->view_sep, OCR2_TF_VIEW_SEP, 0));
 	return OCR2_OK;
 nomem:
 	st = ocr2_fail(OCR2_ERR_NOMEM, "encoder: out of memory loading the flow encoder");

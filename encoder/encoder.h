@@ -57,7 +57,9 @@ struct enc_model {
 /* View side -> index into the per-view tables (0: base 1024, 1: tile 768). */
 int enc_view_index(const enc_model *m, int S);
 
-
+/* Binds and shape-checks every encoder and projector tensor through the table
+ * of model/tensors.h (MODEL.md §2.2); a mismatch is OCR2_ERR_MODEL naming the
+ * tensor. */
 ocr2_status enc_load(const ocr2_weights *w, const ocr2_config *c, enc_model **out);
 void enc_free(enc_model *m);
 

@@ -17,6 +17,30 @@ extern "C" {
  * The library never prints and never exits: each call returns an ocr2_status and,
  * on failure, leaves a one-line message (naming the file and the problem) that
  * ocr2_errmsg() returns until the next failing call on the same thread.
+ *
+ * Threads: the library takes no locks around its objects.
+ *  - One ocr2_model runs one ocr2_recognize at a time: it owns one thread pool
+ *    (n_threads), which runs one job at a time, and that pool's scratch. Two
+ *    threads that share a model must serialise their calls; or load a model
+ *    per thread (different models may recognise at once; split the cores
+ *    between them with n_threads). on_token is called, and cancel polled, on
+ *    the thread that called ocr2_recognize.
+ *  - An ocr2_doc is used by one thread at a time (rendering moves its state);
+ *    different documents may be open and render on different threads.
+ *  - An ocr2_tokenizer is read-only once loaded: encode, decode, token_id and
+ *    vocab_size may run on one tokenizer from several threads at once; so may
+ *    ocr2_pagesel_has on one selection.
+ *  - ocr2_errmsg() is per thread.
+ *  - Functions of no object may run on any thread at any time: ocr2_strerror,
+ *    ocr2_version, ocr2_format_sniff, ocr2_format_name, the *_default_params,
+ *    ocr2_pagesel_parse, ocr2_shard_parse, ocr2_shard_has, ocr2_blocks_parse,
+ *    ocr2_grid_to_pixel, ocr2_markdown_from_raw, ocr2_image_write_png.
+ *  - Process-wide: ocr2_model_load sets OpenBLAS's thread count to 1 (the
+ *    model's own pool splits the products).
+ *
+ * Exports: the installed libocr2.a defines exactly the functions declared in
+ * this file as global symbols (lib/public-archive.py reads them from here);
+ * every other symbol of the library is local to it.
  */
 
 typedef enum {

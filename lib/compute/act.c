@@ -74,7 +74,7 @@ AVX512 static void gelu_avx512(float *x, int n)
 #endif
 
 /* The attention softmax: vectorised where the CPU allows; ocr2_softmax_ref in
- * below stays the oracle (tests/core/test-gemv.c). */
+ * below stays the oracle (tests/compute/test-gemv.c). */
 bool ocr2_softmax_simd(float *x, int n)
 {
 #if HAVE_X86

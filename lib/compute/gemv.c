@@ -1,6 +1,6 @@
 /* gemv.c - the memory-bound matrix-vector products of decoding: y = W x for a
  * row range of W stored as f32, bf16 or q8, with AVX-512 versions chosen at
- * run time and the portable loops kept as their oracle (tests/core). */
+ * run time and the portable loops kept as their oracle (tests/compute). */
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>

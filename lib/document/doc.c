@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "base/error.h"
+#include "base/fs.h"
 #include "document/document.h"
 
 /* A PDF header may follow up to 1024 bytes of junk (mail headers, a BOM, a
@@ -81,41 +82,16 @@ ocr2_status doc_image_alloc(const ocr2_doc *d, int w, int h, ocr2_image *out)
 	return OCR2_OK;
 }
 
-/* Reads all of fd; the buffer is NUL-padded by one byte. */
+/* Reads the rest of fd; the buffer is NUL-padded by one byte. */
 static ocr2_status read_all(int fd, const char *name, uint8_t **data, size_t *n)
 {
-	size_t cap = 1 << 16, len = 0;
-	struct stat st;
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
-		cap = (size_t)st.st_size + 1;
-	uint8_t *buf = malloc(cap);
-	if (!buf)
-		return ocr2_fail(OCR2_ERR_NOMEM, "%s: out of memory", name);
-	for (;;) {
-		if (len + 1 >= cap) {
-			uint8_t *nb = cap < SIZE_MAX / 2 ? realloc(buf, cap * 2) : NULL;
-			if (!nb) {
-				free(buf);
-				return ocr2_fail(OCR2_ERR_NOMEM, "%s: out of memory", name);
-			}
-			buf = nb;
-			cap *= 2;
-		}
-		ssize_t r = read(fd, buf + len, cap - 1 - len);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			int e = errno;
-			free(buf);
-			return ocr2_fail(OCR2_ERR_IO, "%s: cannot read: %s", name, strerror(e));
-		}
-		if (r == 0)
-			break;
-		len += (size_t)r;
+	char *buf;
+	if (ocr2_read_fd(fd, SIZE_MAX, &buf, n) != 0) {
+		if (errno == ENOMEM)
+			return ocr2_fail(OCR2_ERR_NOMEM, "%s: out of memory", name);
+		return ocr2_fail(OCR2_ERR_IO, "%s: cannot read: %s", name, strerror(errno));
 	}
-	buf[len] = 0;
-	*data = buf;
-	*n = len;
+	*data = (uint8_t *)buf;
 	return OCR2_OK;
 }
 

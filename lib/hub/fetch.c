@@ -15,8 +15,9 @@
  *    drops it for a CDN.
  * Each file is written to DIR/.incomplete/NAME.part, hashed as it arrives,
  * resumed with a Range request after an interruption (the bytes already there
- * are hashed first), fsync'd, verified and only then renamed into place. */
-#include <dirent.h>
+ * are hashed first), fsync'd, verified and only then renamed into place.
+ * What needs no network (the record, hashing, offline checks) is in
+ * manifest.c; without libcurl only ocr2_fetch's offline half remains here. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -31,87 +32,15 @@
 #include "base/error.h"
 #include "base/fs.h"
 #include "base/json.h"
-#include "base/sha.h"
-#include "hub/hub.h"
+#include "hub/manifest.h"
 #include "ocr2-config.h"
 
 #if OCR2_HAVE_CURL
 #include <curl/curl.h>
-#endif
 
-enum { HASH_SHA256, HASH_GITSHA1 };
+/* ---- repository names, sizes and hash names; the directory fsync ------------ */
 
-typedef struct {
-	char *path;
-	uint64_t size;
-	int kind;
-	char hash[65];
-	int required;
-	long long vsec, vnsec; /* mtime when last verified; vsec < 0: never */
-} fentry;
-
-typedef struct {
-	fentry *f;
-	int n, cap;
-	char repo[128];
-	char revision[256];
-	char commit[41];
-} listing;
-
-static void listing_clear(listing *l)
-{
-	for (int i = 0; i < l->n; i++)
-		free(l->f[i].path);
-	free(l->f);
-	memset(l, 0, sizeof *l);
-}
-
-static fentry *listing_add(listing *l, const char *path)
-{
-	if (l->n == l->cap) {
-		int cap = l->cap ? 2 * l->cap : 16;
-		fentry *f = realloc(l->f, (size_t)cap * sizeof *f);
-		if (!f)
-			return NULL;
-		l->f = f;
-		l->cap = cap;
-	}
-	fentry *e = &l->f[l->n];
-	memset(e, 0, sizeof *e);
-	e->path = strdup(path);
-	if (!e->path)
-		return NULL;
-	e->vsec = -1;
-	l->n++;
-	return e;
-}
-
-/* ---- names ------------------------------------------------------------------ */
-
-static int is_hex(const char *s, size_t n)
-{
-	if (strlen(s) != n)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return 0;
-	return 1;
-}
-
-/* A file name the hub may give us: top level, no dot file, plain characters
- * (a hostile mirror must not write outside DIR). */
-static int safe_name(const char *s)
-{
-	if (!*s || *s == '.' || strlen(s) > 200)
-		return 0;
-	for (const char *p = s; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		      (*p >= '0' && *p <= '9') || *p == '.' || *p == '_' || *p == '-'))
-			return 0;
-	return 1;
-}
-
-__attribute__((unused)) static int safe_ref(const char *s, int slashes)
+static int safe_ref(const char *s, int slashes)
 {
 	if (!*s || strlen(s) > 200 || *s == '/' || *s == '.')
 		return 0;
@@ -123,26 +52,7 @@ __attribute__((unused)) static int safe_ref(const char *s, int slashes)
 	return !strstr(s, "..") && !strstr(s, "//");
 }
 
-static int ends_with(const char *s, const char *suffix)
-{
-	size_t a = strlen(s), b = strlen(suffix);
-	return a >= b && !strcmp(s + a - b, suffix);
-}
-
-/* 2: needed, 1: wanted when published, 0: not ours (code, README, assets). */
-static int wanted(const char *name)
-{
-	if (!strcmp(name, "config.json") || !strcmp(name, "tokenizer.json"))
-		return 2;
-	if (ends_with(name, ".safetensors"))
-		return 2;
-	if (ends_with(name, ".safetensors.index.json") || !strcmp(name, "tokenizer_config.json") ||
-	    !strcmp(name, "special_tokens_map.json") || !strcmp(name, "processor_config.json"))
-		return 1;
-	return 0;
-}
-
-__attribute__((unused)) static void human(uint64_t b, char *out, size_t n)
+static void human(uint64_t b, char *out, size_t n)
 {
 	if (b >= 1000000000ull)
 		snprintf(out, n, "%.2f GB", b / 1e9);
@@ -152,408 +62,17 @@ __attribute__((unused)) static void human(uint64_t b, char *out, size_t n)
 		snprintf(out, n, "%llu bytes", (unsigned long long)b);
 }
 
-/* ---- hashing ---------------------------------------------------------------- */
-
-typedef struct {
-	int kind;
-	ocr2_sha256 s256;
-	ocr2_sha1 s1;
-} hasher;
-
-static void hasher_init(hasher *h, int kind, uint64_t size)
-{
-	h->kind = kind;
-	if (kind == HASH_SHA256) {
-		ocr2_sha256_init(&h->s256);
-	} else {
-		char head[40];
-		int n = snprintf(head, sizeof head, "blob %llu", (unsigned long long)size);
-		ocr2_sha1_init(&h->s1);
-		ocr2_sha1_update(&h->s1, head, (size_t)n + 1); /* with the NUL */
-	}
-}
-
-static void hasher_update(hasher *h, const void *p, size_t n)
-{
-	if (h->kind == HASH_SHA256)
-		ocr2_sha256_update(&h->s256, p, n);
-	else
-		ocr2_sha1_update(&h->s1, p, n);
-}
-
-static void hasher_hex(hasher *h, char out[65])
-{
-	uint8_t d[32];
-	if (h->kind == HASH_SHA256) {
-		ocr2_sha256_final(&h->s256, d);
-		ocr2_hex(d, 32, out);
-	} else {
-		ocr2_sha1_final(&h->s1, d);
-		ocr2_hex(d, 20, out);
-	}
-}
-
-__attribute__((unused)) static const char *hash_name(int kind)
+static const char *hash_name(int kind)
 {
 	return kind == HASH_SHA256 ? "sha256" : "git blob sha1";
 }
 
-/* Feeds the first `limit` bytes of fd (from offset 0) to h. Returns 0, or -1
- * with errno (EIO-like when the file is shorter). */
-static int hash_fd(int fd, hasher *h, uint64_t limit, const volatile int *cancel)
-{
-	enum { BUF = 1 << 20 };
-	char *buf = malloc(BUF);
-	if (!buf)
-		return -1;
-	uint64_t done = 0;
-	if (lseek(fd, 0, SEEK_SET) < 0) {
-		free(buf);
-		return -1;
-	}
-	while (done < limit) {
-		if (cancel && *cancel) {
-			free(buf);
-			errno = EINTR;
-			return -1;
-		}
-		size_t want = limit - done < BUF ? (size_t)(limit - done) : BUF;
-		ssize_t got = read(fd, buf, want);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got <= 0) {
-			free(buf);
-			if (got == 0)
-				errno = EIO;
-			return -1;
-		}
-		hasher_update(h, buf, (size_t)got);
-		done += (uint64_t)got;
-	}
-	free(buf);
-	return 0;
-}
-
-/* 1: path holds exactly e's content, 0: it does not (or is absent), -1: I/O
- * error (message set), -2: cancelled. */
-static int verify_path(const char *path, const fentry *e, const volatile int *cancel,
-		       struct stat *st_out)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		if (errno == ENOENT)
-			return 0;
-		ocr2_fail(OCR2_ERR_IO, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	struct stat st;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size != e->size) {
-		close(fd);
-		return 0;
-	}
-	hasher h;
-	hasher_init(&h, e->kind, e->size);
-	if (hash_fd(fd, &h, e->size, cancel) < 0) {
-		int err = errno;
-		close(fd);
-		if (err == EINTR)
-			return -2;
-		ocr2_fail(OCR2_ERR_IO, "%s: read error: %s", path, strerror(err));
-		return -1;
-	}
-	close(fd);
-	char hex[65];
-	hasher_hex(&h, hex);
-	if (st_out)
-		*st_out = st;
-	return strcmp(hex, e->hash) == 0;
-}
-
-/* ---- the record of a fetch (DIR/.ocr2-fetch.json) ---------------------------- */
-
-static ocr2_status read_text(const char *path, char **out, size_t *n, size_t cap)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return ocr2_fail(OCR2_ERR_IO, "%s: %s", path, strerror(errno));
-	char *buf = NULL;
-	size_t len = 0, sz = 0;
-	for (;;) {
-		if (len + 65536 + 1 > sz) {
-			sz = sz ? 2 * sz : 131072;
-			char *nb = realloc(buf, sz);
-			if (!nb) {
-				free(buf);
-				fclose(f);
-				return ocr2_fail(OCR2_ERR_NOMEM, "%s: out of memory", path);
-			}
-			buf = nb;
-		}
-		size_t got = fread(buf + len, 1, 65536, f);
-		len += got;
-		if (len > cap) {
-			free(buf);
-			fclose(f);
-			return ocr2_fail(OCR2_ERR_FORMAT, "%s: too large", path);
-		}
-		if (got < 65536)
-			break;
-	}
-	int bad = ferror(f);
-	fclose(f);
-	if (bad) {
-		free(buf);
-		return ocr2_fail(OCR2_ERR_IO, "%s: read error", path);
-	}
-	buf[len] = '\0';
-	*out = buf;
-	*n = len;
-	return OCR2_OK;
-}
-
-/* Reads the record; OCR2_ERR_IO when absent, OCR2_ERR_FORMAT when damaged. */
-static ocr2_status manifest_read(const char *dir, listing *l)
-{
-	char *path = ocr2_path_join(dir, OCR2_FETCH_MANIFEST);
-	if (!path)
-		return ocr2_fail(OCR2_ERR_NOMEM, "out of memory");
-	char *text = NULL;
-	size_t n = 0;
-	ocr2_status s = read_text(path, &text, &n, 1 << 20);
-	if (s) {
-		free(path);
-		return s;
-	}
-	json_value *v = json_parse(text, n, path);
-	free(text);
-	if (!v) {
-		free(path);
-		return OCR2_ERR_FORMAT;
-	}
-	memset(l, 0, sizeof *l);
-	const char *repo = json_str(json_get(v, "repo"), "");
-	const char *rev = json_str(json_get(v, "revision"), "");
-	const char *commit = json_str(json_get(v, "commit"), "");
-	const json_value *files = json_get(v, "files");
-	s = OCR2_OK;
-	if (!files || files->type != JSON_ARRAY || strlen(repo) >= sizeof l->repo ||
-	    strlen(rev) >= sizeof l->revision || strlen(commit) >= sizeof l->commit)
-		s = ocr2_fail(OCR2_ERR_FORMAT, "%s: not a record of ocr2 model fetch", path);
-	for (size_t i = 0; !s && i < files->len; i++) {
-		const json_value *it = json_at(files, i);
-		const char *p = json_str(json_get(it, "path"), "");
-		const char *h256 = json_str(json_get(it, "sha256"), NULL);
-		const char *h1 = json_str(json_get(it, "git_sha1"), NULL);
-		bool ok = true;
-		double size = json_num(json_get(it, "size"), -1, &ok);
-		if (!safe_name(p) || !ok || size < 0 || size > 9e15 ||
-		    !((h256 && is_hex(h256, 64)) || (h1 && is_hex(h1, 40)))) {
-			s = ocr2_fail(OCR2_ERR_FORMAT, "%s: entry %zu is damaged", path, i);
-			break;
-		}
-		fentry *e = listing_add(l, p);
-		if (!e) {
-			s = ocr2_fail(OCR2_ERR_NOMEM, "out of memory");
-			break;
-		}
-		e->size = (uint64_t)size;
-		e->kind = h256 ? HASH_SHA256 : HASH_GITSHA1;
-		snprintf(e->hash, sizeof e->hash, "%s", h256 ? h256 : h1);
-		e->required = wanted(p) == 2;
-		const char *vm = json_str(json_get(it, "verified_mtime"), NULL);
-		long long a, b;
-		if (vm && sscanf(vm, "%lld.%lld", &a, &b) == 2) {
-			e->vsec = a;
-			e->vnsec = b;
-		}
-	}
-	if (!s) {
-		snprintf(l->repo, sizeof l->repo, "%s", repo);
-		snprintf(l->revision, sizeof l->revision, "%s", rev);
-		snprintf(l->commit, sizeof l->commit, "%s", commit);
-	} else {
-		listing_clear(l);
-	}
-	json_free(v);
-	free(path);
-	return s;
-}
-
 static ocr2_status fsync_dir(const char *dir)
 {
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
+	if (ocr2_fsync_dir(dir) != 0)
 		return ocr2_fail(OCR2_ERR_IO, "%s: %s", dir, strerror(errno));
-	fsync(fd); /* some file systems refuse; the rename is what matters */
-	close(fd);
 	return OCR2_OK;
 }
-
-/* Written to a temporary name, fsync'd and renamed: never half there. Names,
- * repo and revision were checked to need no JSON escaping. */
-__attribute__((unused)) static ocr2_status manifest_write(const char *dir, const listing *l)
-{
-	char *path = ocr2_path_join(dir, OCR2_FETCH_MANIFEST);
-	char *tmp = ocr2_path_join(dir, OCR2_FETCH_MANIFEST ".tmp");
-	ocr2_status s = OCR2_OK;
-	FILE *f = NULL;
-	if (!path || !tmp) {
-		s = ocr2_fail(OCR2_ERR_NOMEM, "out of memory");
-		goto out;
-	}
-	f = fopen(tmp, "wb");
-	if (!f) {
-		s = ocr2_fail(OCR2_ERR_IO, "%s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	fprintf(f, "{\n  \"repo\": \"%s\",\n  \"revision\": \"%s\",\n  \"commit\": \"%s\",\n"
-		"  \"files\": [", l->repo, l->revision, l->commit);
-	for (int i = 0; i < l->n; i++) {
-		const fentry *e = &l->f[i];
-		fprintf(f, "%s\n    {\"path\": \"%s\", \"size\": %llu, \"%s\": \"%s\"", i ? "," : "",
-			e->path, (unsigned long long)e->size,
-			e->kind == HASH_SHA256 ? "sha256" : "git_sha1", e->hash);
-		if (e->vsec >= 0)
-			fprintf(f, ", \"verified_mtime\": \"%lld.%09lld\"", e->vsec, e->vnsec);
-		fputc('}', f);
-	}
-	fprintf(f, "\n  ]\n}\n");
-	if (fflush(f) || ferror(f) || fsync(fileno(f))) {
-		s = ocr2_fail(OCR2_ERR_IO, "%s: write error: %s", tmp, strerror(errno));
-		fclose(f);
-		unlink(tmp);
-		goto out;
-	}
-	fclose(f);
-	if (rename(tmp, path)) {
-		s = ocr2_fail(OCR2_ERR_IO, "%s: %s", path, strerror(errno));
-		unlink(tmp);
-		goto out;
-	}
-	s = fsync_dir(dir);
-out:
-	free(path);
-	free(tmp);
-	return s;
-}
-
-static void emit(const ocr2_fetch_params *p, ocr2_fetch_event ev, const char *file,
-		 uint64_t done, uint64_t total)
-{
-	if (p->cb)
-		p->cb(p->cb_arg, ev, file, done, total);
-}
-
-/* ---- offline: verify what is there ------------------------------------------ */
-
-static ocr2_status verify_offline(const char *dir, const ocr2_fetch_params *p,
-				  ocr2_fetch_result *r)
-{
-	listing l;
-	ocr2_status s = manifest_read(dir, &l);
-	if (s == OCR2_ERR_IO)
-		return ocr2_fail(OCR2_ERR_MODEL, "%s: no record of a download (%s) to verify "
-				 "against; run 'ocr2 model fetch' with network", dir,
-				 OCR2_FETCH_MANIFEST);
-	if (s)
-		return s;
-	snprintf(r->commit, sizeof r->commit, "%s", l.commit);
-	r->n_files = l.n;
-	for (int i = 0; i < l.n; i++)
-		r->bytes_total += l.f[i].size;
-	emit(p, OCR2_FETCH_LISTED, NULL, 0, r->bytes_total);
-	char first[256] = "";
-	for (int i = 0; i < l.n && !s; i++) {
-		fentry *e = &l.f[i];
-		char *path = ocr2_path_join(dir, e->path);
-		if (!path) {
-			s = ocr2_fail(OCR2_ERR_NOMEM, "out of memory");
-			break;
-		}
-		struct stat st;
-		int exists = stat(path, &st) == 0;
-		int v = exists ? verify_path(path, e, p->cancel, NULL) : 0;
-		free(path);
-		if (v == -2) {
-			s = ocr2_fail(OCR2_ERR_INTERRUPTED, "%s: interrupted", dir);
-		} else if (v < 0) {
-			s = OCR2_ERR_IO;
-		} else if (v == 1) {
-			r->n_skipped++;
-			emit(p, OCR2_FETCH_SKIP, e->path, e->size, e->size);
-		} else {
-			r->n_missing++;
-			if (!*first)
-				snprintf(first, sizeof first, "%s %s", e->path,
-					 exists ? "does not match its record" : "is missing");
-			emit(p, exists ? OCR2_FETCH_BAD : OCR2_FETCH_MISSING, e->path, 0, e->size);
-		}
-	}
-	listing_clear(&l);
-	if (!s && r->n_missing)
-		s = ocr2_fail(OCR2_ERR_MODEL, "%s: %d of %d files missing or bad (%s)", dir,
-			      r->n_missing, r->n_files, first);
-	return s;
-}
-
-/* ---- describe a directory (model list) --------------------------------------- */
-
-ocr2_status ocr2_model_dir_describe(const char *dir, ocr2_model_dir_state *st)
-{
-	memset(st, 0, sizeof *st);
-	DIR *d = opendir(dir);
-	if (!d)
-		return ocr2_fail(OCR2_ERR_IO, "%s: %s", dir, strerror(errno));
-	int have_config = 0, have_tok = 0, n_st = 0;
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		if (de->d_name[0] == '.')
-			continue;
-		char *p = ocr2_path_join(dir, de->d_name);
-		struct stat sb;
-		if (p && stat(p, &sb) == 0 && S_ISREG(sb.st_mode)) {
-			st->bytes += (uint64_t)sb.st_size;
-			have_config |= !strcmp(de->d_name, "config.json");
-			have_tok |= !strcmp(de->d_name, "tokenizer.json");
-			n_st += ends_with(de->d_name, ".safetensors");
-		}
-		free(p);
-	}
-	closedir(d);
-	char *inc = ocr2_path_join(dir, ".incomplete");
-	if (inc && (d = opendir(inc))) {
-		while ((de = readdir(d)))
-			if (ends_with(de->d_name, ".part"))
-				st->partial = 1;
-		closedir(d);
-	}
-	free(inc);
-	listing l;
-	if (manifest_read(dir, &l) == OCR2_OK) {
-		snprintf(st->repo, sizeof st->repo, "%s", l.repo);
-		snprintf(st->commit, sizeof st->commit, "%s", l.commit);
-		st->complete = 1;
-		for (int i = 0; i < l.n && st->complete; i++) {
-			char *p = ocr2_path_join(dir, l.f[i].path);
-			struct stat sb;
-			if (!p || stat(p, &sb) || (uint64_t)sb.st_size != l.f[i].size) {
-				st->complete = 0;
-				snprintf(st->why, sizeof st->why, "%s missing or of the wrong size",
-					 l.f[i].path);
-			}
-			free(p);
-		}
-		listing_clear(&l);
-		return OCR2_OK;
-	}
-	st->complete = have_config && have_tok && n_st > 0;
-	if (!st->complete)
-		snprintf(st->why, sizeof st->why, "no %s", !have_config ? "config.json" :
-			 !have_tok ? "tokenizer.json" : "*.safetensors");
-	return OCR2_OK;
-}
-
-#if OCR2_HAVE_CURL
 
 /* ---- HTTP --------------------------------------------------------------------- */
 
@@ -741,7 +260,7 @@ static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off
 		double now = ocr2_now();
 		if (now - ps->last >= 0.1) {
 			ps->last = now;
-			emit(ps->c->p, OCR2_FETCH_PROGRESS, ps->file, ps->have, ps->total);
+			ocr2_hub_emit(ps->c->p, OCR2_FETCH_PROGRESS, ps->file, ps->have, ps->total);
 		}
 	}
 	return 0;
@@ -796,7 +315,7 @@ static ocr2_status list_repo(ctx *c, listing *l)
 	ocr2_status s;
 	snprintf(l->repo, sizeof l->repo, "%s", c->repo);
 	snprintf(l->revision, sizeof l->revision, "%s", c->revision);
-	if (is_hex(c->revision, 40)) {
+	if (ocr2_hub_is_hex(c->revision, 40)) {
 		snprintf(l->commit, sizeof l->commit, "%.40s", c->revision);
 	} else {
 		quote_ref(c->revision, q, sizeof q);
@@ -804,7 +323,7 @@ static ocr2_status list_repo(ctx *c, listing *l)
 		if ((s = get_json(c, url, &v)))
 			return s;
 		const char *sha = json_str(json_get(v, "sha"), "");
-		if (!is_hex(sha, 40)) {
+		if (!ocr2_hub_is_hex(sha, 40)) {
 			json_free(v);
 			return ocr2_fail(OCR2_ERR_NETWORK, "%s: the answer names no commit", url);
 		}
@@ -823,9 +342,9 @@ static ocr2_status list_repo(ctx *c, listing *l)
 			const json_value *it = json_at(v, i);
 			const char *type = json_str(json_get(it, "type"), "");
 			const char *path = json_str(json_get(it, "path"), "");
-			if (strcmp(type, "file") || !wanted(path))
+			if (strcmp(type, "file") || !ocr2_hub_wanted(path))
 				continue;
-			if (!safe_name(path)) {
+			if (!ocr2_hub_safe_name(path)) {
 				s = ocr2_fail(OCR2_ERR_NETWORK, "%s: refusing the file name '%.80s'",
 					      url, path);
 				json_free(v);
@@ -840,20 +359,21 @@ static ocr2_status list_repo(ctx *c, listing *l)
 			const char *hash = lfs_oid ? lfs_oid : oid;
 			if (lfs)
 				size = json_num(json_get(lfs, "size"), size, &ok);
-			if (!ok || size < 0 || size > 9e15 || !is_hex(hash, kind == HASH_SHA256 ? 64 : 40)) {
+			if (!ok || size < 0 || size > 9e15 ||
+			    !ocr2_hub_is_hex(hash, kind == HASH_SHA256 ? 64 : 40)) {
 				s = ocr2_fail(OCR2_ERR_NETWORK, "%s: %s: no valid size and %s "
 					      "in the listing", url, path, hash_name(kind));
 				json_free(v);
 				return s;
 			}
-			fentry *e = listing_add(l, path);
+			fentry *e = ocr2_hub_listing_add(l, path);
 			if (!e) {
 				json_free(v);
 				return ocr2_fail(OCR2_ERR_NOMEM, "out of memory");
 			}
 			e->size = (uint64_t)size;
 			e->kind = kind;
-			e->required = wanted(path) == 2;
+			e->required = ocr2_hub_wanted(path) == 2;
 			snprintf(e->hash, sizeof e->hash, "%s", hash);
 		}
 		json_free(v);
@@ -865,7 +385,8 @@ static ocr2_status list_repo(ctx *c, listing *l)
 	for (int k = 0; k < 3; k++) {
 		int found = 0;
 		for (int i = 0; i < l->n; i++)
-			found |= k < 2 ? !strcmp(l->f[i].path, need[k]) : ends_with(l->f[i].path, need[k]);
+			found |= k < 2 ? !strcmp(l->f[i].path, need[k])
+				       : ocr2_hub_ends_with(l->f[i].path, need[k]);
 		if (!found)
 			return ocr2_fail(OCR2_ERR_MODEL, "%s/%s@%s: the repository has no %s%s; "
 					 "not a DeepSeek-OCR 2 model?", c->endpoint, c->repo,
@@ -875,6 +396,20 @@ static ocr2_status list_repo(ctx *c, listing *l)
 }
 
 /* ---- one file ---------------------------------------------------------------- */
+
+/* DIR/.incomplete/NAME.part, where NAME grows until it is verified. */
+static char *part_path(const char *inc, const char *name)
+{
+	size_t n = strlen(name);
+	char *file = malloc(n + sizeof ".part");
+	if (!file)
+		return NULL;
+	memcpy(file, name, n);
+	memcpy(file + n, ".part", sizeof ".part");
+	char *p = ocr2_path_join(inc, file);
+	free(file);
+	return p;
+}
 
 typedef struct {
 	ctx *c;
@@ -903,7 +438,7 @@ static size_t on_file(char *p, size_t size, size_t nmemb, void *arg)
 				snprintf(d->msg, sizeof d->msg, "%s", strerror(errno));
 				return 0;
 			}
-			hasher_init(&d->h, d->h.kind, d->expected);
+			ocr2_hub_hasher_init(&d->h, d->h.kind, d->expected);
 			d->offset = d->have = 0;
 		} else if (d->offset && (code != 206 || d->c->range_start != (long long)d->offset)) {
 			d->err = OCR2_ERR_NETWORK;
@@ -932,7 +467,7 @@ static size_t on_file(char *p, size_t size, size_t nmemb, void *arg)
 		}
 		done += (size_t)w;
 	}
-	hasher_update(&d->h, p, n);
+	ocr2_hub_hasher_update(&d->h, p, n);
 	d->have += n;
 	d->ps->have = d->have;
 	return n;
@@ -944,8 +479,7 @@ static ocr2_status fetch_one(ctx *c, const char *dir, const char *inc, fentry *e
 			     ocr2_fetch_result *r)
 {
 	char *final = ocr2_path_join(dir, e->path);
-	size_t pn = strlen(inc) + strlen(e->path) + 8;
-	char *part = malloc(pn);
+	char *part = part_path(inc, e->path);
 	char url[4096];
 	ocr2_status s = OCR2_OK;
 	int fd = -1;
@@ -953,7 +487,6 @@ static ocr2_status fetch_one(ctx *c, const char *dir, const char *inc, fentry *e
 		s = ocr2_fail(OCR2_ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	snprintf(part, pn, "%s/%s.part", inc, e->path);
 	snprintf(url, sizeof url, "%s/%s/resolve/%s/%s", c->endpoint, c->repo, c->revision, e->path);
 	fd = open(part, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (fd < 0) {
@@ -968,7 +501,7 @@ static ocr2_status fetch_one(ctx *c, const char *dir, const char *inc, fentry *e
 	dl d = {.c = c, .fd = fd, .expected = e->size};
 	progress_state ps = {.c = c, .file = e->path, .total = e->size};
 	d.ps = &ps;
-	hasher_init(&d.h, e->kind, e->size);
+	ocr2_hub_hasher_init(&d.h, e->kind, e->size);
 	uint64_t kept = (uint64_t)st.st_size;
 	if (kept > e->size) {
 		if (ftruncate(fd, 0)) {
@@ -977,7 +510,7 @@ static ocr2_status fetch_one(ctx *c, const char *dir, const char *inc, fentry *e
 		}
 		kept = 0;
 	}
-	if (kept && hash_fd(fd, &d.h, kept, c->p->cancel) < 0) {
+	if (kept && ocr2_hub_hash_fd(fd, &d.h, kept, c->p->cancel) < 0) {
 		if (errno == EINTR)
 			s = ocr2_fail(OCR2_ERR_INTERRUPTED, "%s: interrupted", part);
 		else
@@ -989,7 +522,7 @@ static ocr2_status fetch_one(ctx *c, const char *dir, const char *inc, fentry *e
 		goto out;
 	}
 	d.have = ps.have = kept;
-	emit(c->p, OCR2_FETCH_START, e->path, kept, e->size);
+	ocr2_hub_emit(c->p, OCR2_FETCH_START, e->path, kept, e->size);
 	int restarted = 0;
 	for (int attempt = 0; d.have < e->size || attempt == 0; attempt++) {
 		if (d.have == e->size)
@@ -1036,7 +569,7 @@ static ocr2_status fetch_one(ctx *c, const char *dir, const char *inc, fentry *e
 					s = ocr2_fail(OCR2_ERR_IO, "%s: %s", part, strerror(errno));
 					goto out;
 				}
-				hasher_init(&d.h, e->kind, e->size);
+				ocr2_hub_hasher_init(&d.h, e->kind, e->size);
 				d.have = ps.have = 0;
 				restarted = 1;
 				attempt--;
@@ -1053,7 +586,8 @@ static ocr2_status fetch_one(ctx *c, const char *dir, const char *inc, fentry *e
 			}
 		}
 		if (d.have > before && attempt < c->retries && resumable) {
-			emit(c->p, OCR2_FETCH_RETRY, e->path, (uint64_t)attempt + 1, e->size);
+			ocr2_hub_emit(c->p, OCR2_FETCH_RETRY, e->path, (uint64_t)attempt + 1,
+				      e->size);
 			sleep(1);
 			continue;
 		}
@@ -1068,7 +602,7 @@ static ocr2_status fetch_one(ctx *c, const char *dir, const char *inc, fentry *e
 	close(fd);
 	fd = -1;
 	char got[65];
-	hasher_hex(&d.h, got);
+	ocr2_hub_hasher_hex(&d.h, got);
 	if (strcmp(got, e->hash)) {
 		unlink(part);
 		s = ocr2_fail(OCR2_ERR_CHECKSUM, "%s: %s mismatch (published %s, received %s); "
@@ -1086,7 +620,7 @@ static ocr2_status fetch_one(ctx *c, const char *dir, const char *inc, fentry *e
 		e->vnsec = (long long)st.st_mtim.tv_nsec;
 	}
 	r->n_fetched++;
-	emit(c->p, OCR2_FETCH_DONE, e->path, e->size, e->size);
+	ocr2_hub_emit(c->p, OCR2_FETCH_DONE, e->path, e->size, e->size);
 out:
 	if (fd >= 0) {
 		/* an empty part helps no resume */
@@ -1097,27 +631,6 @@ out:
 	free(final);
 	free(part);
 	return s;
-}
-
-static int mkdir_p(const char *path)
-{
-	char buf[4096];
-	if (strlen(path) >= sizeof buf) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	strcpy(buf, path);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0755) && errno != EEXIST)
-			return -1;
-		*p = '/';
-	}
-	if (mkdir(buf, 0755) && errno != EEXIST)
-		return -1;
-	return 0;
 }
 
 static int cmp_size(const void *a, const void *b)
@@ -1180,7 +693,7 @@ static ocr2_status fetch_online(const char *dir, const ocr2_fetch_params *p,
 	}
 	struct stat dst;
 	int created = stat(dir, &dst) != 0;
-	if (mkdir_p(dir)) {
+	if (ocr2_mkdir_p(dir, 0755)) {
 		s = ocr2_fail(OCR2_ERR_IO, "%s: %s", dir, strerror(errno));
 		goto out;
 	}
@@ -1212,7 +725,7 @@ static ocr2_status fetch_online(const char *dir, const ocr2_fetch_params *p,
 	snprintf(r->commit, sizeof r->commit, "%s", l.commit);
 	qsort(l.f, (size_t)l.n, sizeof *l.f, cmp_size);
 	/* keep what an earlier run verified, if it expected the same content */
-	if (manifest_read(dir, &old) == OCR2_OK) {
+	if (ocr2_hub_manifest_read(dir, &old) == OCR2_OK) {
 		for (int i = 0; i < l.n; i++)
 			for (int j = 0; j < old.n; j++)
 				if (!strcmp(l.f[i].path, old.f[j].path) && l.f[i].size == old.f[j].size &&
@@ -1221,7 +734,7 @@ static ocr2_status fetch_online(const char *dir, const ocr2_fetch_params *p,
 					l.f[i].vnsec = old.f[j].vnsec;
 				}
 	}
-	if ((s = manifest_write(dir, &l)))
+	if ((s = ocr2_hub_manifest_write(dir, &l)))
 		goto out;
 	r->n_files = l.n;
 	uint64_t present = 0, need = 0;
@@ -1245,7 +758,7 @@ static ocr2_status fetch_online(const char *dir, const ocr2_fetch_params *p,
 			    e->vnsec == (long long)st.st_mtim.tv_nsec) {
 				todo[i] = 0;
 			} else {
-				int v = verify_path(final, e, p->cancel, &st);
+				int v = ocr2_hub_verify_path(final, e, p->cancel, &st);
 				if (v == -2) {
 					s = ocr2_fail(OCR2_ERR_INTERRUPTED, "%s: interrupted", final);
 					free(final);
@@ -1268,12 +781,11 @@ static ocr2_status fetch_online(const char *dir, const ocr2_fetch_params *p,
 			present += e->size;
 			continue;
 		}
-		char *part = malloc(strlen(inc) + strlen(e->path) + 8);
+		char *part = part_path(inc, e->path);
 		if (!part) {
 			s = ocr2_fail(OCR2_ERR_NOMEM, "out of memory");
 			goto out;
 		}
-		sprintf(part, "%s/%s.part", inc, e->path);
 		need += e->size;
 		if (stat(part, &st) == 0 && (uint64_t)st.st_size <= e->size)
 			need -= (uint64_t)st.st_size;
@@ -1290,11 +802,11 @@ static ocr2_status fetch_online(const char *dir, const ocr2_fetch_params *p,
 			goto out;
 		}
 	}
-	emit(p, OCR2_FETCH_LISTED, NULL, present, r->bytes_total);
+	ocr2_hub_emit(p, OCR2_FETCH_LISTED, NULL, present, r->bytes_total);
 	for (int i = 0; i < l.n; i++) {
 		if (!todo[i]) {
 			r->n_skipped++;
-			emit(p, OCR2_FETCH_SKIP, l.f[i].path, l.f[i].size, l.f[i].size);
+			ocr2_hub_emit(p, OCR2_FETCH_SKIP, l.f[i].path, l.f[i].size, l.f[i].size);
 			continue;
 		}
 		/* a file under the final name that is not what the hub publishes
@@ -1304,7 +816,7 @@ static ocr2_status fetch_online(const char *dir, const ocr2_fetch_params *p,
 			unlink(final);
 		free(final);
 		s = fetch_one(&c, dir, inc, &l.f[i], r);
-		ocr2_status ms = manifest_write(dir, &l);
+		ocr2_status ms = ocr2_hub_manifest_write(dir, &l);
 		if (s)
 			goto out;
 		if ((s = ms))
@@ -1323,7 +835,7 @@ static ocr2_status fetch_online(const char *dir, const ocr2_fetch_params *p,
 	}
 out:
 	if (!s)
-		s = manifest_write(dir, &l);
+		s = ocr2_hub_manifest_write(dir, &l);
 	if (lockfd >= 0) {
 		unlink(lockp);
 		rmdir(inc); /* fails, harmlessly, while parts remain for a resume */
@@ -1334,8 +846,8 @@ out:
 	free(todo);
 	free(inc);
 	free(lockp);
-	listing_clear(&l);
-	listing_clear(&old);
+	ocr2_hub_listing_clear(&l);
+	ocr2_hub_listing_clear(&old);
 	curl_easy_cleanup(c.h);
 	curl_slist_free_all(c.hdrs);
 	return s;
@@ -1371,6 +883,7 @@ ocr2_status ocr2_fetch(const char *dir, const ocr2_fetch_params *p, ocr2_fetch_r
 	if (!dir || !*dir)
 		return ocr2_fail(OCR2_ERR_INVALID, "no model directory");
 	if (p->offline)
-		return verify_offline(dir, p, r);
+		return ocr2_hub_verify_offline(dir, p, r);
 	return fetch_online(dir, p, r);
 }
+

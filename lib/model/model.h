@@ -108,8 +108,9 @@ ocr2_status ocr2_config_load(const char *path, ocr2_config *out);
 ocr2_status ocr2_config_parse(const char *text, size_t n, const char *what, ocr2_config *out);
 void ocr2_config_default(ocr2_config *c); /* the published values */
 
-/* Verifies that every tensor the architecture needs (MODEL.md §2.2, sized
- * from c) is present with the right shape and a float dtype; returns
+/* Verifies that every tensor the architecture needs (MODEL.md §2.2: the table
+ * of model/tensors.h, sized from c) is present with the right shape and a
+ * float dtype; returns
  * OCR2_ERR_MODEL naming the first offender ("<dir>: missing tensor NAME" ...). */
 ocr2_status ocr2_model_check_tensors(const ocr2_weights *w, const ocr2_config *c,
 				     const char *dir);

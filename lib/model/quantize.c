@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "base/error.h"
+#include "base/fs.h"
 #include "model/model.h"
 
 #define Q8_BLOCK 32
@@ -109,32 +110,48 @@ static int cmp_out(const void *a, const void *b)
 	return strcmp(((const out_tensor *)a)->name, ((const out_tensor *)b)->name);
 }
 
+/* The temporary that could not be created, named as before the shared
+ * atomic output existed. */
+static ocr2_status open_failed(const char *final)
+{
+	int e = errno;
+	char *t = ocr2_atomic_tmp_path(final);
+	ocr2_status st = ocr2_fail(OCR2_ERR_IO, "%s: %s", t ? t : final, strerror(e));
+	free(t);
+	return st;
+}
+
+/* src copied to dst as it is, atomically. */
 static ocr2_status copy_file(const char *src, const char *dst)
 {
 	FILE *in = fopen(src, "rb");
 	if (!in)
 		return ocr2_fail(OCR2_ERR_IO, "%s: %s", src, strerror(errno));
-	FILE *out = fopen(dst, "wb");
-	if (!out) {
+	ocr2_atomic out;
+	if (ocr2_atomic_open(&out, dst, OCR2_ATOMIC_ALONE) != 0) {
 		fclose(in);
-		return ocr2_fail(OCR2_ERR_IO, "%s: %s", dst, strerror(errno));
+		return open_failed(dst);
 	}
 	char buf[1 << 16];
 	size_t n;
 	bool ok = true;
 	while ((n = fread(buf, 1, sizeof buf, in)) > 0)
-		if (fwrite(buf, 1, n, out) != n) {
+		if (fwrite(buf, 1, n, out.f) != n) {
 			ok = false;
 			break;
 		}
 	ok = ok && !ferror(in);
 	fclose(in);
-	if (fflush(out) != 0 || fsync(fileno(out)) != 0)
+	if (ocr2_atomic_sync(&out) != 0)
 		ok = false;
-	if (fclose(out) != 0)
-		ok = false;
-	if (!ok)
-		return ocr2_fail(OCR2_ERR_IO, "%s: write failed: %s", dst, strerror(errno));
+	if (!ok) {
+		ocr2_status st = ocr2_fail(OCR2_ERR_IO, "%s: write failed: %s", out.tmp,
+					   strerror(errno));
+		ocr2_atomic_abort(&out);
+		return st;
+	}
+	if (ocr2_atomic_commit(&out) != 0)
+		return ocr2_fail(OCR2_ERR_IO, "%s: %s", dst, strerror(errno));
 	return OCR2_OK;
 }
 
@@ -152,7 +169,8 @@ ocr2_status ocr2_model_quantize(const char *src_dir, const char *dst_dir,
 		return st;
 	int n = ocr2_weights_count(w);
 	out_tensor *ot = calloc((size_t)n * 2, sizeof *ot);
-	char *header = NULL, *tmp_path = NULL, *final_path = NULL;
+	char *header = NULL, *final_path = NULL;
+	ocr2_atomic out = {0};
 	FILE *f = NULL;
 	float *row = NULL;
 	int8_t *qrow = NULL;
@@ -278,20 +296,16 @@ ocr2_status ocr2_model_quantize(const char *src_dir, const char *dst_dir,
 	while ((hlen + 8) % 32) /* data section starts 32-byte aligned */
 		header[hlen++] = ' ';
 
-	size_t dl = strlen(dst_dir);
-	tmp_path = malloc(dl + 64);
-	final_path = malloc(dl + 64);
-	if (!tmp_path || !final_path) {
+	final_path = ocr2_path_join(dst_dir, "model.safetensors");
+	if (!final_path) {
 		st = ocr2_fail(OCR2_ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	snprintf(tmp_path, dl + 64, "%s/.model.safetensors.tmp", dst_dir);
-	snprintf(final_path, dl + 64, "%s/model.safetensors", dst_dir);
-	f = fopen(tmp_path, "wb");
-	if (!f) {
-		st = ocr2_fail(OCR2_ERR_IO, "%s: %s", tmp_path, strerror(errno));
+	if (ocr2_atomic_open(&out, final_path, OCR2_ATOMIC_ALONE) != 0) {
+		st = open_failed(final_path);
 		goto out;
 	}
+	f = out.f;
 	uint8_t lenb[8];
 	for (int i = 0; i < 8; i++)
 		lenb[i] = (uint8_t)((uint64_t)hlen >> (8 * i));
@@ -339,53 +353,42 @@ ocr2_status ocr2_model_quantize(const char *src_dir, const char *dst_dir,
 		if (progress)
 			progress(user, (int)i + 1, (int)no);
 	}
-	if (ok && (fflush(f) != 0 || fsync(fileno(f)) != 0))
+	/* written and synced now, renamed last: model.safetensors appears only
+	 * with the small files beside it */
+	if (ocr2_atomic_sync(&out) != 0)
 		ok = false;
-	if (fclose(f) != 0)
-		ok = false;
-	f = NULL;
 	if (!ok) {
-		st = ocr2_fail(OCR2_ERR_IO, "%s: write failed: %s", tmp_path, strerror(errno));
-		unlink(tmp_path);
+		st = ocr2_fail(OCR2_ERR_IO, "%s: write failed: %s", out.tmp, strerror(errno));
 		goto out;
 	}
 	/* the small files travel as they are */
 	static const char *extra[] = {"config.json", "tokenizer.json", "tokenizer_config.json",
 				      "special_tokens_map.json", "processor_config.json"};
 	for (size_t i = 0; i < sizeof extra / sizeof *extra; i++) {
-		char s[4096], d[4096], dt[4096];
-		snprintf(s, sizeof s, "%s/%s", src_dir, extra[i]);
-		if (access(s, R_OK) != 0)
-			continue;
-		snprintf(d, sizeof d, "%s/%s", dst_dir, extra[i]);
-		snprintf(dt, sizeof dt, "%s/.%s.tmp", dst_dir, extra[i]);
-		if ((st = copy_file(s, dt)) != OCR2_OK) {
-			unlink(dt);
-			unlink(tmp_path);
+		char *s = ocr2_path_join(src_dir, extra[i]);
+		char *d = ocr2_path_join(dst_dir, extra[i]);
+		if (!s || !d)
+			st = ocr2_fail(OCR2_ERR_NOMEM, "out of memory");
+		else if (access(s, R_OK) != 0)
+			st = OCR2_OK;
+		else
+			st = copy_file(s, d);
+		free(s);
+		free(d);
+		if (st)
 			goto out;
-		}
-		if (rename(dt, d) != 0) {
-			st = ocr2_fail(OCR2_ERR_IO, "%s: %s", d, strerror(errno));
-			unlink(tmp_path);
-			goto out;
-		}
 	}
-	if (rename(tmp_path, final_path) != 0) {
+	if (ocr2_atomic_commit(&out) != 0) {
 		st = ocr2_fail(OCR2_ERR_IO, "%s: %s", final_path, strerror(errno));
-		unlink(tmp_path);
 		goto out;
 	}
 	st = OCR2_OK;
 out:
-	if (f) {
-		fclose(f);
-		unlink(tmp_path);
-	}
+	ocr2_atomic_abort(&out); /* what a failure left; nothing after the commit */
 	for (size_t i = 0; i < no; i++)
 		free(ot[i].name);
 	free(ot);
 	free(header);
-	free(tmp_path);
 	free(final_path);
 	free(row);
 	free(qrow);

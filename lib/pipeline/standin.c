@@ -4,13 +4,17 @@
 #if OCR2_STAND_IN
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "base/error.h"
+#include "base/fs.h"
 #include "base/json.h"
 #include "pipeline/pipeline.h"
 
@@ -50,37 +54,18 @@ ocr2_status ocr2_standin_load(const char *path, ocr2_standin **out)
 	ocr2_standin *s = calloc(1, sizeof *s);
 	if (!s)
 		return ocr2_fail(OCR2_ERR_NOMEM, "%s: out of memory", path);
-	FILE *f = fopen(path, "rb");
-	if (!f) {
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		int e = errno;
 		ocr2_standin_free(s);
-		return ocr2_fail(OCR2_ERR_MODEL, "%s: stand-in text: %s", path, strerror(errno));
+		return ocr2_fail(OCR2_ERR_MODEL, "%s: stand-in text: %s", path, strerror(e));
 	}
-	size_t cap = 4096;
-	s->text = malloc(cap);
-	for (;;) {
-		if (!s->text)
-			break;
-		size_t n = fread(s->text + s->len, 1, cap - s->len - 1, f);
-		s->len += n;
-		if (n == 0)
-			break;
-		if (s->len + 1 == cap) {
-			char *t = realloc(s->text, cap *= 2);
-			if (!t) {
-				free(s->text);
-				s->text = NULL;
-				break;
-			}
-			s->text = t;
-		}
-	}
-	int err = ferror(f);
-	fclose(f);
-	if (!s->text || err) {
+	int r = ocr2_read_fd(fd, SIZE_MAX, &s->text, &s->len);
+	close(fd);
+	if (r != 0) {
 		ocr2_standin_free(s);
 		return ocr2_fail(OCR2_ERR_MODEL, "%s: cannot read stand-in text", path);
 	}
-	s->text[s->len] = 0;
 
 	const char *e = getenv("OCR2_STAND_IN_FAIL");
 	if (e && *e) {
@@ -112,50 +97,45 @@ static void sleep_ms(long ms)
 		break; /* a signal ends the nap early: the caller polls the flag */
 }
 
-static void json_text(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; s && *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
-}
-
 /* tokens.txt, and dump.json with the parameters it was called with (so the
  * CLI tests can see what reached the model) */
 static ocr2_status write_dump(const char *dir, const ocr2_result *r, const ocr2_image *img,
 			      const ocr2_recognize_params *p)
 {
-	char path[4096];
-	snprintf(path, sizeof path, "%s/tokens.txt", dir);
+	char *path = ocr2_path_join(dir, "tokens.txt");
+	if (!path)
+		return ocr2_fail(OCR2_ERR_NOMEM, "out of memory");
+	ocr2_status st = OCR2_OK;
 	FILE *f = fopen(path, "w");
 	if (!f)
-		return ocr2_fail(OCR2_ERR_IO, "%s: %s", path, strerror(errno));
+		goto fail;
 	for (int i = 0; i < r->n_tokens; i++)
 		fprintf(f, i ? " %d" : "%d", (int)r->tokens[i]);
 	fputc('\n', f);
 	if (fclose(f) != 0)
-		return ocr2_fail(OCR2_ERR_IO, "%s: %s", path, strerror(errno));
-	snprintf(path, sizeof path, "%s/dump.json", dir);
+		goto fail;
+	free(path);
+	path = ocr2_path_join(dir, "dump.json");
+	if (!path)
+		return ocr2_fail(OCR2_ERR_NOMEM, "out of memory");
 	f = fopen(path, "w");
 	if (!f)
-		return ocr2_fail(OCR2_ERR_IO, "%s: %s", path, strerror(errno));
+		goto fail;
 	fprintf(f, "{\"stand_in\": true, \"n_tokens\": %d, \"n_prompt\": %d, \"prompt\": ",
 		r->n_tokens, r->n_prompt);
-	json_text(f, p->prompt ? p->prompt : OCR2_PROMPT_DOCUMENT);
+	ocr2_json_write_string(f, p->prompt ? p->prompt : OCR2_PROMPT_DOCUMENT);
 	fprintf(f, ", \"max_tokens\": %d, \"ngram\": %d, \"ngram_window\": %d, \"no_crop\": %s, "
 		   "\"width\": %d, \"height\": %d}\n",
 		p->max_tokens, p->ngram, p->ngram_window, p->no_crop ? "true" : "false", img->width,
 		img->height);
 	if (fclose(f) != 0)
-		return ocr2_fail(OCR2_ERR_IO, "%s: %s", path, strerror(errno));
+		goto fail;
+	free(path);
 	return OCR2_OK;
+fail:
+	st = ocr2_fail(OCR2_ERR_IO, "%s: %s", path, strerror(errno));
+	free(path);
+	return st;
 }
 
 ocr2_status ocr2_standin_recognize(ocr2_standin *s, const ocr2_image *img,

@@ -15,14 +15,21 @@
  * load checks the file carries exactly these patterns.
  * Decoding: each id's string, ByteLevel-mapped back to bytes when every
  * char is in the table (else its raw UTF-8), concatenated, then invalid UTF-8
- * replaced by U+FFFD as Rust's from_utf8_lossy does. */
+ * replaced by U+FFFD as Rust's from_utf8_lossy does.
+ *
+ * Over 1000 lines, the file stays whole: it is one tokenizer and reads top to
+ * bottom as such, its tables, the load that checks tokenizer.json, encoding
+ * in the stages above (each function before its caller), then decoding. */
 #include <errno.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/error.h"
+#include "base/fs.h"
 #include "base/json.h"
 #include "base/unicode.h"
 
@@ -222,38 +229,30 @@ static int cp_to_byte(uint32_t cp)
 static char *read_all(const char *path, size_t *n, ocr2_status *st)
 {
 	*st = OCR2_ERR_IO;
-	FILE *f = fopen(path, "rb");
-	if (!f) {
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
 		ocr2_fail(OCR2_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
 		return NULL;
 	}
 	struct stat sb;
-	if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
+	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
 		ocr2_fail(OCR2_ERR_IO, "%s: not a regular file", path);
-		fclose(f);
+		close(fd);
 		return NULL;
 	}
-	if ((uint64_t)sb.st_size > ((uint64_t)1 << 31)) {
-		*st = ocr2_fail(OCR2_ERR_FORMAT, "%s: too large for a tokenizer.json", path);
-		fclose(f);
+	char *buf;
+	if (ocr2_read_fd(fd, (size_t)1 << 31, &buf, n) != 0) {
+		if (errno == EFBIG)
+			*st = ocr2_fail(OCR2_ERR_FORMAT, "%s: too large for a tokenizer.json",
+					path);
+		else if (errno == ENOMEM)
+			*st = ocr2_fail(OCR2_ERR_NOMEM, "%s: out of memory", path);
+		else
+			ocr2_fail(OCR2_ERR_IO, "%s: read error", path);
+		close(fd);
 		return NULL;
 	}
-	size_t size = (size_t)sb.st_size;
-	char *buf = malloc(size + 1);
-	if (!buf) {
-		*st = ocr2_fail(OCR2_ERR_NOMEM, "%s: out of memory", path);
-		fclose(f);
-		return NULL;
-	}
-	size_t got = fread(buf, 1, size, f);
-	if (got != size) {
-		ocr2_fail(OCR2_ERR_IO, "%s: read error", path);
-		free(buf);
-		fclose(f);
-		return NULL;
-	}
-	fclose(f);
-	*n = size;
+	close(fd);
 	return buf;
 }
 

@@ -14,7 +14,7 @@ Run where there is memory for the f32 model (~14 GB), e.g. the GPU machine:
     python3 testdata/reference/full-size.py --model m/full \
         --image testdata/images/bzip2-p1-72dpi.png --out full-bzip2-p1.safetensors --device cuda
 
-ocr2's side: tests/full-size.sh compares an `ocr2 scan --dump` of the same page
+ocr2's side: tests/bench/full-size-check.sh compares an `ocr2 scan --dump` of the same page
 with this file (not in CI: the checkpoint is 6.8 GB).
 """
 import argparse

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "check.h"
 #include "compute/pool.h"
 #include "model/model.h"
 #include "decoder.h"
@@ -31,11 +32,6 @@
  * measured at most 1.9e-6 on both models. */
 #define TOL_HIDDEN 5e-5
 
-static int failures;
-
-#define CHECK(cond, ...) do { if (!(cond)) { failures++; fprintf(stderr, "FAIL: " __VA_ARGS__); \
-	fprintf(stderr, "\n"); } } while (0)
-
 static const ocr2_tensor *gold(const ocr2_weights *g, const char *name, ocr2_dtype dt)
 {
 	const ocr2_tensor *t = ocr2_weights_get(g, name);
@@ -48,13 +44,7 @@ static const ocr2_tensor *gold(const ocr2_weights *g, const char *name, ocr2_dty
 
 static double max_abs(const float *a, const float *b, int n)
 {
-	double m = 0;
-	for (int i = 0; i < n; i++) {
-		double d = fabs((double)a[i] - b[i]);
-		if (!(d <= m)) /* NaN counts as infinite error */
-			m = isnan(d) ? INFINITY : d;
-	}
-	return m;
+	return check_max_abs(a, b, (size_t)n, NULL);
 }
 
 /* Compares logits at index list ids[k] with want[k]. */
@@ -321,11 +311,9 @@ int main(int argc, char **argv)
 	}
 	for (size_t i = 0; i < sizeof guards / sizeof *guards; i++) {
 		const ocr2_tensor *want = ocr2_weights_get(g, guards[i].name);
-		if (!want) {
-			fprintf(stderr, "golden: %s missing\n", guards[i].name);
-			failures++;
+		CHECK(want, "golden: %s missing", guards[i].name);
+		if (!want)
 			continue;
-		}
 		dec_gen_params p = {.max_tokens = 40, .ngram = guards[i].ngram,
 				    .ngram_window = guards[i].window,
 				    .whole_sequence = guards[i].whole,
@@ -514,9 +502,8 @@ int main(int argc, char **argv)
 	ocr2_pool_free(pool);
 	ocr2_weights_free(w);
 	ocr2_weights_free(g);
-	printf("%s: %d failures\n", argv[1], failures);
-	if (failures)
+	if (check_failures)
 		fprintf(stderr, "(if everything is far off, testdata/models may be stale: rerun "
 			"/usr/bin/python3 testdata/make-tiny.py --out testdata/models)\n");
-	return failures ? 1 : 0;
+	return check_done();
 }

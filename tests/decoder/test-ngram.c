@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#define CHECK_SHOW_MAX 10
+#include "check.h"
 #include "ocr2.h"
 #include "decoder.h"
 
@@ -17,6 +19,19 @@ static int read_ints(FILE *f, int32_t *dst, int n)
 		dst[i] = (int32_t)v;
 	}
 	return 0;
+}
+
+/* " 1 2 3 " for a failure message (two at a time) */
+static const char *ids_text(const int32_t *v, int n)
+{
+	static char buf[2][16 * 4096 + 2];
+	static int k;
+	char *b = buf[k++ % 2];
+	size_t o = 0;
+	for (int i = 0; i < n && i < 4096; i++)
+		o += (size_t)snprintf(b + o, sizeof buf[0] - o, " %d", (int)v[i]);
+	snprintf(b + o, sizeof buf[0] - o, " ");
+	return b;
 }
 
 int main(int argc, char **argv)
@@ -32,7 +47,7 @@ int main(int argc, char **argv)
 	}
 	enum { MAXN = 4096 };
 	static int32_t white[16], seq[MAXN], want[MAXN], got[MAXN];
-	int cases = 0, bad = 0, with_bans = 0;
+	int cases = 0, with_bans = 0;
 	for (;;) {
 		int n, window, nw, len, nb;
 		if (fscanf(f, "%d %d %d", &n, &window, &nw) != 3)
@@ -50,27 +65,14 @@ int main(int argc, char **argv)
 		bool ok = k == nb;
 		for (int i = 0; ok && i < nb; i++)
 			ok = got[i] == want[i];
-		if (!ok) {
-			if (bad++ < 10) {
-				fprintf(stderr, "case %d (n=%d window=%d len=%d): want %d bans [", cases,
-					n, window, len, nb);
-				for (int i = 0; i < nb; i++)
-					fprintf(stderr, " %d", (int)want[i]);
-				fprintf(stderr, " ], got %d [", k);
-				for (int i = 0; i < k; i++)
-					fprintf(stderr, " %d", (int)got[i]);
-				fprintf(stderr, " ]\n");
-			}
-		}
+		CHECK(ok, "case %d (n=%d window=%d len=%d): want %d bans [%s], got %d [%s]", cases, n,
+		      window, len, nb, ids_text(want, nb), k, ids_text(got, k));
 	}
 	fclose(f);
 	/* A buffer smaller than the distinct bans is reported, not overrun. */
 	int32_t s[] = {1, 9, 1, 8, 1, 7, 1}, small[2];
 	int k = dec_ngram_banned(s, 7, 2, 0, NULL, 0, small, 2);
-	if (k != -1) {
-		fprintf(stderr, "overflow: want -1, got %d\n", k);
-		bad++;
-	}
+	CHECK(k == -1, "overflow: want -1, got %d", k);
 	/* torch.argmax: the first maximum; a NaN (the first one) wins; all -inf
 	 * gives 0; -0 and +0 are equal. Random rows against the one-pass loop. */
 	{
@@ -79,11 +81,8 @@ int main(int argc, char **argv)
 		struct { const float *x; int n, want; } t[] = {
 			{a, 4, 1}, {b, 4, 1}, {c, 2, 0}, {d, 3, 0}, {e, 3, 1}};
 		for (size_t i = 0; i < sizeof t / sizeof *t; i++)
-			if (dec_argmax(t[i].x, t[i].n) != t[i].want) {
-				fprintf(stderr, "argmax case %zu: want %d, got %d\n", i, t[i].want,
-					(int)dec_argmax(t[i].x, t[i].n));
-				bad++;
-			}
+			CHECK(dec_argmax(t[i].x, t[i].n) == t[i].want, "argmax case %zu: want %d, got %d",
+			      i, t[i].want, (int)dec_argmax(t[i].x, t[i].n));
 		static float r[5000];
 		uint32_t st = 12345;
 		for (int rep = 0; rep < 200; rep++) {
@@ -103,17 +102,11 @@ int main(int argc, char **argv)
 				if (r[i] > r[want])
 					want = i;
 			}
-			if (dec_argmax(r, n) != want) {
-				fprintf(stderr, "argmax rep %d: want %d, got %d\n", rep, want,
-					(int)dec_argmax(r, n));
-				bad++;
-			}
+			CHECK(dec_argmax(r, n) == want, "argmax rep %d: want %d, got %d", rep, want,
+			      (int)dec_argmax(r, n));
 		}
 	}
-	printf("%d cases (%d with bans), %d mismatches\n", cases, with_bans, bad);
-	if (cases < 100) {
-		fprintf(stderr, "%s: only %d cases read\n", argv[1], cases);
-		return 1;
-	}
-	return bad ? 1 : 0;
+	printf("%d cases (%d with bans)\n", cases, with_bans);
+	CHECK(cases >= 100, "%s: only %d cases read", argv[1], cases);
+	return check_done();
 }

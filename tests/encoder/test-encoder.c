@@ -22,52 +22,40 @@
  * antialiased bicubic, double index for the linear resize): measured 7e-7
  * (pos_embed 48) and 6e-8 (rel-pos 95); TOL_TABLE = 2e-6. */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <stdarg.h>
 
 #include "encoder.h"
 #include "testutil.h"
-#include "base/json.h"
 #include "base/error.h"
+#include "base/fs.h"
+#include "base/json.h"
+#include "check.h"
 
 #define TOL 5e-5
 #define TOL_TABLE 2e-6
 
-static int failures;
-
-static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void fail(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	failures++;
-}
-
 static const float *golden(const ocr2_weights *g, const char *name, int64_t nelem)
 {
 	const ocr2_tensor *t = ocr2_weights_get(g, name);
-	if (!t || t->dtype != OCR2_DT_F32 || t->nelem != nelem) {
-		fail("golden: tensor %s missing or not f32[%lld]", name, (long long)nelem);
-		return NULL;
-	}
-	return t->data;
+	bool ok = t && t->dtype == OCR2_DT_F32 && t->nelem == nelem;
+	CHECK(ok, "golden: tensor %s missing or not f32[%lld]", name, (long long)nelem);
+	return ok ? t->data : NULL;
 }
 
 static void compare_tol(const char *what, const float *got, const float *ref, size_t n, double tol)
 {
 	if (!ref)
 		return;
-	double ma, mr;
-	size_t i = tu_maxdiff(got, ref, n, &ma, &mr);
+	size_t i;
+	double ma = check_max_abs(got, ref, n, &i), mr = 0;
+	for (size_t k = 0; k < n; k++)
+		mr = fmax(mr, fabs(ref[k]));
 	printf("%-14s max_abs %.3g (element %zu: %.7g vs %.7g), max |ref| %.3g\n", what, ma, i,
 	       got[i], ref[i], mr);
-	if (!(ma <= tol))
-		fail("%s: max abs error %.3g > %.3g at element %zu", what, ma, tol, i);
+	CHECK(ma <= tol, "%s: max abs error %.3g > %.3g at element %zu", what, ma, tol, i);
 }
 
 static void compare(const char *what, const float *got, const float *ref, size_t n)
@@ -79,8 +67,7 @@ static void compare(const char *what, const float *got, const float *ref, size_t
 static json_value *metadata(const char *path, char **text)
 {
 	size_t n;
-	*text = tu_slurp(path, &n);
-	if (!*text || n < 8)
+	if (ocr2_read_file(path, SIZE_MAX, OCR2_ERR_IO, text, &n) != OCR2_OK || n < 8)
 		return NULL;
 	uint64_t hl = 0;
 	for (int i = 7; i >= 0; i--)
@@ -94,8 +81,8 @@ static void check_view(const char *what, const uint8_t *p, size_t n, const char 
 {
 	char hex[65];
 	tu_sha256_hex(p, n, hex);
-	if (!want || strcmp(hex, want))
-		fail("%s: u8 sha256 %s, Pillow %s", what, hex, want ? want : "(none)");
+	CHECK(want && !strcmp(hex, want), "%s: u8 sha256 %s, Pillow %s", what, hex,
+	      want ? want : "(none)");
 }
 
 /* Queries are causal among themselves and visual rows never see them: with
@@ -114,10 +101,9 @@ static void check_mask(enc_model *m, ocr2_pool *pool, const float *sam, int N)
 	double moved = 0;
 	for (size_t i = (size_t)j * E; i < (size_t)N * E; i++)
 		moved = fmax(moved, fabs(a[i] - b[i]));
-	if (!before_same || !(moved > 1e-4))
-		fail("flow mask: earlier queries %s, later moved by %g", before_same ? "kept" : "CHANGED",
-		     moved);
-	else
+	CHECK(before_same && moved > 1e-4, "flow mask: earlier queries %s, later moved by %g",
+	      before_same ? "kept" : "CHANGED", moved);
+	if (before_same && moved > 1e-4)
 		printf("flow mask: queries < %d unchanged, >= %d moved by %.3g\n", j, j, moved);
 	free(a);
 	free(b);
@@ -152,18 +138,15 @@ static void check_errors(enc_model *m, ocr2_pool *pool, const ocr2_weights *w,
 			 const ocr2_config *c)
 {
 	float dummy[16] = {0}, out[16];
-	if (enc_flow(m, pool, dummy, 3, out) == OCR2_OK)
-		fail("enc_flow accepted 3 visual tokens");
-	if (enc_sam(m, pool, dummy, 512, out) == OCR2_OK)
-		fail("enc_sam accepted a 512 view");
+	CHECK(enc_flow(m, pool, dummy, 3, out) != OCR2_OK, "enc_flow accepted 3 visual tokens");
+	CHECK(enc_sam(m, pool, dummy, 512, out) != OCR2_OK, "enc_sam accepted a 512 view");
 	ocr2_config bad = *c;
 	bad.sam_net2 += 1;
 	enc_model *m2 = NULL;
 	ocr2_status st = enc_load(w, &bad, &m2);
-	if (st != OCR2_ERR_MODEL || m2 || !strstr(ocr2_errmsg(), "net_2.weight"))
-		fail("enc_load with a wrong net_2 width: status %d, message '%s'", st,
-		     ocr2_errmsg());
-	else
+	bool ok = st == OCR2_ERR_MODEL && !m2 && strstr(ocr2_errmsg(), "net_2.weight");
+	CHECK(ok, "enc_load with a wrong net_2 width: status %d, message '%s'", st, ocr2_errmsg());
+	if (ok)
 		printf("bad shape: %s\n", ocr2_errmsg());
 }
 
@@ -216,12 +199,12 @@ int main(int argc, char **argv)
 	}
 	const ocr2_tensor *gt = ocr2_weights_get(g, "grid");
 	int gc = gt ? ((const int32_t *)gt->data)[0] : -1, gr = gt ? ((const int32_t *)gt->data)[1] : -1;
-	if (!(v.n_crops ? v.cols == gc && v.rows == gr : gc == 0 && gr == 0))
-		fail("grid (%d,%d), reference (%d,%d)", v.cols, v.rows, gc, gr);
+	CHECK(v.n_crops ? v.cols == gc && v.rows == gr : gc == 0 && gr == 0,
+	      "grid (%d,%d), reference (%d,%d)", v.cols, v.rows, gc, gr);
 	check_view("global view", v.global, (size_t)S * S * 3,
 		   json_str(json_get(meta, "global_view_u8_sha256"), NULL));
-	if (!crop_sha || crop_sha->len != (size_t)v.n_crops)
-		fail("%d crops, reference %zu", v.n_crops, crop_sha ? crop_sha->len : 0);
+	CHECK(crop_sha && crop_sha->len == (size_t)v.n_crops, "%d crops, reference %zu", v.n_crops,
+	      crop_sha ? crop_sha->len : 0);
 	for (int t = 0; t < v.n_crops && crop_sha && (size_t)t < crop_sha->len; t++)
 		check_view("crop view", v.crops + (size_t)t * T * T * 3, (size_t)T * T * 3,
 			   json_str(json_at(crop_sha, t), NULL));
@@ -245,13 +228,11 @@ int main(int argc, char **argv)
 		char what[64];
 		enc_normalize(pass ? v.crops : v.global, side, chw);
 		double t0 = ocr2_now();
-		if (enc_sam(m, pool, chw, side, sam))
-			fail("enc_sam: %s", ocr2_errmsg());
+		CHECK(!enc_sam(m, pool, chw, side, sam), "enc_sam: %s", ocr2_errmsg());
 		double t1 = ocr2_now();
 		snprintf(what, sizeof what, "sam %s", tag);
 		compare(what, sam, sam_ref, (size_t)N * E);
-		if (enc_flow(m, pool, sam_ref, N, flow))
-			fail("enc_flow: %s", ocr2_errmsg());
+		CHECK(!enc_flow(m, pool, sam_ref, N, flow), "enc_flow: %s", ocr2_errmsg());
 		double t2 = ocr2_now();
 		snprintf(what, sizeof what, "flow %s", tag);
 		compare(what, flow, flow_ref, (size_t)N * E);
@@ -271,12 +252,11 @@ int main(int argc, char **argv)
 	if (getenv("ENC_TEST_VIEWS_ONLY") && !strcmp(getenv("ENC_TEST_VIEWS_ONLY"), "1")) {
 		printf("image: skipped (ENC_TEST_VIEWS_ONLY=1)\n");
 	} else if (enc_image(m, pool, &img, false, &emb, &n_emb)) {
-		fail("enc_image: %s", ocr2_errmsg());
+		FAIL("enc_image: %s", ocr2_errmsg());
 	} else {
 		printf("image: %d embeddings in %.2f s\n", n_emb, ocr2_now() - t0);
-		if (n_emb != n_emb_ref)
-			fail("image: %d embeddings, reference %d", n_emb, n_emb_ref);
-		else
+		CHECK(n_emb == n_emb_ref, "image: %d embeddings, reference %d", n_emb, n_emb_ref);
+		if (n_emb == n_emb_ref)
 			compare("image_embeds", emb, emb_ref, (size_t)n_emb * H);
 		free(emb);
 	}
@@ -296,7 +276,5 @@ int main(int argc, char **argv)
 	enc_free(m);
 	ocr2_weights_free(g);
 	ocr2_weights_free(w);
-	if (failures)
-		fprintf(stderr, "%d failures\n", failures);
-	return failures ? 1 : 0;
+	return check_done();
 }

@@ -2,6 +2,7 @@
  * grid choices, synthetic BICUBIC resizes and real rendered pages must be
  * byte-identical to testdata/golden/enc-preprocess.json, which
  * tests/encoder/make-preprocess-golden.py writes with Pillow. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,18 +10,15 @@
 
 #include "encoder.h"
 #include "testutil.h"
+#include "base/fs.h"
 #include "base/json.h"
+#include "check.h"
 
-static int failures;
-
-#define CHECK(cond, ...)                                                                  \
-	do {                                                                              \
-		if (!(cond)) {                                                            \
-			fprintf(stderr, __VA_ARGS__);                                     \
-			fputc('\n', stderr);                                              \
-			failures++;                                                       \
-		}                                                                         \
-	} while (0)
+static char *slurp(const char *path, size_t *n)
+{
+	char *text;
+	return ocr2_read_file(path, SIZE_MAX, OCR2_ERR_IO, &text, n) == OCR2_OK ? text : NULL;
+}
 
 /* The noise image of make-preprocess-golden.py. */
 static void noise(uint8_t *p, int w, int h, uint32_t seed)
@@ -57,11 +55,9 @@ static void check_hash(const char *what, const uint8_t *p, size_t n, const char 
 {
 	char hex[65];
 	tu_sha256_hex(p, n, hex);
-	if (strcmp(hex, want)) {
-		fprintf(stderr, "%s: sha256 %s, Pillow %s\n", what, hex, want);
-		failures++;
+	CHECK(!strcmp(hex, want), "%s: sha256 %s, Pillow %s", what, hex, want);
+	if (strcmp(hex, want))
 		dump(what, p, n);
-	}
 }
 
 static void test_grids(const json_value *g)
@@ -90,7 +86,7 @@ static void test_resizes(const json_value *rs)
 		uint8_t *src = malloc((size_t)sw * sh * 3), *dst = malloc((size_t)dw * dh * 3);
 		noise(src, sw, sh, (uint32_t)seed);
 		if (enc_resize_bicubic(src, sw, sh, dst, dw, dh))
-			CHECK(0, "resize %dx%d -> %dx%d: %s", sw, sh, dw, dh, ocr2_errmsg());
+			FAIL("resize %dx%d -> %dx%d: %s", sw, sh, dw, dh, ocr2_errmsg());
 		char what[64];
 		snprintf(what, sizeof what, "resize-%d", seed);
 		check_hash(what, dst, (size_t)dw * dh * 3, json_str(json_get(e, "sha256"), ""));
@@ -117,8 +113,7 @@ static void check_views(const char *name, const ocr2_image *img, const json_valu
 	ocr2_config c = views_config();
 	enc_views v;
 	if (enc_make_views(img, &c, false, &v) != OCR2_OK) {
-		fprintf(stderr, "%s: %s\n", name, ocr2_errmsg());
-		failures++;
+		FAIL("%s: %s", name, ocr2_errmsg());
 		return;
 	}
 	const json_value *g = json_get(e, "grid"), *cr = json_get(e, "crops_sha256");
@@ -222,10 +217,9 @@ static int test_pages(const json_value *ps, const char *cache)
 		if (strcmp(hex, json_str(json_get(e, "src_sha256"), ""))) {
 			/* A different poppler renders different pixels: the page is
 			 * not the one Pillow saw, so nothing can be compared. */
-			fprintf(stderr, "%s: rendered source differs from the golden's "
-					"(another poppler?); regenerate with "
-					"make-preprocess-golden.py\n", name);
-			failures++;
+			FAIL("%s: rendered source differs from the golden's (another poppler?); "
+			     "regenerate with make-preprocess-golden.py",
+			     name);
 			free(img.rgb);
 			continue;
 		}
@@ -244,7 +238,7 @@ static void test_ref_vectors(const char *td)
 	char path[1024];
 	size_t n;
 	snprintf(path, sizeof path, "%s/golden/grids.json", td);
-	char *text = tu_slurp(path, &n);
+	char *text = slurp(path, &n);
 	json_value *doc = text ? json_parse(text, n, path) : NULL;
 	const json_value *gr = json_get(doc, "grids");
 	CHECK(gr && gr->len > 0, "%s: missing or empty", path);
@@ -265,7 +259,7 @@ static void test_ref_vectors(const char *td)
 	free(text);
 
 	snprintf(path, sizeof path, "%s/golden/pillow-resize.json", td);
-	text = tu_slurp(path, &n);
+	text = slurp(path, &n);
 	doc = text ? json_parse(text, n, path) : NULL;
 	const json_value *vs = json_get(doc, "vectors");
 	CHECK(vs && vs->len > 0, "%s: missing or empty", path);
@@ -278,7 +272,7 @@ static void test_ref_vectors(const char *td)
 		ocr2_image img;
 		snprintf(ipath, sizeof ipath, "%s/%s", td, in);
 		if (tu_load_png(ipath, &img)) {
-			CHECK(0, "%s: cannot read", ipath);
+			FAIL("%s: cannot read", ipath);
 			continue;
 		}
 		uint8_t *out = malloc((size_t)w * h * 3);
@@ -306,7 +300,7 @@ int main(void)
 	char path[1024];
 	snprintf(path, sizeof path, "%s/golden/enc-preprocess.json", td);
 	size_t n;
-	char *text = tu_slurp(path, &n);
+	char *text = slurp(path, &n);
 	json_value *doc = text ? json_parse(text, n, path) : NULL;
 	if (!doc) {
 		fprintf(stderr, "%s: cannot read (%s)\n", path, ocr2_errmsg());
@@ -326,13 +320,7 @@ int main(void)
 	      "normalize: %g %g %g", f[0], f[1], f[2]);
 	json_free(doc);
 	free(text);
-	if (failures) {
-		fprintf(stderr, "%d failures\n", failures);
-		return 1;
-	}
-	if (!pages) {
-		fprintf(stderr, "no page could be rendered: skipped (run testdata/fetch.sh)\n");
-		return 77;
-	}
-	return 0;
+	if (!check_failures && !pages)
+		return check_skip("no page could be rendered: skipped (run testdata/fetch.sh)");
+	return check_done();
 }

@@ -1,6 +1,4 @@
-/* testutil.c - sha256 in hex, a libpng reader and small comparisons
- * for the encoder tests. */
-#include <math.h>
+/* testutil.c - sha256 in hex and a libpng reader for the encoder tests. */
 #include <png.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,51 +38,4 @@ int tu_load_png(const char *path, ocr2_image *img)
 		return -1;
 	}
 	return 0;
-}
-
-char *tu_slurp(const char *path, size_t *n)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	size_t cap = 1 << 16, len = 0;
-	char *b = malloc(cap + 1);
-	size_t got;
-	while (b && (got = fread(b + len, 1, cap - len, f)) > 0) {
-		len += got;
-		if (len == cap) {
-			char *nb = realloc(b, 2 * cap + 1);
-			if (!nb) {
-				free(b);
-				b = NULL;
-				break;
-			}
-			b = nb;
-			cap *= 2;
-		}
-	}
-	fclose(f);
-	if (b) {
-		b[len] = 0;
-		if (n)
-			*n = len;
-	}
-	return b;
-}
-
-size_t tu_maxdiff(const float *a, const float *b, size_t n, double *max_abs, double *max_ref)
-{
-	size_t worst = 0;
-	*max_abs = 0;
-	*max_ref = 0;
-	for (size_t i = 0; i < n; i++) {
-		double d = fabs((double)a[i] - b[i]);
-		if (!(d <= *max_abs)) { /* NaN counts as worst */
-			*max_abs = isnan(d) ? INFINITY : d;
-			worst = i;
-		}
-		if (fabs(b[i]) > *max_ref)
-			*max_ref = fabs(b[i]);
-	}
-	return worst;
 }

@@ -9,34 +9,19 @@
 
 #include <stdint.h>
 
+#include "base/fs.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv) __attribute__((weak));
 
 static int run_file(const char *path)
 {
-	FILE *f = fopen(path, "rb");
-	if (!f) {
-		fprintf(stderr, "replay: %s: cannot open\n", path);
+	char *buf;
+	size_t n;
+	if (ocr2_read_file(path, SIZE_MAX, OCR2_ERR_IO, &buf, &n) != OCR2_OK) {
+		fprintf(stderr, "replay: %s\n", ocr2_errmsg());
 		return 1;
 	}
-	uint8_t *buf = NULL;
-	size_t n = 0, cap = 0, r;
-	uint8_t tmp[65536];
-	while ((r = fread(tmp, 1, sizeof tmp, f)) > 0) {
-		if (n + r > cap) {
-			cap = (n + r) * 2;
-			uint8_t *nb = realloc(buf, cap);
-			if (!nb) {
-				free(buf);
-				fclose(f);
-				return 1;
-			}
-			buf = nb;
-		}
-		memcpy(buf + n, tmp, r);
-		n += r;
-	}
-	fclose(f);
 	/* an exact-size copy so AddressSanitizer sees reads past the end */
 	uint8_t *exact = malloc(n ? n : 1);
 	if (n)

@@ -19,20 +19,9 @@
 #include <unistd.h>
 
 #include "base/buf.h"
+#include "check.h"
 #include "ocr2.h"
 #include "output/output.h"
-
-static int failures;
-
-#define CHECK(cond, ...)                                                                           \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stdout, "FAIL %s:%d: ", __FILE__, __LINE__);                       \
-			fprintf(stdout, __VA_ARGS__);                                              \
-			fputc('\n', stdout);                                                       \
-			failures++;                                                                \
-		}                                                                                  \
-	} while (0)
 
 static int die(const char *what)
 {
@@ -399,8 +388,7 @@ static int cmd_unit(void)
 		      "escaping:\n%s", s);
 		free(s);
 	}
-	printf("%s\n", failures ? "unit: FAILED" : "unit: ok");
-	return failures ? 1 : 0;
+	return check_done();
 }
 
 int main(int argc, char **argv)

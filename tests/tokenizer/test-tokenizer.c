@@ -2,45 +2,21 @@
  * every vector of testdata/tokenizer/vectors*.jsonl (made by make-vectors.js)
  * byte for byte, decode(encode(x)) == x, the UTF-8 and id errors, and the
  * load-time checks of tokenizer.json. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "base/fs.h"
 #include "base/json.h"
+#include "check.h"
 #include "ocr2.h"
-
-static int failures;
-
-#define CHECK(cond, ...)                                                   \
-	do {                                                               \
-		if (!(cond)) {                                             \
-			failures++;                                        \
-			fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
-			fprintf(stderr, __VA_ARGS__);                      \
-			fputc('\n', stderr);                               \
-		}                                                          \
-	} while (0)
 
 static char *slurp(const char *path, size_t *n)
 {
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	long sz = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	char *buf = malloc((size_t)sz + 1);
-	if (buf && fread(buf, 1, (size_t)sz, f) != (size_t)sz) {
-		free(buf);
-		buf = NULL;
-	}
-	fclose(f);
-	if (buf) {
-		buf[sz] = 0;
-		*n = (size_t)sz;
-	}
-	return buf;
+	char *buf;
+	return ocr2_read_file(path, SIZE_MAX, OCR2_ERR_IO, &buf, n) == OCR2_OK ? buf : NULL;
 }
 
 static void print_ids(const char *what, const int32_t *ids, int n)
@@ -119,7 +95,7 @@ static int check_vectors(const ocr2_tokenizer *t, const char *path, int *vocab_s
 				free(out);
 			count++;
 		} else {
-			CHECK(0, "%s:%d: neither an encode nor a decode vector", path, lineno);
+			FAIL("%s:%d: neither an encode nor a decode vector", path, lineno);
 		}
 		free(exp);
 		json_free(v);
@@ -424,6 +400,6 @@ int main(void)
 	check_errors(t);
 	check_load(path, t);
 	ocr2_tokenizer_free(t);
-	printf("%d + %d + %d vectors checked, %d failures\n", nmain, nu14, nflags, failures);
-	return failures ? 1 : 0;
+	printf("%d + %d + %d vectors checked\n", nmain, nu14, nflags);
+	return check_done();
 }

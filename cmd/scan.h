@@ -1,0 +1,124 @@
+/* scan.h - what the parts of ocr2 scan share (cmd/scan*.c): the options,
+ * the inputs and their outputs, one page's result, the writer, the progress line.
+ *
+ * scan.c        options and the run: model, pages, figures, outputs committed
+ * scan-inputs.c inputs: arguments, directory walks, shards, names under -o
+ * scan-write.c  the five output formats, page by page
+ * scan-progress.c the progress line and the messages that clear it */
+#ifndef OCR2_CMD_SCAN_H
+#define OCR2_CMD_SCAN_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "cmd.h"
+
+enum { FMT_MARKDOWN, FMT_JSON, FMT_JSONL, FMT_TEXT, FMT_RAW };
+
+typedef struct {
+	const char *model, *prompt, *pages, *output, *dump, *images;
+	int fmt;
+	bool free_mode;
+	double dpi;
+	int threads, max_tokens, ngram, ngram_window;
+	bool no_crop, recursive, force, quiet, verbose;
+	int shard_k, shard_n;
+} options;
+
+typedef struct {
+	char *path; /* as opened ("-" for stdin) */
+	char *rel;  /* the name mirrored under -o DIR, and hashed by --shard */
+	char *out;  /* output file, NULL for stdout */
+} input;
+
+typedef struct {
+	input *v;
+	int n, cap;
+} input_list;
+
+/* ---- inputs (scan-inputs.c) ---- */
+
+/* Adds the INPUT arguments: "-", files as given, directories walked (false
+ * when one could not be read: reported); counts the directories and "-". */
+bool inputs_expand(input_list *l, char **args, int n, bool recursive, bool *any_dir,
+		   int *n_stdin);
+/* Each input's output under -o: the mirrored name with ext in the directory
+ * -o names (several inputs, a directory, a trailing slash or an existing
+ * directory), else -o itself. */
+void inputs_name_outputs(input_list *l, const char *output, bool any_dir, const char *ext);
+/* Marks run_it[i] for the inputs of this shard whose output is neither
+ * there already (without --force: *skipped) nor another input's (*collide). */
+void inputs_select(const input_list *l, const options *o, bool *run_it, int *todo, int *skipped,
+		   int *collide);
+void inputs_free(input_list *l);
+/* s, or exit 1 with "out of memory" when it is NULL */
+char *oom_check(char *s);
+/* strdup or exit 1 with "out of memory" */
+char *xstrdup(const char *s);
+/* a/b; an empty a is the current directory */
+char *join(const char *a, const char *b);
+char *dir_of(const char *path);
+/* mkdir -p of the directory part of path (or of path itself when whole). */
+int mkdirs(const char *path, bool whole);
+/* The path of file `target` relative to directory `from`, both existing. */
+char *relative_to(const char *target, const char *from);
+/* "dir/name.pdf" -> "dir/name" + ext */
+char *with_ext(const char *rel, const char *ext);
+
+/* ---- writers (scan-write.c) ---- */
+
+typedef struct {
+	int page;                /* 1-based */
+	int width, height;       /* 0 when the page could not be rendered */
+	double dpi;              /* <= 0 for raster inputs */
+	const char *status;      /* "ok", "truncated", "error" */
+	const char *message;     /* error only */
+	double seconds;
+	int tokens, prompt_tokens;
+	const char *raw;         /* model output (NULL on error) */
+	char *markdown;          /* official conversion with this run's image links */
+	ocr2_blocks blocks;
+} page_rec;
+
+typedef struct {
+	FILE *f;
+	int fmt;
+	const char *source;
+	const char *format_name; /* the document's: pdf, tiff, png, jpeg */
+	int n_pages;            /* written so far */
+	int n_good;             /* of which ok or truncated */
+	bool stream;            /* flush after every page (stdout, jsonl) */
+} writer;
+
+void writer_begin(writer *w);
+void writer_page(writer *w, const page_rec *p);
+void writer_end(writer *w);
+
+/* ---- progress and messages (scan-progress.c) ---- */
+
+typedef struct {
+	bool on;            /* stderr is a TTY and not -q */
+	bool shown;         /* a line is on screen */
+	int file_i, n_files;
+	const char *name;
+	int page, doc_pages;
+	int pages_done, pages_known, files_opened;
+	long tokens;        /* generated, all pages */
+	int page_tokens;
+	double t_start, t_pages, t_last;
+} progress;
+
+extern progress g_prog;
+
+double now_s(void);
+void progress_clear(void);
+void progress_draw(bool force);
+/* ocr2_recognize_params.on_token: redraws with the page's token count */
+void on_token(void *user, int n);
+/* "ocr2 scan: ..." on stderr, the progress line cleared first */
+void msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The library's message, without a leading "NAME: " when NAME is the file
+ * the caller names anyway. */
+const char *errmsg_for(const char *name);
+
+#endif

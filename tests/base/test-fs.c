@@ -1,0 +1,303 @@
+/* test-fs.c - lib/base/fs.c: whole-file reads and their limit, path joins,
+ * mkdir -p (nested, existing, a file in the way) and atomic output (a commit
+ * leaves the file and no temporary, an abort leaves nothing). */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/fs.h"
+#include "ocr2.h"
+#include "check.h"
+
+static char root[256];
+
+static char *at(const char *name)
+{
+	static char buf[4][512];
+	static int k;
+	k = (k + 1) % 4;
+	snprintf(buf[k], sizeof buf[k], "%s/%s", root, name);
+	return buf[k];
+}
+
+static void put(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "wb");
+	if (f) {
+		fputs(text, f);
+		fclose(f);
+	}
+}
+
+static int is_dir(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* Names in dir other than . and .., joined by spaces in readdir order
+ * (tests keep at most one). */
+static const char *listing(const char *dir)
+{
+	static char out[1024];
+	out[0] = 0;
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	while (d && (e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			snprintf(out + strlen(out), sizeof out - strlen(out), "%s%s",
+			         *out ? " " : "", e->d_name);
+	if (d)
+		closedir(d);
+	return out;
+}
+
+static void test_read(void)
+{
+	char *text;
+	size_t n;
+	put(at("r.txt"), "hello");
+	CHECK(ocr2_read_file(at("r.txt"), 5, OCR2_ERR_IO, &text, &n) == OCR2_OK && n == 5 &&
+	          !strcmp(text, "hello"),
+	      "ocr2_read_file(at(\"r.txt\"), 5, OCR2_ERR_IO, &text, &n) == OCR2_OK && n == 5 && "
+	      "!strcmp(text, \"hello\")");
+	free(text);
+	CHECK(ocr2_read_file(at("r.txt"), 4, OCR2_ERR_MODEL, &text, &n) == OCR2_ERR_MODEL &&
+	          text == NULL && strstr(ocr2_errmsg(), "r.txt: file too large"),
+	      "ocr2_read_file(at(\"r.txt\"), 4, OCR2_ERR_MODEL, &text, &n) == OCR2_ERR_MODEL && "
+	      "text == NULL && strstr(ocr2_errmsg(), \"r.txt: file too large\")");
+	CHECK(ocr2_read_file(at("none"), 4, OCR2_ERR_IO, &text, &n) == OCR2_ERR_IO &&
+	          strstr(ocr2_errmsg(), "none: cannot open: No such file"),
+	      "ocr2_read_file(at(\"none\"), 4, OCR2_ERR_IO, &text, &n) == OCR2_ERR_IO && "
+	      "strstr(ocr2_errmsg(), \"none: cannot open: No such file\")");
+	CHECK(ocr2_read_file(root, 4, OCR2_ERR_IO, &text, &n) == OCR2_ERR_IO &&
+	          strstr(ocr2_errmsg(), ": read error"),
+	      "ocr2_read_file(root, 4, OCR2_ERR_IO, &text, &n) == OCR2_ERR_IO && "
+	      "strstr(ocr2_errmsg(), \": read error\")");
+	put(at("empty"), "");
+	CHECK(ocr2_read_file(at("empty"), 0, OCR2_ERR_IO, &text, &n) == OCR2_OK && n == 0 && text &&
+	          !*text,
+	      "ocr2_read_file(at(\"empty\"), 0, OCR2_ERR_IO, &text, &n) == OCR2_OK && n == 0 && "
+	      "text && !*text");
+	free(text);
+
+	/* past the first buffer, through a pipe (no size known beforehand) */
+	size_t big = 100000;
+	char *want = malloc(big);
+	for (size_t i = 0; i < big; i++)
+		want[i] = (char)('a' + i % 26);
+	int p[2];
+	CHECK(pipe(p) == 0, "pipe(p) == 0");
+	if (fork() == 0) {
+		close(p[0]);
+		for (size_t o = 0; o < big;) {
+			ssize_t w = write(p[1], want + o, big - o);
+			if (w <= 0)
+				_exit(1);
+			o += (size_t)w;
+		}
+		_exit(0);
+	}
+	close(p[1]);
+	CHECK(ocr2_read_fd(p[0], (size_t)-1, &text, &n) == 0 && n == big &&
+	          !memcmp(text, want, big) && text[big] == 0,
+	      "ocr2_read_fd(p[0], (size_t)-1, &text, &n) == 0 && n == big && !memcmp(text, want, "
+	      "big) && text[big] == 0");
+	free(text);
+	close(p[0]);
+
+	FILE *f = fopen(at("big"), "wb");
+	fwrite(want, 1, big, f);
+	fclose(f);
+	int fd = open(at("big"), O_RDONLY);
+	CHECK(ocr2_read_fd(fd, big, &text, &n) == 0 && n == big,
+	      "ocr2_read_fd(fd, big, &text, &n) == 0 && n == big");
+	free(text);
+	lseek(fd, 0, SEEK_SET);
+	CHECK(ocr2_read_fd(fd, big - 1, &text, &n) == -1 && errno == EFBIG && !text,
+	      "ocr2_read_fd(fd, big - 1, &text, &n) == -1 && errno == EFBIG && !text");
+	close(fd);
+	free(want);
+}
+
+static void test_paths(void)
+{
+	struct {
+		const char *dir, *name, *want;
+	} joins[] = {
+	    {"a", "b", "a/b"}, {"a/", "b", "a/b"},        {"/", "b", "/b"},
+	    {"", "b", "/b"},   {"a/b", "c.d", "a/b/c.d"},
+	};
+	for (size_t i = 0; i < sizeof joins / sizeof *joins; i++) {
+		char *s = ocr2_path_join(joins[i].dir, joins[i].name);
+		CHECK(s && !strcmp(s, joins[i].want), "s && !strcmp(s, joins[i].want)");
+		free(s);
+	}
+	struct {
+		const char *path, *want;
+	} dirs[] = {{"a/b", "a"}, {"/b", "/"}, {"b", "."}, {"a/b/c", "a/b"}, {"a/", "a"}};
+	for (size_t i = 0; i < sizeof dirs / sizeof *dirs; i++) {
+		char *s = ocr2_path_dir(dirs[i].path);
+		CHECK(s && !strcmp(s, dirs[i].want), "s && !strcmp(s, dirs[i].want)");
+		free(s);
+	}
+}
+
+static void test_mkdir(void)
+{
+	CHECK(ocr2_mkdir_p(at("m/n/o"), 0777) == 0 && is_dir(at("m/n/o")),
+	      "ocr2_mkdir_p(at(\"m/n/o\"), 0777) == 0 && is_dir(at(\"m/n/o\"))");
+	CHECK(ocr2_mkdir_p(at("m/n/o"), 0777) == 0,
+	      "ocr2_mkdir_p(at(\"m/n/o\"), 0777) == 0"); /* existing */
+	CHECK(ocr2_mkdir_p(at("m//p/"), 0755) == 0 && is_dir(at("m/p")),
+	      "ocr2_mkdir_p(at(\"m//p/\"), 0755) == 0 && is_dir(at(\"m/p\"))");
+	struct stat st;
+	CHECK(stat(at("m/p"), &st) == 0 && (st.st_mode & 0022) == 0,
+	      "stat(at(\"m/p\"), &st) == 0 && (st.st_mode & 0022) == 0");
+	put(at("m/file"), "x");
+	errno = 0;
+	CHECK(ocr2_mkdir_p(at("m/file/q"), 0777) == -1 && errno == ENOTDIR,
+	      "ocr2_mkdir_p(at(\"m/file/q\"), 0777) == -1 && errno == ENOTDIR");
+	/* the last name taken by a file: the caller's next step reports it */
+	CHECK(ocr2_mkdir_p(at("m/file"), 0777) == 0 && !is_dir(at("m/file")),
+	      "ocr2_mkdir_p(at(\"m/file\"), 0777) == 0 && !is_dir(at(\"m/file\"))");
+	CHECK(ocr2_mkdir_p("", 0777) == -1 && errno == ENOENT,
+	      "ocr2_mkdir_p(\"\", 0777) == -1 && errno == ENOENT");
+}
+
+static void test_atomic(void)
+{
+	CHECK(ocr2_mkdir_p(at("a"), 0777) == 0, "ocr2_mkdir_p(at(\"a\"), 0777) == 0");
+	char final[512];
+	snprintf(final, sizeof final, "%s", at("a/out.md"));
+	ocr2_atomic a;
+	CHECK(ocr2_atomic_open(&a, final, OCR2_ATOMIC_SHARED) == 0,
+	      "ocr2_atomic_open(&a, final, OCR2_ATOMIC_SHARED) == 0");
+	CHECK(a.tmp && !strncmp(a.tmp, at("a/.out.md.tmp."), strlen(at("a/.out.md.tmp."))) &&
+	          strlen(a.tmp) == strlen(at("a/.out.md.tmp.")) + 6,
+	      "a.tmp && !strncmp(a.tmp, at(\"a/.out.md.tmp.\"), strlen(at(\"a/.out.md.tmp.\"))) && "
+	      "strlen(a.tmp) == strlen(at(\"a/.out.md.tmp.\")) + 6");
+	fputs("new", a.f);
+	CHECK(access(final, F_OK) != 0,
+	      "access(final, F_OK) != 0"); /* not there before the commit */
+	CHECK(ocr2_atomic_commit(&a) == 0 && a.tmp == NULL && a.f == NULL,
+	      "ocr2_atomic_commit(&a) == 0 && a.tmp == NULL && a.f == NULL");
+	char *text;
+	size_t n;
+	CHECK(ocr2_read_file(final, 100, OCR2_ERR_IO, &text, &n) == OCR2_OK && !strcmp(text, "new"),
+	      "ocr2_read_file(final, 100, OCR2_ERR_IO, &text, &n) == OCR2_OK && !strcmp(text, "
+	      "\"new\")");
+	free(text);
+	CHECK(!strcmp(listing(at("a")), "out.md"), "!strcmp(listing(at(\"a\")), \"out.md\")");
+	/* the mode any new file gets */
+	struct stat st;
+	mode_t um = umask(022);
+	umask(um);
+	CHECK(stat(final, &st) == 0 && (st.st_mode & 0777) == (0666 & ~um),
+	      "stat(final, &st) == 0 && (st.st_mode & 0777) == (0666 & ~um)");
+
+	/* an abort leaves the old file as it was and no temporary */
+	CHECK(ocr2_atomic_open(&a, final, OCR2_ATOMIC_SHARED) == 0,
+	      "ocr2_atomic_open(&a, final, OCR2_ATOMIC_SHARED) == 0");
+	fputs("half", a.f);
+	ocr2_atomic_abort(&a);
+	ocr2_atomic_abort(&a); /* twice: nothing */
+	CHECK(ocr2_read_file(final, 100, OCR2_ERR_IO, &text, &n) == OCR2_OK && !strcmp(text, "new"),
+	      "ocr2_read_file(final, 100, OCR2_ERR_IO, &text, &n) == OCR2_OK && !strcmp(text, "
+	      "\"new\")");
+	free(text);
+	CHECK(!strcmp(listing(at("a")), "out.md"), "!strcmp(listing(at(\"a\")), \"out.md\")");
+
+	/* abort of a first write: nothing at all */
+	CHECK(ocr2_mkdir_p(at("b"), 0777) == 0, "ocr2_mkdir_p(at(\"b\"), 0777) == 0");
+	CHECK(ocr2_atomic_open(&a, at("b/x"), OCR2_ATOMIC_SHARED) == 0,
+	      "ocr2_atomic_open(&a, at(\"b/x\"), OCR2_ATOMIC_SHARED) == 0");
+	fputs("x", a.f);
+	ocr2_atomic_abort(&a);
+	CHECK(!strcmp(listing(at("b")), ""), "!strcmp(listing(at(\"b\")), \"\")");
+
+	/* alone: the fixed name; a hidden name keeps its one dot; the temporary
+	 * a killed run left is overwritten */
+	put(at("b/.rec.json.tmp"), "left by a killed run");
+	CHECK(ocr2_atomic_open(&a, at("b/.rec.json"), OCR2_ATOMIC_ALONE) == 0 &&
+	          !strcmp(a.tmp, at("b/.rec.json.tmp")),
+	      "ocr2_atomic_open(&a, at(\"b/.rec.json\"), OCR2_ATOMIC_ALONE) == 0 && !strcmp(a.tmp, "
+	      "at(\"b/.rec.json.tmp\"))");
+	fputs("{}", a.f);
+	CHECK(ocr2_atomic_sync(&a) == 0 && a.f == NULL && access(a.tmp, F_OK) == 0,
+	      "ocr2_atomic_sync(&a) == 0 && a.f == NULL && access(a.tmp, F_OK) == 0");
+	CHECK(ocr2_atomic_commit(&a) == 0, "ocr2_atomic_commit(&a) == 0");
+	CHECK(ocr2_read_file(at("b/.rec.json"), 100, OCR2_ERR_IO, &text, &n) == OCR2_OK &&
+	          !strcmp(text, "{}"),
+	      "ocr2_read_file(at(\"b/.rec.json\"), 100, OCR2_ERR_IO, &text, &n) == OCR2_OK && "
+	      "!strcmp(text, \"{}\")");
+	free(text);
+	CHECK(!strcmp(listing(at("b")), ".rec.json"), "!strcmp(listing(at(\"b\")), \".rec.json\")");
+	CHECK(ocr2_atomic_open(&a, at("b/m.bin"), OCR2_ATOMIC_ALONE) == 0 &&
+	          !strcmp(a.tmp, at("b/.m.bin.tmp")),
+	      "ocr2_atomic_open(&a, at(\"b/m.bin\"), OCR2_ATOMIC_ALONE) == 0 && !strcmp(a.tmp, "
+	      "at(\"b/.m.bin.tmp\"))");
+	ocr2_atomic_abort(&a);
+
+	/* a writer that opens the temporary by name (as the PNG writer does) */
+	CHECK(ocr2_atomic_open(&a, at("b/p.png"), OCR2_ATOMIC_SHARED) == 0,
+	      "ocr2_atomic_open(&a, at(\"b/p.png\"), OCR2_ATOMIC_SHARED) == 0");
+	put(a.tmp, "png");
+	CHECK(ocr2_atomic_commit(&a) == 0, "ocr2_atomic_commit(&a) == 0");
+	CHECK(ocr2_read_file(at("b/p.png"), 100, OCR2_ERR_IO, &text, &n) == OCR2_OK &&
+	          !strcmp(text, "png"),
+	      "ocr2_read_file(at(\"b/p.png\"), 100, OCR2_ERR_IO, &text, &n) == OCR2_OK && "
+	      "!strcmp(text, \"png\")");
+	free(text);
+
+	/* a failed rename (the final name is a directory that is not empty):
+	 * -1 with errno, the temporary gone, the directory untouched */
+	CHECK(ocr2_mkdir_p(at("c/d/e"), 0777) == 0, "ocr2_mkdir_p(at(\"c/d/e\"), 0777) == 0");
+	CHECK(ocr2_atomic_open(&a, at("c/d"), OCR2_ATOMIC_SHARED) == 0,
+	      "ocr2_atomic_open(&a, at(\"c/d\"), OCR2_ATOMIC_SHARED) == 0");
+	fputs("x", a.f);
+	errno = 0;
+	CHECK(ocr2_atomic_commit(&a) == -1 && errno != 0 && a.tmp == NULL,
+	      "ocr2_atomic_commit(&a) == -1 && errno != 0 && a.tmp == NULL");
+	CHECK(!strcmp(listing(at("c")), "d") && is_dir(at("c/d/e")),
+	      "!strcmp(listing(at(\"c\")), \"d\") && is_dir(at(\"c/d/e\"))");
+
+	/* no such directory: the open fails with errno, nothing to release */
+	errno = 0;
+	CHECK(ocr2_atomic_open(&a, at("nodir/x"), OCR2_ATOMIC_SHARED) == -1 && errno == ENOENT &&
+	          a.tmp == NULL && a.f == NULL,
+	      "ocr2_atomic_open(&a, at(\"nodir/x\"), OCR2_ATOMIC_SHARED) == -1 && errno == ENOENT "
+	      "&& a.tmp == NULL && a.f == NULL");
+
+	/* stale temporaries: only those of this name, with six characters */
+	CHECK(ocr2_mkdir_p(at("s"), 0777) == 0, "ocr2_mkdir_p(at(\"s\"), 0777) == 0");
+	put(at("s/.o.md.tmp.Ab12Cd"), "");
+	put(at("s/.o.md.tmp.short"), "");
+	ocr2_atomic_remove_stale(at("s/o.md"));
+	CHECK(!strcmp(listing(at("s")), ".o.md.tmp.short"),
+	      "!strcmp(listing(at(\"s\")), \".o.md.tmp.short\")");
+}
+
+int main(void)
+{
+	const char *tmpdir = getenv("TMPDIR");
+	snprintf(root, sizeof root, "%s/ocr2-test-fs-XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
+	if (!mkdtemp(root)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	test_read();
+	test_paths();
+	test_mkdir();
+	test_atomic();
+	char cmd[512];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
+	if (system(cmd) != 0)
+		printf("note: %s not removed\n", root);
+	return check_done();
+}
