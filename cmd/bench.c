@@ -247,6 +247,7 @@ int cmd_bench(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
+	threads = cli_threads("bench", threads);
 	char *dir = cli_model_dir(model);
 	double t = ocr2_now();
 	ocr2_pipeline *p = NULL;

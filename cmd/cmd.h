@@ -30,6 +30,9 @@ void cli_error(const char *sub, const char *fmt, ...) __attribute__((format(prin
 /* Where models are installed: $XDG_DATA_HOME/ocr2/models
  * (~/.local/share/ocr2/models when unset). Returns a malloc'd string. */
 char *cli_models_root(void);
+/* -t N as run: N when the process may use that many CPUs (affinity mask,
+ * cgroup quota), else that count, with a one-line notice; 0 stays 0 (all). */
+int cli_threads(const char *sub, int requested);
 /* The model directory: -m value, else $OCR2_MODEL, else
  * cli_models_root()/deepseek-ocr-2. Returns a malloc'd string. */
 char *cli_model_dir(const char *opt);

@@ -546,6 +546,7 @@ static int parse_options(int argc, char **argv, options *o)
 		case 't':
 			if (!parse_int(optarg, 0, 4096, &o->threads))
 				BAD("-t %s: not a thread count", optarg);
+			o->threads = cli_threads("scan", o->threads);
 			break;
 		case OPT_MAX_TOKENS:
 			if (!parse_int(optarg, 1, 1 << 20, &o->max_tokens))

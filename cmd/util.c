@@ -5,6 +5,7 @@
 
 #include "cmd.h"
 #include "base/fs.h"
+#include "compute/pool.h"
 
 void cli_error(const char *sub, const char *fmt, ...)
 {
@@ -36,4 +37,15 @@ char *cli_model_dir(const char *opt)
 	char *dir = root ? ocr2_path_join(root, "deepseek-ocr-2") : NULL;
 	free(root);
 	return dir;
+}
+
+int cli_threads(const char *sub, int requested)
+{
+	int n = ocr2_ncpu();
+	if (requested > n) {
+		fprintf(stderr, "ocr2 %s: -t %d is more than the %d CPU%s this process may use; using %d\n",
+			sub, requested, n, n == 1 ? "" : "s", n);
+		return n;
+	}
+	return requested;
 }
