@@ -30,21 +30,44 @@ void ocr2_free_huge(void *p, size_t bytes)
 		munmap(p, bytes);
 }
 
-static int use_simd = -1; /* -1 unknown, 0 no, 1 AVX-512 */
+/* The widest kernels the CPU runs, decided once: 2 AVX-512 (f, bw, vl),
+ * 1 AVX2 with FMA and F16C, 0 the portable loops. OCR2_NO_SIMD=1 forces 0;
+ * OCR2_SIMD=avx2 caps it at 1 (so the AVX2 kernels stay tested on AVX-512
+ * machines). */
+static int simd_level = -1;
+
+static int level(void)
+{
+	if (simd_level < 0) {
+		int l = 0;
+#if defined(__x86_64__) && defined(__GNUC__)
+		__builtin_cpu_init();
+		if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+		    __builtin_cpu_supports("f16c"))
+			l = 1;
+		if (l && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+		    __builtin_cpu_supports("avx512vl"))
+			l = 2;
+#endif
+		const char *e = getenv("OCR2_NO_SIMD");
+		if (e && *e && strcmp(e, "0"))
+			l = 0;
+		const char *cap = getenv("OCR2_SIMD");
+		if (cap && !strcmp(cap, "avx2") && l > 1)
+			l = 1;
+		simd_level = l;
+	}
+	return simd_level;
+}
 
 bool ocr2_have_avx512(void)
 {
-	if (use_simd < 0) {
-		const char *e = getenv("OCR2_NO_SIMD");
-		int ok = 0;
-#if defined(__x86_64__) && defined(__GNUC__)
-		__builtin_cpu_init();
-		ok = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-		     __builtin_cpu_supports("avx512vl");
-#endif
-		use_simd = ok && !(e && *e && strcmp(e, "0")) ? 1 : 0;
-	}
-	return use_simd == 1;
+	return level() == 2;
+}
+
+bool ocr2_have_avx2(void)
+{
+	return level() >= 1;
 }
 
 /* ---- the CPUs this process may use ------------------------------------------ */

@@ -52,5 +52,8 @@ void ocr2_free_huge(void *p, size_t bytes);
 
 /* AVX-512 (f, bw, vl) kernels run: the CPU has them and OCR2_NO_SIMD is unset. */
 bool ocr2_have_avx512(void);
+/* AVX2 + FMA + F16C kernels run (also where AVX-512 does); OCR2_NO_SIMD=1
+ * turns both off, OCR2_SIMD=avx2 leaves only AVX2. */
+bool ocr2_have_avx2(void);
 
 #endif
