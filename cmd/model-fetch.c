@@ -1,7 +1,7 @@
 /* model-fetch.c - ocr2 model fetch (download the published model, verified
  * and resumable) and ocr2 model list (what is installed). */
 #include <dirent.h>
-#include <getopt.h>
+#include <strings.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,20 +23,61 @@ static void on_signal(int sig)
 	cancel_flag = 1;
 }
 
-static void fetch_usage(FILE *f)
-{
-	fprintf(f,
-		"usage: ocr2 model fetch [NAME] [-m DIR] [--revision REV] [--offline]\n"
-		"                        [--timeout SECONDS] [--retries N] [--no-check] [-q]\n"
-		"       ocr2 model list\n\n"
-		"Downloads NAME (a Hugging Face repository, default %s\n"
-		"at commit %s) into DIR (default $OCR2_MODEL, else $XDG_DATA_HOME/ocr2/models/deepseek-ocr-2),\n"
-		"verifying each file against the sha256 the hub publishes; resumes after an\n"
-		"interruption and skips files already verified. HF_ENDPOINT selects a mirror,\n"
-		"HF_TOKEN (or the huggingface-cli token file) a token, https_proxy a proxy.\n"
-		"--offline verifies what is there without touching the network.\n",
-		OCR2_FETCH_REPO, OCR2_FETCH_REVISION);
-}
+enum { OPT_REVISION = 256, OPT_OFFLINE, OPT_HF_CACHE, OPT_TIMEOUT, OPT_RETRIES, OPT_NO_CHECK,
+       OPT_NAMES };
+
+const cli_cmd cli_model_fetch = {
+	.name = "model fetch",
+	.synopsis = "[NAME] [-m DIR | --hf-cache] [--revision REV] [--offline]\n"
+		    "[--timeout SECONDS] [--retries N] [--no-check] [-q]",
+	.about = "Downloads NAME (a Hugging Face repository, default " OCR2_FETCH_REPO "\n"
+		 "at commit " OCR2_FETCH_REVISION ") into DIR (default $OCR2_MODEL,\n"
+		 "else $XDG_DATA_HOME/ocr2/models/deepseek-ocr-2), or with --hf-cache into the\n"
+		 "Hugging Face cache that the Python tools read, verifying each file against the\n"
+		 "sha256 the hub publishes; resumes after an interruption and skips files\n"
+		 "already verified. HF_ENDPOINT selects a mirror, HF_TOKEN (or the\n"
+		 "huggingface-cli token file) a token, https_proxy a proxy.\n",
+	.opts = (const cli_opt[]){
+		{"model", 'm', "DIR", ARG_DIR, .help = "the directory to download into"},
+		{"hf-cache", OPT_HF_CACHE, NULL, ARG_NONE,
+		 .help = "download into the Hugging Face cache ($HF_HUB_CACHE,\n"
+			 "$HF_HOME/hub or ~/.cache/huggingface/hub) in its own\n"
+			 "layout, so Python and ocr2 share one copy"},
+		{"revision", OPT_REVISION, "REV", ARG_TEXT, .help = "a branch, tag or commit"},
+		{"offline", OPT_OFFLINE, NULL, ARG_NONE,
+		 .help = "verify what is there without touching the network"},
+		{"timeout", OPT_TIMEOUT, "SECONDS", ARG_INT, .range = &RANGE_SECONDS,
+		 .help = "give up on a connection silent this long (default 60)"},
+		{"retries", OPT_RETRIES, "N", ARG_INT, .range = &RANGE_RETRIES,
+		 .help = "resume a broken transfer up to N times (default 3)"},
+		{"no-check", OPT_NO_CHECK, NULL, ARG_NONE,
+		 .help = "skip 'ocr2 model check' after the download"},
+		{"quiet", 'q', NULL, ARG_NONE, .help = "no progress line and no summary"},
+		CLI_OPT_HELP,
+		CLI_OPT_END,
+	},
+	.after = "Exit status: 0 downloaded and verified, 1 a download failed, 2 usage error,\n"
+		 "3 the model fails its check, 130 interrupted (parts kept for a resume).\n",
+	.operands = ARG_TEXT,
+	.help = "download the published model from Hugging Face",
+};
+
+const cli_cmd cli_model_list = {
+	.name = "model list",
+	.synopsis = "[--names]",
+	.about = "Lists every model ocr2 can find: the directories under\n"
+		 "$XDG_DATA_HOME/ocr2/models (~/.local/share/ocr2/models) and the snapshots of\n"
+		 "the Hugging Face cache ($HF_HUB_CACHE, else $HF_HOME/hub, else\n"
+		 "~/.cache/huggingface/hub): name (what -m accepts), size, complete or\n"
+		 "incomplete, repository@commit, and where it is. Sizes are checked against\n"
+		 "the record of the fetch, or without one against the safetensors headers.\n",
+	.opts = (const cli_opt[]){
+		{"names", OPT_NAMES, NULL, ARG_NONE, .help = "print only the names, one per line"},
+		CLI_OPT_HELP,
+		CLI_OPT_END,
+	},
+	.help = "list the models ocr2 can find",
+};
 
 static void human(uint64_t b, char *out, size_t n)
 {
@@ -223,66 +264,33 @@ static char *hub_token(void)
 	return *buf ? strdup(buf) : NULL;
 }
 
-static int parse_int(const char *s, int lo, int hi, int *out)
-{
-	char *end;
-	long v = strtol(s, &end, 10);
-	if (!*s || *end || v < lo || v > hi)
-		return -1;
-	*out = (int)v;
-	return 0;
-}
-
 static int do_fetch(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"model", required_argument, NULL, 'm'},
-		{"revision", required_argument, NULL, 'r'},
-		{"offline", no_argument, NULL, 'o'},
-		{"timeout", required_argument, NULL, 't'},
-		{"retries", required_argument, NULL, 'R'},
-		{"no-check", no_argument, NULL, 'n'},
-		{"quiet", no_argument, NULL, 'q'},
-		{"help", no_argument, NULL, 'h'},
-		{0},
-	};
 	const char *mdir = NULL, *rev = NULL;
-	int offline = 0, timeout = 60, retries = 3, check = 1, quiet = 0;
+	int offline = 0, timeout = 60, retries = 3, check = 1, quiet = 0, hf_cache = 0;
 	const char *off = getenv("HF_HUB_OFFLINE");
 	if (off && (!strcmp(off, "1") || !strcasecmp(off, "true") || !strcasecmp(off, "yes")))
 		offline = 1;
-	optind = 1;
-	opterr = 0;
+	cli_parser cp;
+	cli_begin(&cp, &cli_model_fetch, argc, argv);
 	int ch;
-	while ((ch = getopt_long(argc, argv, "m:qh", opts, NULL)) != -1) {
+	while ((ch = cli_next(&cp)) > 0) {
 		switch (ch) {
-		case 'm': mdir = optarg; break;
-		case 'r': rev = optarg; break;
-		case 'o': offline = 1; break;
-		case 'n': check = 0; break;
+		case 'm': mdir = cp.arg; break;
+		case OPT_REVISION: rev = cp.arg; break;
+		case OPT_OFFLINE: offline = 1; break;
+		case OPT_HF_CACHE: hf_cache = 1; break;
+		case OPT_NO_CHECK: check = 0; break;
 		case 'q': quiet = 1; break;
-		case 't':
-			if (parse_int(optarg, 1, 86400, &timeout)) {
-				cli_error("model fetch", "--timeout: '%s' is not a number of seconds "
-					  "(1-86400)", optarg);
-				return EXIT_USAGE;
-			}
-			break;
-		case 'R':
-			if (parse_int(optarg, 0, 100, &retries)) {
-				cli_error("model fetch", "--retries: '%s' is not a count (0-100)", optarg);
-				return EXIT_USAGE;
-			}
-			break;
-		case 'h':
-			fetch_usage(stdout);
-			return EXIT_OK;
-		default:
-			cli_error("model fetch", "unknown or incomplete option '%s'; see 'ocr2 model "
-				  "fetch --help'", argv[optind - 1]);
-			return EXIT_USAGE;
+		case OPT_TIMEOUT: timeout = (int)cp.n; break;
+		case OPT_RETRIES: retries = (int)cp.n; break;
 		}
 	}
+	if (ch < 0)
+		return cli_stop(ch);
+	optind = cp.optind;
+	if (hf_cache && mdir)
+		return cli_usage(&cli_model_fetch, "-m and --hf-cache name two places; give one");
 	const char *name = NULL;
 	if (optind < argc)
 		name = argv[optind++];
@@ -360,16 +368,17 @@ static int cmp_str(const void *a, const void *b)
 
 static int do_list(int argc, char **argv)
 {
-	if (argc > 1) {
-		if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-			printf("usage: ocr2 model list\n\nLists the models under "
-			       "$XDG_DATA_HOME/ocr2/models (~/.local/share/ocr2/models):\n"
-			       "name, size on disk, complete or not, repository@commit.\n");
-			return EXIT_OK;
-		}
-		cli_error("model list", "unexpected argument '%s'", argv[1]);
-		return EXIT_USAGE;
-	}
+	bool names_only = false;
+	cli_parser cp;
+	cli_begin(&cp, &cli_model_list, argc, argv);
+	int ch;
+	while ((ch = cli_next(&cp)) > 0)
+		if (ch == OPT_NAMES)
+			names_only = true;
+	if (ch < 0)
+		return cli_stop(ch);
+	if (cp.optind < argc)
+		return cli_usage(&cli_model_list, "unexpected argument '%s'", argv[cp.optind]);
 	char *root = cli_models_root();
 	DIR *d = root ? opendir(root) : NULL;
 	if (!d) {

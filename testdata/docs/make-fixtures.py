@@ -311,7 +311,10 @@ def make_pdf(tmp):
     manifest.append("pdf-cropbox.pdf pages=1 pdftocairo-cropbox  # the crop box is drawn, "
                     "as pdftocairo -cropbox and PyMuPDF do")
     one_page_pdf(out("pdf-huge.pdf"), "0 0 14400 14400")
-    expect_status("pdf-huge.pdf", "TOO_LARGE", "render", "200 in square at 144 dpi")
+    # 28800x28800 at 144 dpi: over max_pixels, so drawn at the largest whole
+    # dpi that fits: 4 Mpx -> 10 dpi (72 * sqrt(4194304) / 14400 = 10.24)
+    manifest.append("pdf-huge.pdf fit=4194304 dpi=10 size=2000x2000  # 200 in square: "
+                    "drawn at the largest whole dpi under max_pixels")
     write_pdf(out("pdf-zero-pages.pdf"), [
         b"<< /Type /Catalog /Pages 2 0 R >>",
         b"<< /Type /Pages /Kids [] /Count 0 >>",

@@ -21,17 +21,28 @@ sys.stdout.buffer.write(markdown_ref.convert(raw, link, drop).encode('utf-8', 's
 X
 }
 
-# markdown of one image: "<!-- page 1 -->\n\n" + conversion + "\n"
+# markdown of one image: "<!-- page 1 -->\n\n" + conversion + "\n"; without
+# --images a figure leaves no link (the official images/0.jpg is never written)
 expect_rc 0 "markdown" -- "$OCR2" scan "$FIX/page.png"
-{ printf '<!-- page 1 -->\n\n'; ref "$CANNED/doc.raw"; echo; } >"$T/want"
+{ printf '<!-- page 1 -->\n\n'; ref "$CANNED/doc.raw" drop; echo; } >"$T/want"
 cmp -s "$T/out" "$T/want" || { fail "markdown bytes"; diff "$T/want" "$T/out" | head; }
+grep -q '!\[' "$T/out" && fail "markdown without --images links a figure: $(grep '!\[' "$T/out")"
+# --image-links official: the official script's link text, byte for byte
+expect_rc 0 "markdown --image-links official" -- "$OCR2" scan --image-links official "$FIX/page.png"
+{ printf '<!-- page 1 -->\n\n'; ref "$CANNED/doc.raw"; echo; } >"$T/want"
+cmp -s "$T/out" "$T/want" || { fail "markdown --image-links official bytes"; diff "$T/want" "$T/out" | head; }
+# --images with a format that cannot link is a usage error that says so
+expect_rc 2 "--images -f text" -- "$OCR2" scan --images "$T/nofigs" -f text "$FIX/page.png"
+grep -q -- "--images: -f text has no figure links" "$T/err" || fail "--images -f text: $(cat "$T/err")"
+[ -e "$T/nofigs" ] && fail "--images -f text created its directory"
+expect_rc 2 "--images with --image-links official" -- "$OCR2" scan --images "$T/nofigs" --image-links official "$FIX/page.png"
 # text: the same conversion with image tags dropped, no page comment
 expect_rc 0 "text" -- "$OCR2" scan -f text "$FIX/page.png"
 { ref "$CANNED/doc.raw" drop; echo; } >"$T/want"
 cmp -s "$T/out" "$T/want" || { fail "text bytes"; diff "$T/want" "$T/out" | head; }
 # md alias and -o FILE give the same bytes as stdout
 expect_rc 0 "-f md -o FILE" -- "$OCR2" scan -f md -o "$T/page.md" "$FIX/page.png"
-{ printf '<!-- page 1 -->\n\n'; ref "$CANNED/doc.raw"; echo; } | cmp -s - "$T/page.md" || fail "-o FILE differs from stdout"
+{ printf '<!-- page 1 -->\n\n'; ref "$CANNED/doc.raw" drop; echo; } | cmp -s - "$T/page.md" || fail "-o FILE differs from stdout"
 # a truncated page is marked in its comment
 expect_rc 1 "truncated markdown" -- "$OCR2" scan --max-tokens 100 "$FIX/page.png"
 head -1 "$T/out" | grep -qx '<!-- page 1: truncated -->' || fail "truncated page comment: $(head -1 "$T/out")"
@@ -88,7 +99,7 @@ expect_rc 0 "-q" -- "$OCR2" scan -q "$FIX/page.png"
 
 # a PDF: one comment per page, the PDF script's image names, form feeds in text
 if have_pdf; then
-	expect_rc 0 "PDF markdown" -- "$OCR2" scan "$FIX/three.pdf"
+	expect_rc 0 "PDF markdown" -- "$OCR2" scan --image-links official "$FIX/three.pdf"
 	{ for p in 1 2 3; do
 		[ $p -gt 1 ] && printf '\n\n'
 		printf '<!-- page %d -->\n\n' $p
