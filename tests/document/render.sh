@@ -122,6 +122,12 @@ check_bad short-strip-tiff "$D/tiff-short-strip.tif" "page 1: corrupt TIFF data"
 check_bad unsupported "$D/image.gif" "not a PDF, TIFF, PNG or JPEG file$"
 check_bad lying-extension "$D/text-named.pdf" "not a PDF, TIFF, PNG or JPEG file$"
 check_bad empty "$D/empty.png" "empty file$"
+# a standard fax, 204 x 98 dpi: 1728x1100 pixels twice as tall as wide are
+# resampled to square ones, 1728x2290, as a viewer shows the page
+run fax-page 0 -o "$T/fax" "$D/tiff-fax-page.tif"
+size=$(od -An -tx1 -j16 -N8 "$T/fax/tiff-fax-page-1.png" | tr -d ' \n')
+[ "$size" = "000006c0000008f2" ] && ok "fax 1728x1100 at 204x98 dpi -> 1728x2290" || bad "fax page size bytes $size"
+
 # a PDF page over the pixel limit (OCR2_MAX_PIXELS, 4 Mpx here; 200 inches
 # square at 144 dpi would be 28800x28800) is drawn at the largest whole dpi
 # that fits, 10 (2000x2000; 11 would be 2200x2200), with a one-line notice
