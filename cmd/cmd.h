@@ -45,8 +45,11 @@ void cli_error(const char *sub, const char *fmt, ...) __attribute__((format(prin
 /* Where models are installed: $XDG_DATA_HOME/ocr2/models
  * (~/.local/share/ocr2/models when unset). Returns a malloc'd string. */
 char *cli_models_root(void);
-/* The model directory: -m value, else $OCR2_MODEL, else
- * cli_models_root()/deepseek-ocr-2. Returns a malloc'd string. */
+/* The model directory: -m DIR, or -m NAME as 'ocr2 model list' shows it;
+ * else $OCR2_MODEL; else cli_models_root()/deepseek-ocr-2 when it exists;
+ * else the Hugging Face cache's snapshot of the published model (refs/main's,
+ * else the pinned commit's, else the only one); else ocr2's own place, for
+ * the error. Returns a malloc'd string. */
 char *cli_model_dir(const char *opt);
 
 #endif

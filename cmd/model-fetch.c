@@ -211,10 +211,21 @@ static int run_check(const char *dir, int quiet)
 	return EXIT_OK;
 }
 
+/* Where fetch writes: -m DIR, else $OCR2_MODEL, else ocr2's own directory
+ * for the repository (never a model found elsewhere: that is for reading). */
 static char *dir_for(const char *opt, const char *name)
 {
-	if ((opt && *opt) || !name || !strcmp(name, OCR2_FETCH_REPO))
-		return cli_model_dir(opt);
+	const char *env = getenv("OCR2_MODEL");
+	if (opt && *opt)
+		return strdup(opt);
+	if (!name || !strcmp(name, OCR2_FETCH_REPO)) {
+		if (env && *env)
+			return strdup(env);
+		char *root = cli_models_root();
+		char *d = root ? ocr2_path_join(root, "deepseek-ocr-2") : NULL;
+		free(root);
+		return d;
+	}
 	const char *base = strrchr(name, '/');
 	char *lower = strdup(base ? base + 1 : name);
 	char *root = cli_models_root();
@@ -308,7 +319,7 @@ static int do_fetch(int argc, char **argv)
 			  "(rebuild with libcurl: meson setup -Dfetch=enabled)");
 		return EXIT_USAGE;
 	}
-	char *dir = dir_for(mdir, name);
+	char *dir = hf_cache ? ocr2_hf_cache_root() : dir_for(mdir, name);
 	char *token = offline ? NULL : hub_token();
 	ui u = {.tty = !quiet && isatty(2), .quiet = quiet, .offline = offline};
 	ocr2_fetch_params p = {
@@ -319,6 +330,7 @@ static int do_fetch(int argc, char **argv)
 		.timeout_s = timeout,
 		.retries = retries,
 		.offline = offline,
+		.hf_cache = hf_cache,
 		.cancel = &cancel_flag,
 		.cb = on_event,
 		.cb_arg = &u,
@@ -347,23 +359,108 @@ static int do_fetch(int argc, char **argv)
 		human(r.bytes_total, b, sizeof b);
 		if (!quiet) {
 			if (offline)
-				printf("%s: %d files, %s, all verified, commit %.12s\n", dir,
+				printf("%s: %d files, %s, all verified, commit %.12s\n", r.dir,
 				       r.n_files, b, r.commit[0] ? r.commit : "unknown");
 			else
 				printf("%s: %d files, %s (%d downloaded, %d already there), "
-				       "commit %.12s\n", dir, r.n_files, b, r.n_fetched, r.n_skipped,
+				       "commit %.12s\n", r.dir, r.n_files, b, r.n_fetched, r.n_skipped,
 				       r.commit);
 		}
 		if (check)
-			rc = run_check(dir, quiet);
+			rc = run_check(r.dir, quiet);
 	}
 	free(dir);
 	return rc;
 }
 
-static int cmp_str(const void *a, const void *b)
+/* A dynamic list of malloc'd strings. */
+typedef struct {
+	char **v;
+	int n, cap;
+} strs;
+
+static void strs_add(strs *l, char *s)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	if (!s)
+		return;
+	if (l->n == l->cap) {
+		int cap = l->cap ? 2 * l->cap : 16;
+		char **v = realloc(l->v, (size_t)cap * sizeof *v);
+		if (!v) {
+			free(s);
+			return;
+		}
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n++] = s;
+}
+
+static void strs_free(strs *l)
+{
+	for (int i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+}
+
+static int cmp_natural(const void *a, const void *b)
+{
+	return ocr2_natural_cmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The names in dir (no dot files), natural order. */
+static void read_names(const char *dir, strs *out)
+{
+	DIR *d = dir ? opendir(dir) : NULL;
+	struct dirent *de;
+	while (d && (de = readdir(d)))
+		if (de->d_name[0] != '.')
+			strs_add(out, strdup(de->d_name));
+	if (d)
+		closedir(d);
+	if (out->n)
+		qsort(out->v, (size_t)out->n, sizeof *out->v, cmp_natural);
+}
+
+/* A snapshot of the cache is a DeepSeek-OCR 2 model when it is the published
+ * repository or its config.json names the architecture (a fine-tune, a q8
+ * copy pushed to the hub); other models of the cache are not ours to list. */
+static bool is_ocr2_snapshot(const char *snap, const char *repo)
+{
+	if (!strcmp(repo, OCR2_FETCH_REPO))
+		return true;
+	char *path = ocr2_path_join(snap, "config.json");
+	char *text = NULL;
+	size_t n = 0;
+	bool yes = false;
+	if (path && ocr2_read_file(path, 1 << 20, OCR2_ERR_IO, &text, &n) == OCR2_OK)
+		yes = strstr(text, "\"DeepseekOCR2ForCausalLM\"") != NULL;
+	free(text);
+	free(path);
+	return yes;
+}
+
+/* One line of the list. */
+static void list_one(const char *name, const char *path, const char *note, bool partial,
+		     bool names_only)
+{
+	ocr2_model_dir_state ms;
+	if (ocr2_model_dir_describe(path, &ms) != OCR2_OK)
+		return;
+	if (names_only) {
+		printf("%s\n", name);
+		return;
+	}
+	char b[32];
+	human(ms.bytes, b, sizeof b);
+	printf("%-24s %10s  %s", name, b,
+	       ms.complete ? "complete" : ms.partial || partial ? "incomplete (download interrupted)" :
+	       "incomplete");
+	if (!ms.complete && ms.why[0])
+		printf(": %s", ms.why);
+	if (ms.repo[0])
+		printf("  %s@%.12s", ms.repo, ms.commit);
+	printf("%s  %s\n", note, path);
 }
 
 static int do_list(int argc, char **argv)
@@ -379,63 +476,69 @@ static int do_list(int argc, char **argv)
 		return cli_stop(ch);
 	if (cp.optind < argc)
 		return cli_usage(&cli_model_list, "unexpected argument '%s'", argv[cp.optind]);
-	char *root = cli_models_root();
-	DIR *d = root ? opendir(root) : NULL;
-	if (!d) {
-		fprintf(stderr, "ocr2 model list: no models installed in %s (try 'ocr2 model fetch')\n",
-			root ? root : "?");
-		free(root);
-		return EXIT_OK;
-	}
-	char **names = NULL;
-	size_t n = 0, cap = 0;
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		if (de->d_name[0] == '.')
-			continue;
-		if (n == cap) {
-			cap = cap ? 2 * cap : 16;
-			char **nn = realloc(names, cap * sizeof *names);
-			if (!nn)
-				break;
-			names = nn;
-		}
-		names[n] = strdup(de->d_name);
-		if (names[n])
-			n++;
-	}
-	closedir(d);
-	if (n)
-		qsort(names, n, sizeof *names, cmp_str);
 	int shown = 0;
-	for (size_t i = 0; i < n; i++) {
-		char *path = ocr2_path_join(root, names[i]);
+	/* ocr2's own: every directory under the models root */
+	char *root = cli_models_root();
+	strs names = {0};
+	read_names(root, &names);
+	for (int i = 0; i < names.n; i++) {
+		char *path = ocr2_path_join(root, names.v[i]);
 		struct stat st;
-		ocr2_model_dir_state ms;
-		bool model = path && !stat(path, &st) && S_ISDIR(st.st_mode) &&
-			     !ocr2_model_dir_describe(path, &ms);
+		if (path && !stat(path, &st) && S_ISDIR(st.st_mode)) {
+			list_one(names.v[i], path, "", false, names_only);
+			shown++;
+		}
 		free(path);
-		if (!model)
-			continue;
-		char b[32];
-		human(ms.bytes, b, sizeof b);
-		printf("%-24s %10s  %s", names[i], b,
-		       ms.complete ? "complete" : ms.partial ? "incomplete (download interrupted)" :
-		       "incomplete");
-		if (!ms.complete && ms.why[0])
-			printf(": %s", ms.why);
-		if (ms.repo[0])
-			printf("  %s@%.12s", ms.repo, ms.commit);
-		printf("\n");
-		shown++;
 	}
+	strs_free(&names);
+	/* the Hugging Face cache: every snapshot of a DeepSeek-OCR 2 repository,
+	 * named hf:OWNER/NAME@COMMIT (what -m takes) */
+	char *hf = ocr2_hf_cache_root();
+	strs repos = {0};
+	read_names(hf, &repos);
+	for (int i = 0; i < repos.n; i++) {
+		char repo[256];
+		if (ocr2_hf_repo_of(repos.v[i], repo, sizeof repo))
+			continue;
+		char *rd = ocr2_path_join(hf, repos.v[i]);
+		char **snaps = NULL;
+		int ns = rd ? ocr2_hf_snapshots(rd, &snaps) : 0;
+		char main_commit[41] = "";
+		if (rd && ocr2_hf_read_ref(rd, "main", main_commit))
+			main_commit[0] = 0;
+		/* a blob still growing: an interrupted download (theirs or ours) */
+		strs blobs = {0};
+		char *bd = rd ? ocr2_path_join(rd, "blobs") : NULL;
+		read_names(bd, &blobs);
+		bool partial = false;
+		for (int k = 0; k < blobs.n; k++) {
+			size_t bl = strlen(blobs.v[k]);
+			partial |= bl > 11 && !strcmp(blobs.v[k] + bl - 11, ".incomplete");
+		}
+		strs_free(&blobs);
+		free(bd);
+		for (int k = 0; k < ns; k++) {
+			char rel[64], name[320];
+			snprintf(rel, sizeof rel, "snapshots/%s", snaps[k]);
+			char *snap = ocr2_path_join(rd, rel);
+			if (snap && is_ocr2_snapshot(snap, repo)) {
+				snprintf(name, sizeof name, "hf:%s@%.12s", repo, snaps[k]);
+				list_one(name, snap, !strcmp(snaps[k], main_commit) ? " (main)" : "",
+					 partial, names_only);
+				shown++;
+			}
+			free(snap);
+			free(snaps[k]);
+		}
+		free(snaps);
+		free(rd);
+	}
+	strs_free(&repos);
 	if (!shown)
-		fprintf(stderr, "ocr2 model list: no models installed in %s (try 'ocr2 model fetch')\n",
-			root);
-	for (size_t i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
+		fprintf(stderr, "ocr2 model list: no models in %s nor in the Hugging Face cache %s "
+			"(try 'ocr2 model fetch')\n", root ? root : "?", hf ? hf : "?");
 	free(root);
+	free(hf);
 	return EXIT_OK;
 }
 
