@@ -108,6 +108,14 @@ if have_pdf; then
 	cmp -s "$T/out" "$T/want" || { fail "PDF markdown bytes"; diff "$T/want" "$T/out" | head; }
 	expect_rc 0 "PDF text" -- "$OCR2" scan -f text -p 1,3 "$FIX/three.pdf"
 	[ "$(grep -c $'^\f$' "$T/out")" = 1 ] || fail "PDF text: not one form feed between two pages"
+	# over the pixel limit at -r: drawn at the largest dpi that fits (a 4x3 in
+	# page: 91 dpi is 364x273 = 99372 pixels, 92 would be 101568), one notice
+	# naming the file and the page once, and the JSON says the dpi it got
+	expect_rc 0 "PDF over the pixel limit" -- env OCR2_MAX_PIXELS=100000 "$OCR2" scan -f json -p 1 -r 2400 "$FIX/three.pdf"
+	[ "$(cat "$T/err")" = "ocr2 scan: notice: $FIX/three.pdf: page 1: drawn at 91 dpi, the most that fits the limit of 100000 pixels (-r 2400)" ] ||
+		fail "pixel limit notice: $(cat "$T/err")"
+	python3 -c "import json, sys; p = json.load(open(sys.argv[1]))['pages'][0]; assert (p['width'], p['height'], p['dpi']) == (364, 273, 91), p" "$T/out" ||
+		fail "pixel limit: page not 364x273 at 91 dpi"
 	expect_rc 0 "PDF --images" -- "$OCR2" scan -p 2 --images "$T/pdfimg" -o "$T/pdf.md" "$FIX/three.pdf"
 	[ -f "$T/pdfimg/three-2-0.png" ] || fail "PDF --images: three-2-0.png missing"
 else
