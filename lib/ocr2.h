@@ -93,7 +93,9 @@ const char *ocr2_format_name(ocr2_format f);
 
 typedef struct {
 	double dpi;              /* PDF raster resolution; default 144 */
-	int64_t max_pixels;      /* refuse pages larger than this; default 1<<28 */
+	/* refuse raster pages larger than this, and draw a PDF page that would be
+	 * at the largest whole dpi that fits; default 1<<28, or $OCR2_MAX_PIXELS */
+	int64_t max_pixels;
 } ocr2_doc_params;
 
 ocr2_doc_params ocr2_doc_default_params(void);
@@ -114,7 +116,8 @@ ocr2_format ocr2_doc_format(const ocr2_doc *d);
  * page has no CropBox; otherwise as with -cropbox). TIFF: every directory is a
  * page. JPEG: EXIF orientation applied as Pillow's exif_transpose. Alpha is
  * composited on white: round((c*a + 255*(255-a)) / 255). Sizes over
- * max_pixels give OCR2_ERR_TOO_LARGE before any pixel memory is allocated. */
+ * max_pixels give OCR2_ERR_TOO_LARGE before any pixel memory is allocated
+ * (a PDF page is drawn at a lower dpi instead; see ocr2_doc_render_dpi). */
 ocr2_status ocr2_doc_render(ocr2_doc *d, int index, ocr2_image *out);
 /* The resolution page `index` is declared at: a PDF page reports p->dpi (what
  * _render draws it at); a TIFF page, PNG or JPEG its own resolution tags
@@ -126,6 +129,10 @@ ocr2_status ocr2_doc_page_dpi(ocr2_doc *d, int index, double *xdpi, double *ydpi
  * that is not white space, a control or an invisible format character
  * (zero-width space, joiners, BOM). Other formats give "" and 0. */
 ocr2_status ocr2_doc_page_text(ocr2_doc *d, int index, char **text, int *has_text);
+/* The resolution the last ocr2_doc_render drew its PDF page at: p->dpi, or
+ * less when the page would exceed max_pixels at p->dpi (the largest whole dpi
+ * at which it fits); 0 for TIFF, PNG and JPEG. */
+double ocr2_doc_render_dpi(const ocr2_doc *d);
 void ocr2_doc_free(ocr2_doc *d);
 
 /* Page selection "1,3-5,9-" (1-based, open-ended ranges allowed). */

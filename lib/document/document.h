@@ -14,6 +14,7 @@ struct ocr2_doc {
 	char *name;            /* for messages: the path, or "-"/the caller's name */
 	ocr2_doc_params p;
 	int n_pages;
+	double render_dpi;      /* the last PDF page's resolution (ocr2_doc_render_dpi) */
 	uint8_t *data;         /* the whole file when read into memory (owned) */
 	size_t n;
 	void *pdf;             /* PopplerDocument * */

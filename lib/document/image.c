@@ -1,7 +1,9 @@
 /* image.c - raster documents: TIFF (every frame, through libtiff's RGBA
- * reader), PNG (libpng) and JPEG (libjpeg, EXIF orientation applied), and the
- * PNG writer. Transparency is composited on white (see composite()). */
+ * reader, resampled to square pixels), PNG (libpng) and JPEG (libjpeg, EXIF
+ * orientation applied), and the PNG writer. Transparency is composited on
+ * white (see composite()). */
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdio.h>
@@ -16,6 +18,7 @@
 
 #include "base/error.h"
 #include "document/document.h"
+#include "document/resize.h"
 
 /* Alpha on a white page, the way Pillow's Image.paste(img, mask=alpha) onto
  * white does it (the official PDF script's RGBA path): round((c*a +
@@ -131,6 +134,33 @@ ocr2_status doc_tiff_open(ocr2_doc *d)
 	return OCR2_OK;
 }
 
+/* Pixels that are not square (a fax: 204 x 98 dpi) are shown by viewers at
+ * their physical proportions; the model must see them so too, or a standard
+ * fax reaches it squashed 2:1. The axis of the lower resolution is resampled
+ * up to the higher one (no detail is thrown away: 1728x1100 at 204x98 dpi
+ * becomes 1728x2290 at 204 dpi), with Pillow's bicubic filter, which is
+ * deterministic (integer coefficients) and what the encoder resizes with. The
+ * ResolutionUnit does not matter (a ratio; RESUNIT_NONE declares exactly that
+ * aspect). Missing, non-positive or absurd values (a ratio over 8) are
+ * ignored, as viewers ignore them. */
+static void square_size(TIFF *t, int *w, int *h)
+{
+	float xr = 0, yr = 0;
+	if (!TIFFGetField(t, TIFFTAG_XRESOLUTION, &xr) || !TIFFGetField(t, TIFFTAG_YRESOLUTION, &yr))
+		return;
+	if (!(xr > 0 && yr > 0) || xr / yr > 8 || yr / xr > 8)
+		return;
+	double nw = *w, nh = *h;
+	if (xr > yr)
+		nh = floor(*h * ((double)xr / yr) + 0.5);
+	else if (yr > xr)
+		nw = floor(*w * ((double)yr / xr) + 0.5);
+	if (nw >= 1 && nh >= 1 && nw < 2147483647.0 && nh < 2147483647.0) {
+		*w = (int)nw;
+		*h = (int)nh;
+	}
+}
+
 ocr2_status doc_tiff_render(ocr2_doc *d, int index, ocr2_image *out)
 {
 	TIFF *t = d->tif;
@@ -143,6 +173,10 @@ ocr2_status doc_tiff_render(ocr2_doc *d, int index, ocr2_image *out)
 	TIFFGetField(t, TIFFTAG_IMAGELENGTH, &h);
 	ocr2_status s = doc_check_size(d, w, h, index + 1);
 	if (s != OCR2_OK)
+		return s;
+	int sw = (int)w, sh = (int)h;
+	square_size(t, &sw, &sh);
+	if ((sw != (int)w || sh != (int)h) && (s = doc_check_size(d, sw, sh, index + 1)) != OCR2_OK)
 		return s;
 	char emsg[1024] = "";
 	if (!TIFFRGBAImageOK(t, emsg))
@@ -181,9 +215,21 @@ ocr2_status doc_tiff_render(ocr2_doc *d, int index, ocr2_image *out)
 		o[3 * i + 2] = (uint8_t)b;
 	}
 	uint8_t *shrunk = realloc(raster, np * 3);
-	out->rgb = shrunk ? shrunk : (uint8_t *)raster;
-	out->width = (int)w;
-	out->height = (int)h;
+	uint8_t *rgb = shrunk ? shrunk : (uint8_t *)raster;
+	if (sw != (int)w || sh != (int)h) {
+		uint8_t *sq = malloc((size_t)sw * sh * 3);
+		if (!sq || !ocr2_resize_bicubic(rgb, (int)w, (int)h, sq, sw, sh)) {
+			free(sq);
+			free(rgb);
+			return ocr2_fail(OCR2_ERR_NOMEM, "%s: page %d: out of memory for %dx%d pixels",
+					 d->name, index + 1, sw, sh);
+		}
+		free(rgb);
+		rgb = sq;
+	}
+	out->rgb = rgb;
+	out->width = sw;
+	out->height = sh;
 	return OCR2_OK;
 }
 

@@ -110,6 +110,22 @@ ocr2_status doc_pdf_render(ocr2_doc *d, int index, ocr2_image *out)
 	poppler_page_get_size(page, &pw, &ph); /* crop box, /Rotate applied */
 	double dpi = d->p.dpi;
 	double fw = raster_side(pw, dpi), fh = raster_side(ph, dpi);
+	if (fw >= 1 && fh >= 1 && fw * fh > (double)d->p.max_pixels) {
+		/* the largest whole dpi below that fits: from the area bound down,
+		 * past the rounding up of each side (as OCRmyPDF lowers the dpi of
+		 * an oversized page rather than refuse it) */
+		double fit = floor(72.0 * sqrt((double)d->p.max_pixels / (pw * ph)));
+		if (fit >= dpi)
+			fit = ceil(dpi) - 1;
+		while (fit >= 1 && raster_side(pw, fit) * raster_side(ph, fit) > (double)d->p.max_pixels)
+			fit--;
+		if (fit >= 1) {
+			dpi = fit;
+			fw = raster_side(pw, dpi);
+			fh = raster_side(ph, dpi);
+		}
+	}
+	d->render_dpi = dpi;
 	if (!(fw >= 1 && fh >= 1 && fw < 2147483647.0 && fh < 2147483647.0)) {
 		g_object_unref(page);
 		if (fw >= 1 && fh >= 1)

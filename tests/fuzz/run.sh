@@ -9,7 +9,7 @@ secs=${1:-600}
 shift || true
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(fuzz-json fuzz-config fuzz-safetensors fuzz-tokenizer
-	fuzz-grounding fuzz-pagesel fuzz-shard fuzz-document fuzz-writers)
+	fuzz-grounding fuzz-pagesel fuzz-shard fuzz-document fuzz-writers fuzz-hfref)
 B=${FUZZ_BUILD:-build-fuzz}
 command -v clang >/dev/null || { echo "fuzz: clang not installed"; exit 1; }
 if [ ! -d "$B" ]; then
