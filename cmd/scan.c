@@ -12,8 +12,10 @@
 #include "base/fs.h"
 #include "compute/kernels.h"
 
-static const char *const fmt_names[] = {"markdown", "json", "jsonl", "text", "raw"};
-static const char *const fmt_ext[] = {".md", ".json", ".jsonl", ".txt", ".raw.txt"};
+static const char *const fmt_names[] = {"markdown", "json", "jsonl", "text", "raw",
+					"pdf", "hocr"};
+static const char *const fmt_ext[] = {".md", ".json", ".jsonl", ".txt", ".raw.txt",
+				      ".pdf", ".hocr"};
 
 /* ---- signals: a flag the model polls between tokens ---------------------- */
 
@@ -51,6 +53,9 @@ typedef struct {
 	const char *prompt;
 	ocr2_pagesel *sel;
 	int status;           /* the worst exit code so far */
+	/* scan-archive.c: the current input's archive outputs; why the model is missing */
+	archive *ar;
+	char model_err[1024];
 } run;
 
 static void worse(run *r, int code)
@@ -79,6 +84,7 @@ static bool load_model(run *r)
 	ocr2_status s = ocr2_model_load(dir, &mp, &r->model);
 	if (s != OCR2_OK) {
 		msg("%s", ocr2_errmsg());
+		snprintf(r->model_err, sizeof r->model_err, "%s", ocr2_errmsg());
 		free(dir);
 		return false;
 	}
@@ -201,7 +207,7 @@ static bool do_page(run *r, const input *in, ocr2_doc *doc, int index, writer *w
 	ocr2_image img = {0};
 	ocr2_result res;
 	memset(&res, 0, sizeof res);
-	bool interrupted = false, failed = false;
+	bool interrupted = false, failed = false, no_model = false;
 	char dump[PATH_MAX];
 	char errbuf[PATH_MAX + 1024];
 
@@ -220,6 +226,19 @@ static bool do_page(run *r, const input *in, ocr2_doc *doc, int index, writer *w
 	p.height = img.height;
 	if (g_cancel) {
 		interrupted = true;
+		goto done;
+	}
+	/* --skip-text (scan-archive.c): a page with its own text skips the model,
+	 * which is loaded by the first page that needs it */
+	int text_layer = archive_text_layer(r->ar, index, &p, errbuf, sizeof errbuf);
+	if (text_layer) {
+		failed = text_layer < 0;
+		goto done;
+	}
+	if (!load_model(r)) {
+		snprintf(errbuf, sizeof errbuf, "no model: %s", r->model_err);
+		failed = no_model = true;
+		r->ar->need_model++;
 		goto done;
 	}
 
@@ -300,8 +319,9 @@ done:
 		p.raw = NULL;
 		p.status = "error";
 		p.message = errbuf;
-		msg("%s: page %d: %s", in->path, p.page, errbuf);
-		worse(r, EXIT_PARTIAL);
+		if (!no_model) /* said once, when the model was loaded */
+			msg("%s: page %d: %s", in->path, p.page, errbuf);
+		worse(r, no_model ? EXIT_MODEL : EXIT_PARTIAL);
 	} else if (!strcmp(p.status, "truncated")) {
 		msg("%s: page %d: truncated after %d tokens (--max-tokens %d)", in->path, p.page,
 		    p.tokens, r->o.max_tokens);
@@ -309,8 +329,11 @@ done:
 	}
 	if (!failed)
 		w->n_good++;
+	/* -f pdf, -f hocr, --draw (scan-archive.c) */
+	if (!archive_page(r->ar, index, p.width > 0 ? &img : NULL, &p))
+		worse(r, EXIT_PARTIAL);
 	writer_page(w, &p);
-	if (r->o.verbose && !failed) {
+	if (r->o.verbose && !failed && strcmp(p.status, "text-layer")) {
 		/* a rate only over enough time to mean something (one token takes
 		 * no decode step: it comes from the prefill's logits) */
 		char rate[32] = "";
@@ -379,18 +402,37 @@ static bool do_input(run *r, const input *in, FILE *out_stdout)
 		*c = (char)(*c >= 'A' && *c <= 'Z' ? *c - 'A' + 'a' : *c);
 	writer w = {f, r->o.fmt, in->path, fname, 0, 0, !in->out};
 	bool pdf_style = ff == OCR2_FMT_PDF || ff == OCR2_FMT_TIFF;
+	/* -f pdf, -f hocr, --draw, --skip-text (scan-archive.c) */
+	archive ar;
+	if (!archive_begin(&ar, &r->o, in, doc, f, !in->out)) {
+		archive_free(&ar);
+		goto fail;
+	}
+	r->ar = &ar;
 	writer_begin(&w);
 	for (int i = 0; i < n; i++) {
-		if (!ocr2_pagesel_has(r->sel, i + 1))
+		if (!ocr2_pagesel_has(r->sel, i + 1)) {
+			if (!archive_unselected(&ar, i))
+				worse(r, EXIT_PARTIAL);
 			continue;
+		}
 		if (g_cancel || !do_page(r, in, doc, i, &w, pdf_style)) {
+			archive_free(&ar);
 			ocr2_doc_free(doc);
 			ocr2_atomic_abort(&g_tmp[0]);
 			return false;
 		}
 	}
 	writer_end(&w);
+	int archived = archive_end(&ar, in->out ? g_tmp[0].tmp : NULL, w.n_good);
+	archive_free(&ar);
+	r->ar = NULL;
 	ocr2_doc_free(doc);
+	if (archived) {
+		ocr2_atomic_abort(&g_tmp[0]);
+		worse(r, archived);
+		return true;
+	}
 	if (in->out && w.n_good == 0) {
 		/* nothing but failed pages: no output, so a re-run tries again */
 		ocr2_atomic_abort(&g_tmp[0]);
@@ -419,7 +461,8 @@ static void usage(FILE *f)
 	      "\n"
 	      "  -m, --model DIR        model directory (default $OCR2_MODEL, then\n"
 	      "                         $XDG_DATA_HOME/ocr2/models/deepseek-ocr-2)\n"
-	      "  -f, --format FMT       markdown (default), json, jsonl, text or raw\n"
+	      "  -f, --format FMT       markdown (default), json, jsonl, text, raw,\n"
+	      "                         pdf (searchable PDF) or hocr\n"
 	      "      --mode MODE        document (layout + Markdown, default) or free (plain text)\n"
 	      "      --prompt TEXT      any other prompt (\"<image>\\n\" is prepended when absent)\n"
 	      "  -p, --pages LIST       pages to read, e.g. 1,3-5,9- (default all)\n"
@@ -435,6 +478,8 @@ static void usage(FILE *f)
 	      "      --no-crop          global 1024x1024 view only, no tiles\n"
 	      "      --dump DIR         write features, logits and tokens per page to DIR\n"
 	      "      --images DIR       save figure regions as PNG in DIR and link them\n"
+	      "      --draw DIR         save each page with its layout boxes as PNG in DIR\n"
+	      "      --skip-text        PDF pages that carry text: their own text, no model\n"
 	      "  -q, --quiet            no progress line and no notices\n"
 	      "  -v, --verbose          timings per stage for every page\n"
 	      "  -h, --help             this help\n"
@@ -458,6 +503,7 @@ static bool parse_int(const char *s, long lo, long hi, int *out)
 enum {
 	OPT_MODE = 256, OPT_PROMPT, OPT_FORCE, OPT_SHARD, OPT_MAX_TOKENS, OPT_NGRAM,
 	OPT_NGRAM_WINDOW, OPT_NO_CROP, OPT_DUMP, OPT_IMAGES,
+	OPT_DRAW, OPT_SKIP_TEXT, /* scan-archive.c */
 };
 
 static const struct option long_opts[] = {
@@ -478,6 +524,8 @@ static const struct option long_opts[] = {
 	{"no-crop", no_argument, NULL, OPT_NO_CROP},
 	{"dump", required_argument, NULL, OPT_DUMP},
 	{"images", required_argument, NULL, OPT_IMAGES},
+	{"draw", required_argument, NULL, OPT_DRAW},
+	{"skip-text", no_argument, NULL, OPT_SKIP_TEXT},
 	{"quiet", no_argument, NULL, 'q'},
 	{"verbose", no_argument, NULL, 'v'},
 	{"help", no_argument, NULL, 'h'},
@@ -506,13 +554,14 @@ static int parse_options(int argc, char **argv, options *o)
 		case 'm': o->model = optarg; break;
 		case 'f': {
 			int k = -1;
-			for (int i = 0; i < 5; i++)
+			for (int i = 0; i < (int)(sizeof fmt_names / sizeof *fmt_names); i++)
 				if (!strcmp(optarg, fmt_names[i]))
 					k = i;
 			if (!strcmp(optarg, "md"))
 				k = FMT_MARKDOWN;
 			if (k < 0)
-				BAD("-f %s: not one of markdown, json, jsonl, text, raw", optarg);
+				BAD("-f %s: not one of markdown, json, jsonl, text, raw, pdf, hocr",
+				    optarg);
 			o->fmt = k;
 			break;
 		}
@@ -562,6 +611,8 @@ static int parse_options(int argc, char **argv, options *o)
 		case OPT_NO_CROP: o->no_crop = true; break;
 		case OPT_DUMP: o->dump = optarg; break;
 		case OPT_IMAGES: o->images = optarg; break;
+		case OPT_DRAW: o->draw = optarg; break;
+		case OPT_SKIP_TEXT: o->skip_text = true; break;
 		case 'q': o->quiet = true; break;
 		case 'v': o->verbose = true; break;
 		case 'h': usage(stdout); return -1;
@@ -589,6 +640,8 @@ int cmd_scan(int argc, char **argv)
 	bool *run_it = NULL;
 	if (optind >= argc)
 		BAD("no input; see 'ocr2 scan --help'");
+	if (o->fmt == FMT_PDF && !o->output && isatty(STDOUT_FILENO))
+		BAD("-f pdf writes a binary file: give -o FILE, or redirect standard output");
 	if (o->pages && ocr2_pagesel_parse(o->pages, &r.sel) != OCR2_OK)
 		BAD("-p %s", ocr2_errmsg());
 	if (o->prompt) {
@@ -642,7 +695,8 @@ int cmd_scan(int argc, char **argv)
 	g_prog.on = !o->quiet && isatty(STDERR_FILENO);
 	g_prog.n_files = todo;
 	g_prog.t_start = now_s();
-	if (todo > 0 && !load_model(&r)) {
+	/* with --skip-text the first page that needs the model loads it */
+	if (todo > 0 && !o->skip_text && !load_model(&r)) {
 		worse(&r, EXIT_MODEL);
 		todo = 0;
 	}
