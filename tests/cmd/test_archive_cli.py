@@ -395,6 +395,13 @@ def test_skip_text():
     out, _ = expect(0, nomodel + ["-f", "jsonl", "-p", "1-3", BZIP2], "--skip-text jsonl", stand_in=None)
     lines = [json.loads(x) for x in out.decode().splitlines()]
     check([x["status"] for x in lines] == ["text-layer"] * 3, "jsonl: status text-layer")
+    # the page object fits the schema in man ocr2-json (required fields, the status enum)
+    man = open(os.path.join(os.environ["CMD_TESTS"], "..", "..", "man", "ocr2-json.5.scd")).read()
+    schema = json.loads(re.search(r"# JSON SCHEMA.*?```\n(.*?)```", man, re.S).group(1))
+    for x in lines:
+        check(set(schema["required"]) <= set(x) <= set(schema["properties"]) and
+              x["status"] in schema["properties"]["status"]["enum"],
+              f"a text-layer page fits ocr2-json(5)'s schema: {sorted(x)}")
     out, _ = expect(0, nomodel + ["-p", "1,2", BZIP2], "--skip-text markdown", stand_in=None)
     md = out.decode()
     check(md.startswith("<!-- page 1: text layer -->\n\nbzip2 and libbzip2") and
