@@ -232,6 +232,16 @@ def test_pdf_from_images():
     check(all(w in txt for w in DOC_WORDS), f"G4 -f pdf: the OCR text: {txt!r}")
     check(os.path.getsize(out) < os.path.getsize(G4) + 12000, f"G4 fax stays small: {os.path.getsize(out)} bytes")
 
+    # a real fax: sized by its own resolution (204 x 196 dpi), about the TIFF's size
+    fax = os.path.join(os.environ["TESTCACHE"], "viewfax.tif")
+    out = os.path.join(T, "viewfax.pdf")
+    expect(0, ["-f", "pdf", "-o", out, fax], "viewfax -f pdf")
+    qpdf_check(out, "viewfax -f pdf")
+    sz = re.search(r"Page size: +([\d.]+) x ([\d.]+)", run(["pdfinfo", out]))
+    check(abs(float(sz.group(1)) - 1728 * 72 / 204) < 0.01 and abs(float(sz.group(2)) - 2292 * 72 / 196) < 0.01,
+          f"viewfax: page sized by its resolution: {sz.groups()}")
+    check(os.path.getsize(out) < 1.25 * os.path.getsize(fax), "viewfax: the G4 fax stays small")
+
     out = os.path.join(T, "photo.pdf")
     expect(0, ["-f", "pdf", "-o", out, PHOTO], "photo -f pdf")
     qpdf_check(out, "photo -f pdf")
