@@ -27,6 +27,8 @@ static void page_header(writer *w, const page_rec *p)
 	} else if (!strcmp(p->status, "error")) {
 		fputs(": error: ", w->f);
 		comment_safe(w->f, p->message);
+	} else if (!strcmp(p->status, "text-layer")) {
+		fputs(": text layer", w->f); /* --skip-text: the PDF's own text */
 	}
 	fputs(" -->\n\n", w->f);
 }

@@ -12,8 +12,10 @@
 #include "base/fs.h"
 #include "compute/kernels.h"
 
-static const char *const fmt_names[] = {"markdown", "json", "jsonl", "text", "raw"};
-static const char *const fmt_ext[] = {".md", ".json", ".jsonl", ".txt", ".raw.txt"};
+static const char *const fmt_names[] = {"markdown", "json", "jsonl", "text", "raw",
+					"pdf", "hocr"};
+static const char *const fmt_ext[] = {".md", ".json", ".jsonl", ".txt", ".raw.txt",
+				      ".pdf", ".hocr"};
 
 /* ---- signals: a flag the model polls between tokens ---------------------- */
 
@@ -51,6 +53,9 @@ typedef struct {
 	const char *prompt;
 	ocr2_pagesel *sel;
 	int status;           /* the worst exit code so far */
+	/* scan-archive.c: the current input's archive outputs; why the model is missing */
+	archive *ar;
+	char model_err[1024];
 } run;
 
 static void worse(run *r, int code)
@@ -79,6 +84,7 @@ static bool load_model(run *r)
 	ocr2_status s = ocr2_model_load(dir, &mp, &r->model);
 	if (s != OCR2_OK) {
 		msg("%s", ocr2_errmsg());
+		snprintf(r->model_err, sizeof r->model_err, "%s", ocr2_errmsg());
 		free(dir);
 		return false;
 	}
@@ -201,7 +207,7 @@ static bool do_page(run *r, const input *in, ocr2_doc *doc, int index, writer *w
 	ocr2_image img = {0};
 	ocr2_result res;
 	memset(&res, 0, sizeof res);
-	bool interrupted = false, failed = false;
+	bool interrupted = false, failed = false, no_model = false;
 	char dump[PATH_MAX];
 	char errbuf[PATH_MAX + 1024];
 
@@ -228,6 +234,19 @@ static bool do_page(run *r, const input *in, ocr2_doc *doc, int index, writer *w
 	}
 	if (g_cancel) {
 		interrupted = true;
+		goto done;
+	}
+	/* --skip-text (scan-archive.c): a page with its own text skips the model,
+	 * which is loaded by the first page that needs it */
+	int text_layer = archive_text_layer(r->ar, index, &p, errbuf, sizeof errbuf);
+	if (text_layer) {
+		failed = text_layer < 0;
+		goto done;
+	}
+	if (!load_model(r)) {
+		snprintf(errbuf, sizeof errbuf, "no model: %s", r->model_err);
+		failed = no_model = true;
+		r->ar->need_model++;
 		goto done;
 	}
 
@@ -308,8 +327,9 @@ done:
 		p.raw = NULL;
 		p.status = "error";
 		p.message = errbuf;
-		msg("%s: page %d: %s", in->path, p.page, errbuf);
-		worse(r, EXIT_PARTIAL);
+		if (!no_model) /* said once, when the model was loaded */
+			msg("%s: page %d: %s", in->path, p.page, errbuf);
+		worse(r, no_model ? EXIT_MODEL : EXIT_PARTIAL);
 	} else if (!strcmp(p.status, "truncated")) {
 		msg("%s: page %d: truncated after %d tokens (--max-tokens %d)", in->path, p.page,
 		    p.tokens, r->o.max_tokens);
@@ -317,8 +337,11 @@ done:
 	}
 	if (!failed)
 		w->n_good++;
+	/* -f pdf, -f hocr, --draw (scan-archive.c) */
+	if (!archive_page(r->ar, index, p.width > 0 ? &img : NULL, &p))
+		worse(r, EXIT_PARTIAL);
 	writer_page(w, &p);
-	if (r->o.verbose && !failed) {
+	if (r->o.verbose && !failed && strcmp(p.status, "text-layer")) {
 		/* a rate only over enough time to mean something (one token takes
 		 * no decode step: it comes from the prefill's logits) */
 		char rate[32] = "";
@@ -387,18 +410,37 @@ static bool do_input(run *r, const input *in, FILE *out_stdout)
 		*c = (char)(*c >= 'A' && *c <= 'Z' ? *c - 'A' + 'a' : *c);
 	writer w = {f, r->o.fmt, in->path, fname, 0, 0, !in->out};
 	bool pdf_style = ff == OCR2_FMT_PDF || ff == OCR2_FMT_TIFF;
+	/* -f pdf, -f hocr, --draw, --skip-text (scan-archive.c) */
+	archive ar;
+	if (!archive_begin(&ar, &r->o, in, doc, f, !in->out)) {
+		archive_free(&ar);
+		goto fail;
+	}
+	r->ar = &ar;
 	writer_begin(&w);
 	for (int i = 0; i < n; i++) {
-		if (!ocr2_pagesel_has(r->sel, i + 1))
+		if (!ocr2_pagesel_has(r->sel, i + 1)) {
+			if (!archive_unselected(&ar, i))
+				worse(r, EXIT_PARTIAL);
 			continue;
+		}
 		if (g_cancel || !do_page(r, in, doc, i, &w, pdf_style)) {
+			archive_free(&ar);
 			ocr2_doc_free(doc);
 			ocr2_atomic_abort(&g_tmp[0]);
 			return false;
 		}
 	}
 	writer_end(&w);
+	int archived = archive_end(&ar, in->out ? g_tmp[0].tmp : NULL, w.n_good);
+	archive_free(&ar);
+	r->ar = NULL;
 	ocr2_doc_free(doc);
+	if (archived) {
+		ocr2_atomic_abort(&g_tmp[0]);
+		worse(r, archived);
+		return true;
+	}
 	if (in->out && w.n_good == 0) {
 		/* nothing but failed pages: no output, so a re-run tries again */
 		ocr2_atomic_abort(&g_tmp[0]);
@@ -421,14 +463,16 @@ fail:
 enum {
 	OPT_MODE = 256, OPT_PROMPT, OPT_FORCE, OPT_SHARD, OPT_MAX_TOKENS, OPT_NGRAM,
 	OPT_NGRAM_WINDOW, OPT_NO_CROP, OPT_DUMP, OPT_IMAGES, OPT_IMAGE_LINKS,
+	OPT_DRAW, OPT_SKIP_TEXT, /* scan-archive.c */
 };
 
 /* One row per option (cmd/opts.h says how to add one): --help, the
  * completions and the parser below all read this table. */
 static const cli_opt scan_opts[] = {
 	{"model", 'm', "DIR|NAME", ARG_MODEL, .help = CLI_MODEL_HELP},
-	{"format", 'f', "FMT", ARG_CHOICE, .choices = "markdown|json|jsonl|text|raw|md",
-	 .help = "markdown (default; md), json, jsonl, text or raw"},
+	{"format", 'f', "FMT", ARG_CHOICE, .choices = "markdown|json|jsonl|text|raw|pdf|hocr|md",
+	 .help = "markdown (default; md), json, jsonl, text, raw,\n"
+		 "pdf (searchable PDF) or hocr"},
 	{"mode", OPT_MODE, "MODE", ARG_CHOICE, .choices = "document|free",
 	 .help = "document (layout + Markdown, default) or free (plain text)"},
 	{"prompt", OPT_PROMPT, "TEXT", ARG_TEXT,
@@ -459,6 +503,10 @@ static const cli_opt scan_opts[] = {
 	{"image-links", OPT_IMAGE_LINKS, "KIND", ARG_CHOICE, .choices = "none|official",
 	 .help = "figure links without --images: none (default) or the\n"
 		 "official script's images/N.jpg, a file ocr2 never writes"},
+	{"draw", OPT_DRAW, "DIR", ARG_DIR,
+	 .help = "save each page with its layout boxes as PNG in DIR"},
+	{"skip-text", OPT_SKIP_TEXT, NULL, ARG_NONE,
+	 .help = "PDF pages that carry text: their own text, no model"},
 	{"quiet", 'q', NULL, ARG_NONE, .help = "no progress line and no notices"},
 	{"verbose", 'v', NULL, ARG_NONE, .help = "timings per stage for every page"},
 	CLI_OPT_HELP,
@@ -474,7 +522,7 @@ const cli_cmd cli_scan = {
 	.after = "Exit status: 0 all pages ok, 1 some input or page failed or was truncated,\n"
 		 "2 usage error, 3 model missing or invalid, 130 interrupted. See ocr2-scan(1).\n",
 	.operands = ARG_FILE,
-	.help = "read documents and write Markdown, JSON or text",
+	.help = "read documents and write Markdown, JSON, text, searchable PDF or hOCR",
 };
 
 #define BAD(...)                                                                                    \
@@ -538,6 +586,8 @@ static int parse_options(int argc, char **argv, options *o)
 		case OPT_DUMP: o->dump = p.arg; break;
 		case OPT_IMAGES: o->images = p.arg; break;
 		case OPT_IMAGE_LINKS: o->official_links = p.choice == 1; break;
+		case OPT_DRAW: o->draw = p.arg; break;
+		case OPT_SKIP_TEXT: o->skip_text = true; break;
 		case 'q': o->quiet = true; break;
 		case 'v': o->verbose = true; break;
 		}
@@ -567,6 +617,8 @@ int cmd_scan(int argc, char **argv)
 	bool *run_it = NULL;
 	if (optind >= argc)
 		BAD("no input");
+	if (o->fmt == FMT_PDF && !o->output && isatty(STDOUT_FILENO))
+		BAD("-f pdf writes a binary file: give -o FILE, or redirect standard output");
 	if (o->pages && ocr2_pagesel_parse(o->pages, &r.sel) != OCR2_OK)
 		BAD("-p %s", ocr2_errmsg());
 	if (o->prompt) {
@@ -624,7 +676,8 @@ int cmd_scan(int argc, char **argv)
 	g_prog.on = !o->quiet && isatty(STDERR_FILENO);
 	g_prog.n_files = todo;
 	g_prog.t_start = now_s();
-	if (todo > 0 && !load_model(&r)) {
+	/* with --skip-text the first page that needs the model loads it */
+	if (todo > 0 && !o->skip_text && !load_model(&r)) {
 		worse(&r, EXIT_MODEL);
 		todo = 0;
 	}

@@ -4,7 +4,8 @@
  * scan.c        options and the run: model, pages, figures, outputs committed
  * scan-inputs.c inputs: arguments, directory walks, shards, names under -o
  * scan-write.c  the five output formats, page by page
- * scan-progress.c the progress line and the messages that clear it */
+ * scan-progress.c the progress line and the messages that clear it
+ * scan-archive.c -f pdf, -f hocr, --draw and --skip-text */
 #ifndef OCR2_CMD_SCAN_H
 #define OCR2_CMD_SCAN_H
 
@@ -13,7 +14,8 @@
 
 #include "cmd.h"
 
-enum { FMT_MARKDOWN, FMT_JSON, FMT_JSONL, FMT_TEXT, FMT_RAW };
+enum { FMT_MARKDOWN, FMT_JSON, FMT_JSONL, FMT_TEXT, FMT_RAW,
+       FMT_PDF, FMT_HOCR /* scan-archive.c */ };
 
 typedef struct {
 	const char *model, *prompt, *pages, *output, *dump, *images;
@@ -24,6 +26,9 @@ typedef struct {
 	bool no_crop, recursive, force, quiet, verbose;
 	bool official_links; /* --image-links official */
 	int shard_k, shard_n;
+	/* scan-archive.c */
+	const char *draw;
+	bool skip_text;
 } options;
 
 typedef struct {
@@ -72,7 +77,7 @@ typedef struct {
 	int page;                /* 1-based */
 	int width, height;       /* 0 when the page could not be rendered */
 	double dpi;              /* <= 0 for raster inputs */
-	const char *status;      /* "ok", "truncated", "error" */
+	const char *status;      /* "ok", "truncated", "error", "text-layer" */
 	const char *message;     /* error only */
 	double seconds;
 	int tokens, prompt_tokens;
@@ -94,6 +99,44 @@ typedef struct {
 void writer_begin(writer *w);
 void writer_page(writer *w, const page_rec *p);
 void writer_end(writer *w);
+
+/* ---- archive outputs (scan-archive.c) ---- */
+
+/* One input's -f pdf / -f hocr output, --draw pictures and --skip-text pages.
+ * Zeroed before archive_begin; archive_free releases it on every path. */
+typedef struct {
+	const options *o;
+	const input *in;
+	ocr2_doc *doc;
+	bool is_pdf;       /* the input is a PDF */
+	FILE *f;           /* -f hocr: the output stream */
+	bool stream;       /* flush it after every page */
+	ocr2_pdf *pdf;     /* -f pdf: the searchable PDF being built */
+	int need_model;    /* pages that went without the model they needed */
+} archive;
+
+/* Before the first page: -f pdf starts the PDF, -f hocr writes the head.
+ * False (reported) when the input cannot get its output. */
+bool archive_begin(archive *a, const options *o, const input *in, ocr2_doc *doc, FILE *f,
+		   bool stream);
+/* A page -p did not select: -f pdf keeps it without text (a PDF page passes
+ * through; an image page is appended). False (reported) on failure. */
+bool archive_unselected(archive *a, int index);
+/* --skip-text: 1 when page index of a PDF carries text, p then being a
+ * "text-layer" page (the PDF's text as its Markdown and raw text, one block
+ * without a box); 0 when the page needs the model; -1 with err on failure. */
+int archive_text_layer(archive *a, int index, page_rec *p, char *err, size_t n);
+/* After a page (any status): its text layer (-f pdf), its ocr_page (-f hocr),
+ * its layout picture (--draw). img is NULL when the page was not rendered.
+ * False (reported) when one of them failed. */
+bool archive_page(archive *a, int index, const ocr2_image *img, const page_rec *p);
+/* After the last page: writes the PDF to tmp (standard output when NULL;
+ * nothing when tmp is set and n_good is 0) and the hOCR's end. Returns 0
+ * when the output may be committed, else the exit code (reported): a write
+ * failed (EXIT_PARTIAL), or pages needed a model that could not be loaded
+ * (EXIT_MODEL: no file, so a re-run with the model does them). */
+int archive_end(archive *a, const char *tmp, int n_good);
+void archive_free(archive *a);
 
 /* ---- progress and messages (scan-progress.c) ---- */
 

@@ -503,12 +503,20 @@ static ocr2_status layer_content(ocr2_pdf *w, const ocr2_blocks *blocks, int pxw
 			double fs = lh, fmax = 4.0 * bw / ln->nchars;
 			if (fs > fmax)
 				fs = fmax;
+			/* the size as written (thousandths), so that Tz below stretches
+			 * what a reader computes to the box's width: stretched from the
+			 * unrounded size, a long line of a small page overshoots the
+			 * page's edge and extractors drop its last characters */
+			fs = round(fs * 1000.0) / 1000.0;
+			if (fs < 0.001)
+				fs = 0.001;
 			double base =
 			    top - (i + 1) * lh + (lh - fs) / 2 - OUT_FONT_DESCENT / 1000.0 * fs;
 			double natural = ln->nchars * (OUT_FONT_ADVANCE / 1000.0) * fs;
 			double tz = natural > 0 ? 100.0 * bw / natural : 100.0;
+			tz = floor(tz * 1000.0) / 1000.0; /* written as is: never past the box */
 			ocr2_buf_str(c, "/F1 ");
-			ocr2_buf_num(c, fs < 0.001 ? 0.001 : fs);
+			ocr2_buf_num(c, fs);
 			ocr2_buf_str(c, " Tf ");
 			ocr2_buf_num(c, tz < 0.001 ? 0.001 : tz);
 			ocr2_buf_str(c, " Tz 1 0 0 1 ");

@@ -61,7 +61,7 @@ for s in $subs; do check_cmd model "$s"; done
 [ "$n" -gt 40 ] || fail "only $n options checked"
 
 # values: choices, and --opt=value split at '=' as bash does
-[ "$(comp scan -f "" | tr '\n' ' ')" = "markdown json jsonl text raw md " ] || fail "scan -f: $(comp scan -f "" | tr '\n' ' ')"
+[ "$(comp scan -f "" | tr '\n' ' ')" = "markdown json jsonl text raw pdf hocr md " ] || fail "scan -f: $(comp scan -f "" | tr '\n' ' ')"
 [ "$(comp scan --format = j | tr '\n' ' ')" = "json jsonl " ] || fail "scan --format=j: $(comp scan --format = j | tr '\n' ' ')"
 [ "$(comp scan --mode "" | tr '\n' ' ')" = "document free " ] || fail "scan --mode: $(comp scan --mode "" | tr '\n' ' ')"
 [ "$(comp scan --image-links o | tr '\n' ' ')" = "official " ] || fail "scan --image-links o"

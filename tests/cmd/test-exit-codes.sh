@@ -11,7 +11,7 @@ grep -q 'no-such-flag' "$T/err" || fail "unknown option not named on stderr"
 [ "$(wc -l <"$T/err")" = 1 ] || fail "usage error is not one line"
 expect_rc 2 "unknown short option" -- "$OCR2" scan -Z "$FIX/page.png"
 expect_rc 2 "missing option value" -- "$OCR2" scan "$FIX/page.png" -f
-expect_rc 2 "bad format" -- "$OCR2" scan -f pdf "$FIX/page.png"
+expect_rc 2 "bad format" -- "$OCR2" scan -f docx "$FIX/page.png"
 expect_rc 2 "bad mode" -- "$OCR2" scan --mode fancy "$FIX/page.png"
 expect_rc 2 "bad page list" -- "$OCR2" scan -p 3-1 "$FIX/page.png"
 expect_rc 2 "bad page list syntax" -- "$OCR2" scan -p x "$FIX/page.png"

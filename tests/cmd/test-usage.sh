@@ -24,8 +24,8 @@ expect_rc 2 "bench --decode-tokens 0" -- "$OCR2" bench --decode-tokens 0
 grep -q "decode-tokens: 0 is out of range 1-1048576" "$T/err" || fail "bench --decode-tokens 0: $(cat "$T/err")"
 expect_rc 2 "model fetch --timeout 0" -- "$OCR2" model fetch --timeout 0
 grep -q "fetch: --timeout: 0 is out of range 1-86400" "$T/err" || fail "fetch --timeout 0: $(cat "$T/err")"
-expect_rc 2 "-f pdff" -- "$OCR2" scan -f pdff x.pdf
-grep -q "ocr2 scan: -f: 'pdff' is not one of markdown, json, jsonl, text, raw or md" "$T/err" || fail "-f pdff: $(cat "$T/err")"
+expect_rc 2 "-f docx" -- "$OCR2" scan -f docx x.pdf
+grep -q "ocr2 scan: -f: 'docx' is not one of markdown, json, jsonl, text, raw, pdf, hocr or md" "$T/err" || fail "-f docx: $(cat "$T/err")"
 expect_rc 2 "-r with no value" -- "$OCR2" scan x.pdf -r
 grep -q "ocr2 scan: -r needs a value N" "$T/err" || fail "-r (no value): $(cat "$T/err")"
 
