@@ -18,8 +18,10 @@ assert '\r' in t, 'no carriage return'
 assert 'pages 1/2' in t, 'no pages done/total'
 assert 'tok/s' in t and 'ETA' in t, 'no tokens/s or ETA'
 assert '[2/2]' in t, 'no file counter'
-# the last thing written is the clearing sequence: the line does not stay
-assert t.rstrip('\n').endswith('\r\x1b[K'), repr(t[-40:])
+# the line is cleared at the end: after the last clearing sequence comes
+# the summary line alone
+last = t.rsplit('\r\x1b[K', 1)[1]
+assert last.startswith('ocr2 scan: 2 inputs; pages: 2 ok') and last.count('\n') == 1, repr(t[-80:])
 X
 [ -s "$T/tty/page.md" ] && [ -s "$T/tty/small.md" ] || fail "outputs missing under script"
 
@@ -27,9 +29,11 @@ X
 script -qec "'$OCR2' scan -q -o '$T/ttyq' '$FIX/page.png'" /dev/null >"$T/typescript" 2>&1
 [ -s "$T/typescript" ] && fail "-q on a TTY printed: $(od -c "$T/typescript" | head -3)"
 
-# piped or redirected: nothing on stderr
+# piped or redirected: no progress, only the summary line
 "$OCR2" scan -o "$T/pipe" "$FIX/page.png" "$FIX/small.png" 2>&1 | cat >"$T/piped"
-[ -s "$T/piped" ] && fail "progress written to a pipe: $(od -c "$T/piped" | head -3)"
+[ "$(grep -c . "$T/piped")" = 1 ] && grep -q '^ocr2 scan: 2 inputs; pages: 2 ok' "$T/piped" &&
+	! grep -q "$(printf '\r')" "$T/piped" || fail "progress written to a pipe: $(od -c "$T/piped" | head -3)"
 "$OCR2" scan -o "$T/file" "$FIX/page.png" 2>"$T/errfile"
-[ -s "$T/errfile" ] && fail "progress written to a file: $(od -c "$T/errfile" | head -3)"
+[ "$(grep -c . "$T/errfile")" = 1 ] && ! grep -q "$(printf '\r')" "$T/errfile" ||
+	fail "progress written to a file: $(od -c "$T/errfile" | head -3)"
 finish
