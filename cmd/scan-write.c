@@ -1,7 +1,8 @@
 /* scan-write.c - ocr2 scan's five output formats: Markdown, text and raw
  * with page comments, one JSON document or JSON lines, written page by page:
  * each page ends with its last line whole, so a reader of a stream sees it
- * before the next page starts. Errors are the caller's to check (ferror). */
+ * before the next page starts. The caller flushes after each page and checks
+ * what fflush and ferror say (a flush here would lose the errno). */
 #include <string.h>
 
 #include "scan.h"
@@ -131,16 +132,12 @@ void writer_page(writer *w, const page_rec *p)
 		break;
 	}
 	w->n_pages++;
-	if (w->stream || w->fmt == FMT_JSONL)
-		fflush(f);
 }
 
 void writer_end(writer *w, bool interrupted)
 {
 	if (w->fmt == FMT_JSON)
 		fputs(interrupted ? "],\"interrupted\":true}\n" : "]}\n", w->f);
-	if (w->stream)
-		fflush(w->f);
 }
 
 void writer_error(writer *w, const char *message)
@@ -159,5 +156,4 @@ void writer_error(writer *w, const char *message)
 		fputs(",\"seconds\":0,\"tokens\":0,\"prompt_tokens\":0,\"malformed\":0,\"blocks\":[],"
 		      "\"markdown\":null}\n", f);
 	}
-	fflush(f);
 }

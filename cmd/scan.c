@@ -114,13 +114,13 @@ static void write_failed(run *r, const char *name, int e, bool pipe)
 	if (g_cancel && e == EINTR)
 		return; /* the interrupt is the story */
 	worse(r, EXIT_PARTIAL);
-	if (disk_full(e)) {
+	if (!name) {
+		msg("standard output: write error: %s", strerror(e));
+		r->stop = true;
+	} else if (disk_full(e)) {
 		msg("%s: %s; stopping: finished outputs and journaled pages are kept, a re-run "
 		    "resumes",
-		    name ? name : "standard output", strerror(e));
-		r->stop = true;
-	} else if (!name) {
-		msg("standard output: write error: %s", strerror(e));
+		    name, strerror(e));
 		r->stop = true;
 	} else {
 		msg("%s: write error: %s", name, strerror(e));
@@ -1043,9 +1043,10 @@ int cmd_scan(int argc, char **argv)
 		ocr2_atomic_abort(&g_tmp[0]);
 		ocr2_atomic_abort(&g_tmp[1]);
 		if (r.lost_to_stdout)
-			msg("interrupted; the %d page%s written to standard output are not kept "
-			    "for a re-run (-o FILE keeps finished pages)",
-			    r.lost_to_stdout, r.lost_to_stdout == 1 ? "" : "s");
+			msg("interrupted; %d page%s written to standard output %s not kept for a "
+			    "re-run (-o FILE keeps finished pages)",
+			    r.lost_to_stdout, r.lost_to_stdout == 1 ? "" : "s",
+			    r.lost_to_stdout == 1 ? "is" : "are");
 		else
 			msg("interrupted; finished outputs and journaled pages are kept, a re-run "
 			    "resumes");

@@ -123,7 +123,7 @@ typedef struct {
 	const char *format_name; /* the document's: pdf, tiff, png, jpeg */
 	int n_pages;            /* written so far */
 	int n_good;             /* of which ok or truncated */
-	bool stream;            /* flush after every page (stdout, jsonl) */
+	bool stream;            /* standard output, a FIFO or a device */
 } writer;
 
 void writer_begin(writer *w);
