@@ -296,11 +296,19 @@ int ocr2_atomic_open(ocr2_atomic *a, const char *final, ocr2_atomic_kind kind)
 {
 	memset(a, 0, sizeof *a);
 	size_t n = 0;
-	char *fin = ocr2_path_follow(final);
 	struct stat old;
-	bool replaces = fin && stat(fin, &old) == 0;
-	if (replaces && !S_ISREG(old.st_mode) && !S_ISDIR(old.st_mode))
+	bool replaces = stat(final, &old) == 0;
+	if (replaces && !S_ISREG(old.st_mode) && !S_ISDIR(old.st_mode)) {
+		/* opened by the name given: /dev/stdout's links lead to names
+		 * such as "pipe:[1234]" that only open() itself follows */
+		char *fin = strdup(final);
+		if (!fin) {
+			errno = ENOMEM;
+			return -1;
+		}
 		return open_direct(a, fin);
+	}
+	char *fin = ocr2_path_follow(final);
 	char *t = fin ? tmp_name(fin, &n) : NULL;
 	if (!t || !fin) {
 		free(t);

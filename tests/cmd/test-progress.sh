@@ -25,6 +25,47 @@ assert last.startswith('ocr2 scan: 2 inputs; pages: 2 ok') and last.count('\n') 
 X
 [ -s "$T/tty/page.md" ] && [ -s "$T/tty/small.md" ] || fail "outputs missing under script"
 
+# results on the same terminal (no -o): no progress line at all, so nothing
+# overwrites the last line of a page; the Markdown arrives whole
+script -qec "'$OCR2' scan -p 1-2 '$FIX/three.pdf'" /dev/null >"$T/typescript" 2>&1 ||
+	fail "scan to the terminal under script failed"
+python3 - "$T/typescript" "$CANNED/doc.raw" <<'X' || fail "progress mixed with results on one terminal"
+import sys
+t = open(sys.argv[1], 'rb').read().decode('utf-8', 'replace').replace('\r\n', '\n')
+assert '\r' not in t and '\x1b[K' not in t and 'ETA' not in t, repr(t[:200])
+assert '<!-- page 1 -->' in t and '<!-- page 2 -->' in t
+assert t.rstrip('\n').splitlines()[-1].startswith('ocr2 scan: 1 input; pages: 2 ok')
+X
+
+# a narrow terminal: every drawing of the line fits in it (no wrapped line
+# left behind), and the line is cleared before the summary
+python3 - "$OCR2" "$FIX/page.png" "$FIX/small.png" "$T/narrow" <<'X' || fail "progress line wider than the terminal"
+import fcntl, os, pty, struct, subprocess, sys, termios, time
+ocr2, a, b, out = sys.argv[1:]
+for cols in (30, 52):
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack('HHHH', 24, cols, 0, 0))
+    p = subprocess.Popen([ocr2, 'scan', '-o', out + str(cols), a, b + ''], stdin=slave,
+                         stdout=slave, stderr=slave)
+    os.close(slave)
+    data = b''
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        data += chunk
+    p.wait()
+    t = data.decode('utf-8', 'replace')
+    draws = [d for d in t.split('\r\x1b[K') if d and not d.startswith('ocr2 scan:')]
+    assert draws, repr(t[:200])
+    for d in draws:
+        assert len(d) <= cols - 1, (cols, len(d), d)
+        assert '\n' not in d, d
+X
+
 # with -q on a TTY: nothing
 script -qec "'$OCR2' scan -q -o '$T/ttyq' '$FIX/page.png'" /dev/null >"$T/typescript" 2>&1
 [ -s "$T/typescript" ] && fail "-q on a TTY printed: $(od -c "$T/typescript" | head -3)"
