@@ -260,7 +260,7 @@ void inputs_select(const input_list *l, const options *o, bool *run_it, int *tod
 		}
 		if (l->v[i].out && !o->force && output_done(&l->v[i], o)) {
 			if (o->verbose)
-				msg("%s: %s exists, skipped", l->v[i].path, l->v[i].out);
+				msg("%s: %s is done, skipped", l->v[i].path, l->v[i].out);
 			(*skipped)++;
 			continue;
 		}

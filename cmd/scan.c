@@ -603,6 +603,12 @@ static bool do_input(run *r, const input *in)
 			/* a regular file: its finished pages are journaled beside it */
 			d.journal_path = side_path(out, JOURNAL_SUFFIX);
 			d.page_key = keys.pages;
+			/* what a run killed while starting a journal or marking an
+			 * output done left behind */
+			ocr2_atomic_remove_stale(d.journal_path);
+			char *mark = side_path(out, DONE_SUFFIX);
+			ocr2_atomic_remove_stale(mark);
+			free(mark);
 			int jl = r->o.force ? 1 : journal_load(d.journal_path, &d.jr);
 			if (jl < 0 && !r->o.quiet)
 				msg("notice: %s: not a journal ocr2 can trust; ignored, its pages are "
