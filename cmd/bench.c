@@ -1,7 +1,6 @@
 /* bench.c - ocr2 bench: times load, the encoder per view, prefill and
  * decode on one model directory, and puts decode next to the memory-bandwidth
  * bound it measures itself (bytes of active weights per token / triad GB/s). */
-#include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -200,53 +199,55 @@ static int time_view(enc_model *enc, ocr2_pool *pool, const ocr2_config *c, int 
 	return ok;
 }
 
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"usage: ocr2 bench [-m DIR] [-t N] [--images N] [--decode-tokens N] [--no-encoder]\n\n"
-		"Times one model directory: load, encoder per 1024 view and 768 crop, prefill\n"
-		"and decode, peak RSS, and decode as a fraction of the memory-bandwidth bound\n"
-		"(active weight bytes per token / measured triad bandwidth). Prints a table\n"
-		"and a final machine-readable line starting with 'bench:'.\n\n"
-		"  -m, --model DIR         model directory\n"
-		"  -t, --threads N         threads (default: all cores)\n"
-		"      --images N          image embeddings in the prefill prompt (default 1121,\n"
-		"                          an A4 page at 144 dpi: 6 crops)\n"
-		"      --decode-tokens N   decode steps to time (default 32)\n"
-		"      --reps N            encoder repetitions, best taken (default 1)\n"
-		"      --no-encoder        skip the encoder timings\n"
-		"  -h, --help              this help\n");
-}
+enum { OPT_IMAGES = 256, OPT_DECODE_TOKENS, OPT_REPS, OPT_NO_ENCODER };
+
+const cli_cmd cli_bench = {
+	.name = "bench",
+	.synopsis = "[-m DIR|NAME] [-t N] [--images N] [--decode-tokens N] [--reps N]\n"
+		    "[--no-encoder]",
+	.about = "Times one model directory: load, encoder per 1024 view and 768 crop, prefill\n"
+		 "and decode, peak RSS, and decode as a fraction of the memory-bandwidth bound\n"
+		 "(active weight bytes per token / measured triad bandwidth). Prints a table\n"
+		 "and a final machine-readable line starting with 'bench:'.\n",
+	.opts = (const cli_opt[]){
+		{"model", 'm', "DIR|NAME", ARG_MODEL, .help = "model (as for scan -m)"},
+		{"threads", 't', "N", ARG_INT, .range = &RANGE_THREADS,
+		 .help = "threads (default 0: the CPUs this process may use)"},
+		{"images", OPT_IMAGES, "N", ARG_INT, .range = &RANGE_IMAGE_ROWS,
+		 .help = "image embeddings in the prefill prompt (default 1121,\n"
+			 "an A4 page at 144 dpi: 6 crops)"},
+		{"decode-tokens", OPT_DECODE_TOKENS, "N", ARG_INT, .range = &RANGE_TOKENS,
+		 .help = "decode steps to time (default 32)"},
+		{"reps", OPT_REPS, "N", ARG_INT, .range = &RANGE_REPS,
+		 .help = "encoder repetitions, best taken (default 1)"},
+		{"no-encoder", OPT_NO_ENCODER, NULL, ARG_NONE, .help = "skip the encoder timings"},
+		CLI_OPT_HELP,
+		CLI_OPT_END,
+	},
+	.help = "time the encoder and decoder on a model",
+};
 
 int cmd_bench(int argc, char **argv)
 {
-	static const struct option opts[] = {{"model", required_argument, 0, 'm'},
-					      {"threads", required_argument, 0, 't'},
-					      {"images", required_argument, 0, 'i'},
-					      {"decode-tokens", required_argument, 0, 'd'},
-					      {"reps", required_argument, 0, 'r'},
-					      {"no-encoder", no_argument, 0, 'E'},
-					      {"help", no_argument, 0, 'h'},
-					      {0, 0, 0, 0}};
 	const char *model = NULL;
 	int threads = 0, n_img = 1121, n_dec = 32, reps = 1, no_enc = 0, c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "m:t:h", opts, NULL)) != -1) {
+	cli_parser cp;
+	cli_begin(&cp, &cli_bench, argc, argv);
+	while ((c = cli_next(&cp)) > 0) {
 		switch (c) {
-		case 'm': model = optarg; break;
-		case 't': threads = atoi(optarg); break;
-		case 'i': n_img = atoi(optarg); break;
-		case 'd': n_dec = atoi(optarg); break;
-		case 'r': reps = atoi(optarg); break;
-		case 'E': no_enc = 1; break;
-		case 'h': usage(stdout); return EXIT_OK;
-		default: usage(stderr); return EXIT_USAGE;
+		case 'm': model = cp.arg; break;
+		case 't': threads = (int)cp.n; break;
+		case OPT_IMAGES: n_img = (int)cp.n; break;
+		case OPT_DECODE_TOKENS: n_dec = (int)cp.n; break;
+		case OPT_REPS: reps = (int)cp.n; break;
+		case OPT_NO_ENCODER: no_enc = 1; break;
 		}
 	}
-	if (optind != argc || threads < 0 || n_img < 0 || n_dec < 1 || reps < 1) {
-		usage(stderr);
-		return EXIT_USAGE;
-	}
+	if (c < 0)
+		return cli_stop(c);
+	if (cp.optind != argc)
+		return cli_usage(&cli_bench, "unexpected argument '%s'", argv[cp.optind]);
+	threads = cli_threads("bench", threads);
 	char *dir = cli_model_dir(model);
 	double t = ocr2_now();
 	ocr2_pipeline *p = NULL;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "ocr2.h"
+#include "opts.h"
 
 /* Exit codes (man ocr2, EXIT STATUS; README.md). */
 enum {
@@ -24,14 +25,34 @@ int cmd_model_fetch(int argc, char **argv);
 int cmd_model_quantize(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_version(int argc, char **argv);
+
+/* -m's help line, the same for every command that loads a model */
+#define CLI_MODEL_HELP                                                                             \
+	"model directory, or a name 'ocr2 model list' shows\n"                                     \
+	"(default: $OCR2_MODEL, then ocr2's models, then the\n"                                    \
+	"Hugging Face cache; see ocr2-model(1))"
+
+extern const cli_cmd cli_ocr2, cli_scan, cli_render, cli_model, cli_model_fetch, cli_model_list,
+	cli_model_info, cli_model_check, cli_model_quantize, cli_tokenize, cli_bench, cli_help_cmd;
+
+/* ocr2 help [prefix] WORDS...: the named command's --help on stdout (exit 0),
+ * or a usage error with "did you mean". */
+int cli_help_for(const char *prefix, int n, char **words);
 
 /* "ocr2 <sub>: message" on stderr, one line. */
 void cli_error(const char *sub, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Where models are installed: $XDG_DATA_HOME/ocr2/models
  * (~/.local/share/ocr2/models when unset). Returns a malloc'd string. */
 char *cli_models_root(void);
-/* The model directory: -m value, else $OCR2_MODEL, else
- * cli_models_root()/deepseek-ocr-2. Returns a malloc'd string. */
+/* -t N as run: N when the process may use that many CPUs (affinity mask,
+ * cgroup quota), else that count, with a one-line notice; 0 stays 0 (all). */
+int cli_threads(const char *sub, int requested);
+/* The model directory: -m DIR, or -m NAME as 'ocr2 model list' shows it;
+ * else $OCR2_MODEL; else cli_models_root()/deepseek-ocr-2 when it exists;
+ * else the Hugging Face cache's snapshot of the published model (refs/main's,
+ * else the pinned commit's, else the only one); else ocr2's own place, for
+ * the error. Returns a malloc'd string. */
 char *cli_model_dir(const char *opt);
 
 #endif

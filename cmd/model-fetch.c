@@ -1,7 +1,7 @@
 /* model-fetch.c - ocr2 model fetch (download the published model, verified
  * and resumable) and ocr2 model list (what is installed). */
 #include <dirent.h>
-#include <getopt.h>
+#include <strings.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,20 +23,61 @@ static void on_signal(int sig)
 	cancel_flag = 1;
 }
 
-static void fetch_usage(FILE *f)
-{
-	fprintf(f,
-		"usage: ocr2 model fetch [NAME] [-m DIR] [--revision REV] [--offline]\n"
-		"                        [--timeout SECONDS] [--retries N] [--no-check] [-q]\n"
-		"       ocr2 model list\n\n"
-		"Downloads NAME (a Hugging Face repository, default %s\n"
-		"at commit %s) into DIR (default $OCR2_MODEL, else $XDG_DATA_HOME/ocr2/models/deepseek-ocr-2),\n"
-		"verifying each file against the sha256 the hub publishes; resumes after an\n"
-		"interruption and skips files already verified. HF_ENDPOINT selects a mirror,\n"
-		"HF_TOKEN (or the huggingface-cli token file) a token, https_proxy a proxy.\n"
-		"--offline verifies what is there without touching the network.\n",
-		OCR2_FETCH_REPO, OCR2_FETCH_REVISION);
-}
+enum { OPT_REVISION = 256, OPT_OFFLINE, OPT_HF_CACHE, OPT_TIMEOUT, OPT_RETRIES, OPT_NO_CHECK,
+       OPT_NAMES };
+
+const cli_cmd cli_model_fetch = {
+	.name = "model fetch",
+	.synopsis = "[NAME] [-m DIR | --hf-cache] [--revision REV] [--offline]\n"
+		    "[--timeout SECONDS] [--retries N] [--no-check] [-q]",
+	.about = "Downloads NAME (a Hugging Face repository, default " OCR2_FETCH_REPO "\n"
+		 "at commit " OCR2_FETCH_REVISION ") into DIR (default $OCR2_MODEL,\n"
+		 "else $XDG_DATA_HOME/ocr2/models/deepseek-ocr-2), or with --hf-cache into the\n"
+		 "Hugging Face cache that the Python tools read, verifying each file against the\n"
+		 "sha256 the hub publishes; resumes after an interruption and skips files\n"
+		 "already verified. HF_ENDPOINT selects a mirror, HF_TOKEN (or the\n"
+		 "huggingface-cli token file) a token, https_proxy a proxy.\n",
+	.opts = (const cli_opt[]){
+		{"model", 'm', "DIR", ARG_DIR, .help = "the directory to download into"},
+		{"hf-cache", OPT_HF_CACHE, NULL, ARG_NONE,
+		 .help = "download into the Hugging Face cache ($HF_HUB_CACHE,\n"
+			 "$HF_HOME/hub or ~/.cache/huggingface/hub) in its own\n"
+			 "layout, so Python and ocr2 share one copy"},
+		{"revision", OPT_REVISION, "REV", ARG_TEXT, .help = "a branch, tag or commit"},
+		{"offline", OPT_OFFLINE, NULL, ARG_NONE,
+		 .help = "verify what is there without touching the network"},
+		{"timeout", OPT_TIMEOUT, "SECONDS", ARG_INT, .range = &RANGE_SECONDS,
+		 .help = "give up on a connection silent this long (default 60)"},
+		{"retries", OPT_RETRIES, "N", ARG_INT, .range = &RANGE_RETRIES,
+		 .help = "resume a broken transfer up to N times (default 3)"},
+		{"no-check", OPT_NO_CHECK, NULL, ARG_NONE,
+		 .help = "skip 'ocr2 model check' after the download"},
+		{"quiet", 'q', NULL, ARG_NONE, .help = "no progress line and no summary"},
+		CLI_OPT_HELP,
+		CLI_OPT_END,
+	},
+	.after = "Exit status: 0 downloaded and verified, 1 a download failed, 2 usage error,\n"
+		 "3 the model fails its check, 130 interrupted (parts kept for a resume).\n",
+	.operands = ARG_TEXT,
+	.help = "download the published model from Hugging Face",
+};
+
+const cli_cmd cli_model_list = {
+	.name = "model list",
+	.synopsis = "[--names]",
+	.about = "Lists every model ocr2 can find: the directories under\n"
+		 "$XDG_DATA_HOME/ocr2/models (~/.local/share/ocr2/models) and the snapshots of\n"
+		 "the Hugging Face cache ($HF_HUB_CACHE, else $HF_HOME/hub, else\n"
+		 "~/.cache/huggingface/hub): name (what -m accepts), size, complete or\n"
+		 "incomplete, repository@commit, and where it is. Sizes are checked against\n"
+		 "the record of the fetch, or without one against the safetensors headers.\n",
+	.opts = (const cli_opt[]){
+		{"names", OPT_NAMES, NULL, ARG_NONE, .help = "print only the names, one per line"},
+		CLI_OPT_HELP,
+		CLI_OPT_END,
+	},
+	.help = "list the models ocr2 can find",
+};
 
 static void human(uint64_t b, char *out, size_t n)
 {
@@ -170,10 +211,21 @@ static int run_check(const char *dir, int quiet)
 	return EXIT_OK;
 }
 
+/* Where fetch writes: -m DIR, else $OCR2_MODEL, else ocr2's own directory
+ * for the repository (never a model found elsewhere: that is for reading). */
 static char *dir_for(const char *opt, const char *name)
 {
-	if ((opt && *opt) || !name || !strcmp(name, OCR2_FETCH_REPO))
-		return cli_model_dir(opt);
+	const char *env = getenv("OCR2_MODEL");
+	if (opt && *opt)
+		return strdup(opt);
+	if (!name || !strcmp(name, OCR2_FETCH_REPO)) {
+		if (env && *env)
+			return strdup(env);
+		char *root = cli_models_root();
+		char *d = root ? ocr2_path_join(root, "deepseek-ocr-2") : NULL;
+		free(root);
+		return d;
+	}
 	const char *base = strrchr(name, '/');
 	char *lower = strdup(base ? base + 1 : name);
 	char *root = cli_models_root();
@@ -223,66 +275,33 @@ static char *hub_token(void)
 	return *buf ? strdup(buf) : NULL;
 }
 
-static int parse_int(const char *s, int lo, int hi, int *out)
-{
-	char *end;
-	long v = strtol(s, &end, 10);
-	if (!*s || *end || v < lo || v > hi)
-		return -1;
-	*out = (int)v;
-	return 0;
-}
-
 static int do_fetch(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"model", required_argument, NULL, 'm'},
-		{"revision", required_argument, NULL, 'r'},
-		{"offline", no_argument, NULL, 'o'},
-		{"timeout", required_argument, NULL, 't'},
-		{"retries", required_argument, NULL, 'R'},
-		{"no-check", no_argument, NULL, 'n'},
-		{"quiet", no_argument, NULL, 'q'},
-		{"help", no_argument, NULL, 'h'},
-		{0},
-	};
 	const char *mdir = NULL, *rev = NULL;
-	int offline = 0, timeout = 60, retries = 3, check = 1, quiet = 0;
+	int offline = 0, timeout = 60, retries = 3, check = 1, quiet = 0, hf_cache = 0;
 	const char *off = getenv("HF_HUB_OFFLINE");
 	if (off && (!strcmp(off, "1") || !strcasecmp(off, "true") || !strcasecmp(off, "yes")))
 		offline = 1;
-	optind = 1;
-	opterr = 0;
+	cli_parser cp;
+	cli_begin(&cp, &cli_model_fetch, argc, argv);
 	int ch;
-	while ((ch = getopt_long(argc, argv, "m:qh", opts, NULL)) != -1) {
+	while ((ch = cli_next(&cp)) > 0) {
 		switch (ch) {
-		case 'm': mdir = optarg; break;
-		case 'r': rev = optarg; break;
-		case 'o': offline = 1; break;
-		case 'n': check = 0; break;
+		case 'm': mdir = cp.arg; break;
+		case OPT_REVISION: rev = cp.arg; break;
+		case OPT_OFFLINE: offline = 1; break;
+		case OPT_HF_CACHE: hf_cache = 1; break;
+		case OPT_NO_CHECK: check = 0; break;
 		case 'q': quiet = 1; break;
-		case 't':
-			if (parse_int(optarg, 1, 86400, &timeout)) {
-				cli_error("model fetch", "--timeout: '%s' is not a number of seconds "
-					  "(1-86400)", optarg);
-				return EXIT_USAGE;
-			}
-			break;
-		case 'R':
-			if (parse_int(optarg, 0, 100, &retries)) {
-				cli_error("model fetch", "--retries: '%s' is not a count (0-100)", optarg);
-				return EXIT_USAGE;
-			}
-			break;
-		case 'h':
-			fetch_usage(stdout);
-			return EXIT_OK;
-		default:
-			cli_error("model fetch", "unknown or incomplete option '%s'; see 'ocr2 model "
-				  "fetch --help'", argv[optind - 1]);
-			return EXIT_USAGE;
+		case OPT_TIMEOUT: timeout = (int)cp.n; break;
+		case OPT_RETRIES: retries = (int)cp.n; break;
 		}
 	}
+	if (ch < 0)
+		return cli_stop(ch);
+	optind = cp.optind;
+	if (hf_cache && mdir)
+		return cli_usage(&cli_model_fetch, "-m and --hf-cache name two places; give one");
 	const char *name = NULL;
 	if (optind < argc)
 		name = argv[optind++];
@@ -300,7 +319,7 @@ static int do_fetch(int argc, char **argv)
 			  "(rebuild with libcurl: meson setup -Dfetch=enabled)");
 		return EXIT_USAGE;
 	}
-	char *dir = dir_for(mdir, name);
+	char *dir = hf_cache ? ocr2_hf_cache_root() : dir_for(mdir, name);
 	char *token = offline ? NULL : hub_token();
 	ui u = {.tty = !quiet && isatty(2), .quiet = quiet, .offline = offline};
 	ocr2_fetch_params p = {
@@ -311,6 +330,7 @@ static int do_fetch(int argc, char **argv)
 		.timeout_s = timeout,
 		.retries = retries,
 		.offline = offline,
+		.hf_cache = hf_cache,
 		.cancel = &cancel_flag,
 		.cb = on_event,
 		.cb_arg = &u,
@@ -339,94 +359,186 @@ static int do_fetch(int argc, char **argv)
 		human(r.bytes_total, b, sizeof b);
 		if (!quiet) {
 			if (offline)
-				printf("%s: %d files, %s, all verified, commit %.12s\n", dir,
+				printf("%s: %d files, %s, all verified, commit %.12s\n", r.dir,
 				       r.n_files, b, r.commit[0] ? r.commit : "unknown");
 			else
 				printf("%s: %d files, %s (%d downloaded, %d already there), "
-				       "commit %.12s\n", dir, r.n_files, b, r.n_fetched, r.n_skipped,
+				       "commit %.12s\n", r.dir, r.n_files, b, r.n_fetched, r.n_skipped,
 				       r.commit);
 		}
 		if (check)
-			rc = run_check(dir, quiet);
+			rc = run_check(r.dir, quiet);
 	}
 	free(dir);
 	return rc;
 }
 
-static int cmp_str(const void *a, const void *b)
+/* A dynamic list of malloc'd strings. */
+typedef struct {
+	char **v;
+	int n, cap;
+} strs;
+
+static void strs_add(strs *l, char *s)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	if (!s)
+		return;
+	if (l->n == l->cap) {
+		int cap = l->cap ? 2 * l->cap : 16;
+		char **v = realloc(l->v, (size_t)cap * sizeof *v);
+		if (!v) {
+			free(s);
+			return;
+		}
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n++] = s;
+}
+
+static void strs_free(strs *l)
+{
+	for (int i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+}
+
+static int cmp_natural(const void *a, const void *b)
+{
+	return ocr2_natural_cmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The names in dir (no dot files), natural order. */
+static void read_names(const char *dir, strs *out)
+{
+	DIR *d = dir ? opendir(dir) : NULL;
+	struct dirent *de;
+	while (d && (de = readdir(d)))
+		if (de->d_name[0] != '.')
+			strs_add(out, strdup(de->d_name));
+	if (d)
+		closedir(d);
+	if (out->n)
+		qsort(out->v, (size_t)out->n, sizeof *out->v, cmp_natural);
+}
+
+/* A snapshot of the cache is a DeepSeek-OCR 2 model when it is the published
+ * repository or its config.json names the architecture (a fine-tune, a q8
+ * copy pushed to the hub); other models of the cache are not ours to list. */
+static bool is_ocr2_snapshot(const char *snap, const char *repo)
+{
+	if (!strcmp(repo, OCR2_FETCH_REPO))
+		return true;
+	char *path = ocr2_path_join(snap, "config.json");
+	char *text = NULL;
+	size_t n = 0;
+	bool yes = false;
+	if (path && ocr2_read_file(path, 1 << 20, OCR2_ERR_IO, &text, &n) == OCR2_OK)
+		yes = strstr(text, "\"DeepseekOCR2ForCausalLM\"") != NULL;
+	free(text);
+	free(path);
+	return yes;
+}
+
+/* One line of the list. */
+static void list_one(const char *name, const char *path, const char *note, bool partial,
+		     bool names_only)
+{
+	ocr2_model_dir_state ms;
+	if (ocr2_model_dir_describe(path, &ms) != OCR2_OK)
+		return;
+	if (names_only) {
+		printf("%s\n", name);
+		return;
+	}
+	char b[32];
+	human(ms.bytes, b, sizeof b);
+	printf("%-24s %10s  %s", name, b,
+	       ms.complete ? "complete" : ms.partial || partial ? "incomplete (download interrupted)" :
+	       "incomplete");
+	if (!ms.complete && ms.why[0])
+		printf(": %s", ms.why);
+	if (ms.repo[0])
+		printf("  %s@%.12s", ms.repo, ms.commit);
+	printf("%s  %s\n", note, path);
 }
 
 static int do_list(int argc, char **argv)
 {
-	if (argc > 1) {
-		if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-			printf("usage: ocr2 model list\n\nLists the models under "
-			       "$XDG_DATA_HOME/ocr2/models (~/.local/share/ocr2/models):\n"
-			       "name, size on disk, complete or not, repository@commit.\n");
-			return EXIT_OK;
-		}
-		cli_error("model list", "unexpected argument '%s'", argv[1]);
-		return EXIT_USAGE;
-	}
-	char *root = cli_models_root();
-	DIR *d = root ? opendir(root) : NULL;
-	if (!d) {
-		fprintf(stderr, "ocr2 model list: no models installed in %s (try 'ocr2 model fetch')\n",
-			root ? root : "?");
-		free(root);
-		return EXIT_OK;
-	}
-	char **names = NULL;
-	size_t n = 0, cap = 0;
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		if (de->d_name[0] == '.')
-			continue;
-		if (n == cap) {
-			cap = cap ? 2 * cap : 16;
-			char **nn = realloc(names, cap * sizeof *names);
-			if (!nn)
-				break;
-			names = nn;
-		}
-		names[n] = strdup(de->d_name);
-		if (names[n])
-			n++;
-	}
-	closedir(d);
-	if (n)
-		qsort(names, n, sizeof *names, cmp_str);
+	bool names_only = false;
+	cli_parser cp;
+	cli_begin(&cp, &cli_model_list, argc, argv);
+	int ch;
+	while ((ch = cli_next(&cp)) > 0)
+		if (ch == OPT_NAMES)
+			names_only = true;
+	if (ch < 0)
+		return cli_stop(ch);
+	if (cp.optind < argc)
+		return cli_usage(&cli_model_list, "unexpected argument '%s'", argv[cp.optind]);
 	int shown = 0;
-	for (size_t i = 0; i < n; i++) {
-		char *path = ocr2_path_join(root, names[i]);
+	/* ocr2's own: every directory under the models root */
+	char *root = cli_models_root();
+	strs names = {0};
+	read_names(root, &names);
+	for (int i = 0; i < names.n; i++) {
+		char *path = ocr2_path_join(root, names.v[i]);
 		struct stat st;
-		ocr2_model_dir_state ms;
-		bool model = path && !stat(path, &st) && S_ISDIR(st.st_mode) &&
-			     !ocr2_model_dir_describe(path, &ms);
+		if (path && !stat(path, &st) && S_ISDIR(st.st_mode)) {
+			list_one(names.v[i], path, "", false, names_only);
+			shown++;
+		}
 		free(path);
-		if (!model)
-			continue;
-		char b[32];
-		human(ms.bytes, b, sizeof b);
-		printf("%-24s %10s  %s", names[i], b,
-		       ms.complete ? "complete" : ms.partial ? "incomplete (download interrupted)" :
-		       "incomplete");
-		if (!ms.complete && ms.why[0])
-			printf(": %s", ms.why);
-		if (ms.repo[0])
-			printf("  %s@%.12s", ms.repo, ms.commit);
-		printf("\n");
-		shown++;
 	}
+	strs_free(&names);
+	/* the Hugging Face cache: every snapshot of a DeepSeek-OCR 2 repository,
+	 * named hf:OWNER/NAME@COMMIT (what -m takes) */
+	char *hf = ocr2_hf_cache_root();
+	strs repos = {0};
+	read_names(hf, &repos);
+	for (int i = 0; i < repos.n; i++) {
+		char repo[256];
+		if (ocr2_hf_repo_of(repos.v[i], repo, sizeof repo))
+			continue;
+		char *rd = ocr2_path_join(hf, repos.v[i]);
+		char **snaps = NULL;
+		int ns = rd ? ocr2_hf_snapshots(rd, &snaps) : 0;
+		char main_commit[41] = "";
+		if (rd && ocr2_hf_read_ref(rd, "main", main_commit))
+			main_commit[0] = 0;
+		/* a blob still growing: an interrupted download (theirs or ours) */
+		strs blobs = {0};
+		char *bd = rd ? ocr2_path_join(rd, "blobs") : NULL;
+		read_names(bd, &blobs);
+		bool partial = false;
+		for (int k = 0; k < blobs.n; k++) {
+			size_t bl = strlen(blobs.v[k]);
+			partial |= bl > 11 && !strcmp(blobs.v[k] + bl - 11, ".incomplete");
+		}
+		strs_free(&blobs);
+		free(bd);
+		for (int k = 0; k < ns; k++) {
+			char rel[64], name[320];
+			snprintf(rel, sizeof rel, "snapshots/%s", snaps[k]);
+			char *snap = ocr2_path_join(rd, rel);
+			if (snap && is_ocr2_snapshot(snap, repo)) {
+				snprintf(name, sizeof name, "hf:%s@%.12s", repo, snaps[k]);
+				list_one(name, snap, !strcmp(snaps[k], main_commit) ? " (main)" : "",
+					 partial, names_only);
+				shown++;
+			}
+			free(snap);
+			free(snaps[k]);
+		}
+		free(snaps);
+		free(rd);
+	}
+	strs_free(&repos);
 	if (!shown)
-		fprintf(stderr, "ocr2 model list: no models installed in %s (try 'ocr2 model fetch')\n",
-			root);
-	for (size_t i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
+		fprintf(stderr, "ocr2 model list: no models in %s nor in the Hugging Face cache %s "
+			"(try 'ocr2 model fetch')\n", root ? root : "?", hf ? hf : "?");
 	free(root);
+	free(hf);
 	return EXIT_OK;
 }
 

@@ -1,6 +1,5 @@
 /* model.c - ocr2 model: describe (info) and verify (check) a model directory;
  * fetch and list live in model-fetch.c, quantize in model-quantize.c. */
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -10,87 +9,71 @@
 #include "base/fs.h"
 #include "model/model.h"
 
-static void usage(FILE *f)
-{
-	fprintf(f, "usage: ocr2 model <command> [options]\n\n"
-		   "commands:\n"
-		   "  fetch      download the published model from Hugging Face\n"
-		   "  list       list installed models\n"
-		   "  info       describe a model directory: config, tensors, bytes, dtypes\n"
-		   "  check      verify every tensor the architecture needs, and its values\n"
-		   "  quantize   write a q8 copy of a model (int8, one scale per 32)\n\n"
-		   "'ocr2 model <command> --help' describes a command.\n");
-}
-
-static void usage_info(FILE *f)
-{
-	fprintf(f, "usage: ocr2 model info [-m DIR]\n\n"
-		   "Describes a model directory without reading its tensor data: the\n"
-		   "config.json dimensions, the safetensors files, tensor count, bytes and\n"
-		   "dtypes.\n\n"
-		   "  -m, --model DIR  model directory (default $OCR2_MODEL, then\n"
-		   "                   $XDG_DATA_HOME/ocr2/models/deepseek-ocr-2)\n"
-		   "  -h, --help       show this help\n\n"
-		   "Exit status: 0 ok, 2 usage error, 3 model missing or invalid.\n");
-}
-
-static void usage_check(FILE *f)
-{
-	fprintf(f, "usage: ocr2 model check [-m DIR] [--no-scan]\n\n"
-		   "Verifies that config.json is sane, tokenizer.json is present, every tensor\n"
-		   "the architecture needs is present with the right shape and a float dtype,\n"
-		   "and (unless --no-scan) that no weight holds NaN or infinity. Prints\n"
-		   "\"ok: N tensors\", or one line naming the first problem.\n\n"
-		   "  -m, --model DIR  model directory (default $OCR2_MODEL, then\n"
-		   "                   $XDG_DATA_HOME/ocr2/models/deepseek-ocr-2)\n"
-		   "      --no-scan    skip reading the weights for NaN/Inf (shapes only)\n"
-		   "  -h, --help       show this help\n\n"
-		   "Exit status: 0 ok, 2 usage error, 3 model missing or invalid.\n");
-}
+const cli_cmd cli_model = {
+	.name = "model",
+	.synopsis = "<command> [options]",
+	.opts = (const cli_opt[]){CLI_OPT_HELP, CLI_OPT_END},
+	.after = "commands:\n"
+		 "  fetch      download the published model from Hugging Face\n"
+		 "  list       list the models ocr2 can find\n"
+		 "  info       describe a model directory: config, tensors, bytes, dtypes\n"
+		 "  check      verify every tensor the architecture needs, and its values\n"
+		 "  quantize   write a q8 copy of a model (int8, one scale per 32)\n\n"
+		 "'ocr2 model <command> --help' describes a command.\n",
+	.help = "fetch, list, describe, check or quantize a model",
+};
 
 enum { OPT_NO_SCAN = 256 };
 
+const cli_cmd cli_model_info = {
+	.name = "model info",
+	.synopsis = "[-m DIR|NAME]",
+	.about = "Describes a model directory without reading its tensor data: the\n"
+		 "config.json dimensions, the safetensors files, tensor count, bytes and\n"
+		 "dtypes.\n",
+	.opts = (const cli_opt[]){
+		{"model", 'm', "DIR|NAME", ARG_MODEL, .help = CLI_MODEL_HELP},
+		CLI_OPT_HELP,
+		CLI_OPT_END,
+	},
+	.after = "Exit status: 0 ok, 2 usage error, 3 model missing or invalid.\n",
+	.help = "describe a model directory: config, tensors, bytes, dtypes",
+};
+
+const cli_cmd cli_model_check = {
+	.name = "model check",
+	.synopsis = "[-m DIR|NAME] [--no-scan]",
+	.about = "Verifies that config.json is sane, tokenizer.json is present, every tensor\n"
+		 "the architecture needs is present with the right shape and a float dtype,\n"
+		 "and (unless --no-scan) that no weight holds NaN or infinity. Prints\n"
+		 "\"ok: N tensors\", or one line naming the first problem.\n",
+	.opts = (const cli_opt[]){
+		{"model", 'm', "DIR|NAME", ARG_MODEL, .help = CLI_MODEL_HELP},
+		{"no-scan", OPT_NO_SCAN, NULL, ARG_NONE,
+		 .help = "skip reading the weights for NaN/Inf (shapes only)"},
+		CLI_OPT_HELP,
+		CLI_OPT_END,
+	},
+	.after = "Exit status: 0 ok, 2 usage error, 3 model missing or invalid.\n",
+	.help = "verify every tensor the architecture needs, and its values",
+};
+
 /* Parses [-m DIR] [--no-scan] [-h]; returns -1 to go on, else an exit code. */
-static int parse(const char *sub, int argc, char **argv, void (*help)(FILE *), bool allow_scan,
-		 const char **model, bool *no_scan)
+static int parse(const cli_cmd *cmd, int argc, char **argv, const char **model, bool *no_scan)
 {
-	static const struct option opts[] = {
-		{"model", required_argument, NULL, 'm'},
-		{"no-scan", no_argument, NULL, OPT_NO_SCAN},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
-	optind = 1;
-	opterr = 0;
+	cli_parser p;
+	cli_begin(&p, cmd, argc, argv);
 	int c;
-	while ((c = getopt_long(argc, argv, ":m:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'm':
-			*model = optarg;
-			break;
-		case 'h':
-			help(stdout);
-			return EXIT_OK;
-		case OPT_NO_SCAN:
-			if (allow_scan) {
-				*no_scan = true;
-				break;
-			}
-			/* fall through */
-		case '?':
-			cli_error(sub, "unknown option '%s'; see 'ocr2 %s --help'",
-				  argv[optind - 1], sub);
-			return EXIT_USAGE;
-		case ':':
-			cli_error(sub, "option '%s' needs a value", argv[optind - 1]);
-			return EXIT_USAGE;
-		}
+	while ((c = cli_next(&p)) > 0) {
+		if (c == 'm')
+			*model = p.arg;
+		else if (c == OPT_NO_SCAN)
+			*no_scan = true;
 	}
-	if (optind < argc) {
-		cli_error(sub, "unexpected argument '%s'; see 'ocr2 %s --help'", argv[optind],
-			  sub);
-		return EXIT_USAGE;
-	}
+	if (c < 0)
+		return cli_stop(c);
+	if (p.optind < argc)
+		return cli_usage(cmd, "unexpected argument '%s'", argv[p.optind]);
 	return -1;
 }
 
@@ -130,7 +113,7 @@ static int model_info(int argc, char **argv)
 {
 	const char *opt = NULL;
 	bool no_scan = false;
-	int rc = parse("model info", argc, argv, usage_info, false, &opt, &no_scan);
+	int rc = parse(&cli_model_info, argc, argv, &opt, &no_scan);
 	if (rc >= 0)
 		return rc;
 	char *dir = cli_model_dir(opt);
@@ -200,7 +183,7 @@ static int model_check(int argc, char **argv)
 {
 	const char *opt = NULL;
 	bool no_scan = false;
-	int rc = parse("model check", argc, argv, usage_check, true, &opt, &no_scan);
+	int rc = parse(&cli_model_check, argc, argv, &opt, &no_scan);
 	if (rc >= 0)
 		return rc;
 	char *dir = cli_model_dir(opt);
@@ -235,12 +218,14 @@ static int model_check(int argc, char **argv)
 int cmd_model(int argc, char **argv)
 {
 	if (argc < 2) {
-		usage(stderr);
+		cli_help(&cli_model, stderr);
 		return EXIT_USAGE;
 	}
 	const char *sub = argv[1];
 	if (!strcmp(sub, "--help") || !strcmp(sub, "-h") || !strcmp(sub, "help")) {
-		usage(stdout);
+		if (argc > 2)
+			return cli_help_for("model", argc - 2, argv + 2);
+		cli_help(&cli_model, stdout);
 		return EXIT_OK;
 	}
 	if (!strcmp(sub, "fetch") || !strcmp(sub, "list"))
@@ -251,6 +236,10 @@ int cmd_model(int argc, char **argv)
 		return model_check(argc - 1, argv + 1);
 	if (!strcmp(sub, "quantize"))
 		return cmd_model_quantize(argc - 1, argv + 1);
-	cli_error("model", "'%s' is not a model command; see 'ocr2 model --help'", sub);
+	static const char *const subs[] = {"fetch", "list", "info", "check", "quantize"};
+	char sugg[256];
+	cli_suggest(sub, subs, 5, "", sugg, sizeof sugg);
+	cli_error("model", "'%s' is not a model command%s%s%s; see 'ocr2 model --help'", sub,
+		  *sugg ? " (did you mean " : "", sugg, *sugg ? "?)" : "");
 	return EXIT_USAGE;
 }

@@ -1,11 +1,11 @@
 /* render.c - ocr2 render: writes the pages of documents as PNG files exactly
  * as scan sees them, DIR/<name>-<page>.png, each written atomically. */
 #include <errno.h>
-#include <getopt.h>
 #include <math.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -19,27 +19,37 @@ static void on_signal(int sig)
 	interrupted = 1;
 }
 
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"usage: ocr2 render [-p PAGES] [-r DPI] -o DIR INPUT...\n"
-		"\n"
-		"Writes every selected page of each INPUT (PDF, TIFF, PNG or JPEG; '-' reads\n"
-		"standard input) as DIR/NAME-PAGE.png: NAME is the input's file name without\n"
-		"its extension ('stdin' for '-'), PAGE is 1-based and zero-padded to the width\n"
-		"of the document's page count, as pdftoppm does (report-07.png of 12 pages).\n"
-		"Pixels are exactly what 'ocr2 scan' reads: PDF pages drawn by poppler+cairo\n"
-		"like 'pdftocairo -png -r DPI', EXIF orientation applied, transparency on white.\n"
-		"\n"
-		"  -o, --output DIR   output directory (created if missing)\n"
-		"  -p, --pages LIST   pages to write, e.g. 1,3-5,9- (default: all)\n"
-		"  -r, --dpi N        PDF resolution in dots per inch (default 144)\n"
-		"  -h, --help         this text\n"
-		"\n"
-		"A bad input gets one line 'ocr2 render: FILE: problem' and the next input is\n"
-		"taken. Exit status: 0 all written, 1 some input or page failed, 2 usage error,\n"
-		"130 interrupted (no partial files are left).\n");
-}
+static const cli_opt render_opts[] = {
+	{"output", 'o', "DIR|FILE.png", ARG_FILE,
+	 .help = "output directory (created if missing), or the PNG file\n"
+		 "to write when exactly one page is selected"},
+	{"pages", 'p', "LIST", ARG_TEXT, .help = "pages to write, e.g. 1,3-5,9- (default: all)"},
+	{"dpi", 'r', "N", ARG_NUM, .range = &RANGE_DPI,
+	 .help = "PDF resolution in dots per inch, 1-2400 (default 144)"},
+	CLI_OPT_HELP,
+	CLI_OPT_END,
+};
+
+const cli_cmd cli_render = {
+	.name = "render",
+	.synopsis = "[-p PAGES] [-r DPI] -o DIR|FILE.png INPUT...",
+	.about = "Writes every selected page of each INPUT (PDF, TIFF, PNG or JPEG; '-' reads\n"
+		 "standard input) as DIR/NAME-PAGE.png: NAME is the input's file name without\n"
+		 "its extension ('stdin' for '-'), PAGE is 1-based and zero-padded to the width\n"
+		 "of the document's page count, as pdftoppm does (report-07.png of 12 pages).\n"
+		 "-o FILE.png (a name ending in .png that is not a directory) writes the one\n"
+		 "selected page there. Pixels are exactly what 'ocr2 scan' reads: PDF pages\n"
+		 "drawn by poppler+cairo like 'pdftocairo -png -r DPI' (at the largest DPI\n"
+		 "that fits the pixel limit, with a notice, when -r is too high for the page),\n"
+		 "EXIF orientation applied, TIFF pages resampled to square pixels,\n"
+		 "transparency on white.\n",
+	.opts = render_opts,
+	.after = "A bad input gets one line 'ocr2 render: FILE: problem' and the next input is\n"
+		 "taken. Exit status: 0 all written, 1 some input or page failed, 2 usage error,\n"
+		 "130 interrupted (no partial files are left).\n",
+	.operands = ARG_FILE,
+	.help = "write pages as PNG exactly as scan sees them",
+};
 
 static int usage_error(const char *fmt, const char *arg)
 {
@@ -109,8 +119,20 @@ static int write_page(const ocr2_image *img, const char *dir, const char *name, 
 	return ok;
 }
 
-/* Renders one input; returns 0 when every selected page was written. */
-static int render_one(const char *in, const char *dir, const ocr2_pagesel *sel,
+/* Says when a PDF page was drawn below -r to fit the pixel limit. */
+static void dpi_notice(const ocr2_doc *d, const char *in, int page, const ocr2_doc_params *dp)
+{
+	double got = ocr2_doc_render_dpi(d);
+	if (got > 0 && got < dp->dpi)
+		cli_error("render", "notice: %s: page %d: drawn at %g dpi, the most that fits the "
+			  "limit of %lld pixels (-r %g)", in, page, got, (long long)dp->max_pixels,
+			  dp->dpi);
+}
+
+/* Renders one input into dir, or into file when it names the one PNG to
+ * write; returns 0 when every selected page was written, 1 when one failed,
+ * 2 when file was given and the selection is not one page. */
+static int render_one(const char *in, const char *dir, const char *file, const ocr2_pagesel *sel,
 		      const ocr2_doc_params *dp)
 {
 	ocr2_doc *d = NULL;
@@ -126,6 +148,12 @@ static int render_one(const char *in, const char *dir, const ocr2_pagesel *sel,
 			  n == 1 ? "" : "s");
 		ocr2_doc_free(d);
 		return 1;
+	}
+	if (file && nsel != 1) {
+		cli_error("render", "%s: %d pages selected, but -o %s names one file; choose one "
+			  "with -p, or give a directory", in, nsel, file);
+		ocr2_doc_free(d);
+		return 2;
 	}
 	char *stem = stem_of(in);
 	if (!stem) {
@@ -144,9 +172,17 @@ static int render_one(const char *in, const char *dir, const ocr2_pagesel *sel,
 			failed = 1;
 			continue;
 		}
-		if (snprintf(name, nlen, "%s-%0*d.png", stem, digits(n), i) >= (int)nlen ||
-		    !write_page(&img, dir, name, in))
+		dpi_notice(d, in, i, dp);
+		if (file) {
+			char *fdir = ocr2_path_dir(file);
+			const char *base = strrchr(file, '/');
+			if (!fdir || !write_page(&img, fdir, base ? base + 1 : file, in))
+				failed = 1;
+			free(fdir);
+		} else if (snprintf(name, nlen, "%s-%0*d.png", stem, digits(n), i) >= (int)nlen ||
+			   !write_page(&img, dir, name, in)) {
 			failed = 1;
+		}
 		ocr2_image_free(&img);
 	}
 	if (!name) {
@@ -159,49 +195,33 @@ static int render_one(const char *in, const char *dir, const ocr2_pagesel *sel,
 	return failed;
 }
 
+/* -o FILE.png: a name ending in .png that is not a directory already */
+static bool names_png_file(const char *o)
+{
+	size_t n = strlen(o);
+	struct stat st;
+	return n > 4 && !strcasecmp(o + n - 4, ".png") && !(stat(o, &st) == 0 && S_ISDIR(st.st_mode));
+}
+
 int cmd_render(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"output", required_argument, NULL, 'o'},
-		{"pages", required_argument, NULL, 'p'},
-		{"dpi", required_argument, NULL, 'r'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
 	const char *dir = NULL, *pages = NULL;
 	ocr2_doc_params dp = ocr2_doc_default_params();
+	cli_parser p;
+	cli_begin(&p, &cli_render, argc, argv);
 	int c;
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, ":o:p:r:h", opts, NULL)) != -1) {
+	while ((c = cli_next(&p)) > 0) {
 		switch (c) {
-		case 'o':
-			dir = optarg;
-			break;
-		case 'p':
-			pages = optarg;
-			break;
-		case 'r': {
-			char *end;
-			errno = 0;
-			double v = strtod(optarg, &end);
-			if (errno || end == optarg || *end || !isfinite(v) || v < 1 || v > 10000)
-				return usage_error("invalid DPI \"%s\" (expected 1 to 10000)",
-						   optarg);
-			dp.dpi = v;
-			break;
-		}
-		case 'h':
-			usage(stdout);
-			return EXIT_OK;
-		case ':':
-			return usage_error("option %s needs a value", argv[optind - 1]);
-		default:
-			return usage_error("unknown option %s", argv[optind - 1]);
+		case 'o': dir = p.arg; break;
+		case 'p': pages = p.arg; break;
+		case 'r': dp.dpi = p.x; break;
 		}
 	}
+	if (c < 0)
+		return cli_stop(c);
+	optind = p.optind;
 	if (!dir)
-		return usage_error("%s", "an output directory is needed (-o DIR)");
+		return usage_error("%s", "an output directory is needed (-o DIR, or -o FILE.png)");
 	if (optind >= argc)
 		return usage_error("%s", "no input given");
 	ocr2_pagesel *sel = NULL;
@@ -215,16 +235,36 @@ int cmd_render(int argc, char **argv)
 		return usage_error("%s", "standard input ('-') can be read only once");
 	}
 
-	struct stat st;
-	if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
-		cli_error("render", "%s: cannot create directory: %s", dir, strerror(errno));
-		ocr2_pagesel_free(sel);
-		return EXIT_PARTIAL;
-	}
-	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-		cli_error("render", "%s: not a directory", dir);
-		ocr2_pagesel_free(sel);
-		return EXIT_PARTIAL;
+	const char *file = NULL;
+	if (names_png_file(dir)) {
+		if (argc - optind > 1) {
+			ocr2_pagesel_free(sel);
+			return usage_error("-o %s names one PNG file; several inputs need a directory",
+					   dir);
+		}
+		file = dir;
+		char *fdir = ocr2_path_dir(file);
+		int r = fdir ? ocr2_mkdir_p(fdir, 0777) : -1;
+		if (r != 0)
+			cli_error("render", "%s: cannot create directory: %s", fdir ? fdir : file,
+				  strerror(errno));
+		free(fdir);
+		if (r != 0) {
+			ocr2_pagesel_free(sel);
+			return EXIT_PARTIAL;
+		}
+	} else {
+		struct stat st;
+		if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+			cli_error("render", "%s: cannot create directory: %s", dir, strerror(errno));
+			ocr2_pagesel_free(sel);
+			return EXIT_PARTIAL;
+		}
+		if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+			cli_error("render", "%s: not a directory", dir);
+			ocr2_pagesel_free(sel);
+			return EXIT_PARTIAL;
+		}
 	}
 
 	struct sigaction sa = {0};
@@ -235,9 +275,9 @@ int cmd_render(int argc, char **argv)
 
 	int failed = 0;
 	for (int i = optind; i < argc && !interrupted; i++)
-		failed |= render_one(argv[i], dir, sel, &dp);
+		failed |= render_one(argv[i], dir, file, sel, &dp);
 	ocr2_pagesel_free(sel);
 	if (interrupted)
 		return EXIT_INTERRUPTED;
-	return failed ? EXIT_PARTIAL : EXIT_OK;
+	return failed & 2 ? EXIT_USAGE : failed ? EXIT_PARTIAL : EXIT_OK;
 }

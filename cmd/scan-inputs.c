@@ -119,9 +119,10 @@ static void add_input(input_list *l, const char *path, const char *rel)
 	in->out = NULL;
 }
 
-static int cmp_str(const void *a, const void *b)
+/* natural order (f2 before f10; ocr2_natural_cmp says exactly) */
+static int cmp_name(const void *a, const void *b)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	return ocr2_natural_cmp(*(char *const *)a, *(char *const *)b);
 }
 
 static bool supported_file(const char *path)
@@ -150,7 +151,7 @@ static bool document_name(const char *name)
 	return false;
 }
 
-/* Adds the files under dir (sorted; recursing when asked; dot files and
+/* Adds the files under dir (in natural order; recursing when asked; dot files and
  * symbolic links to directories skipped) whose first bytes are a supported
  * format, or whose name says they should be. rel is the prefix of the
  * mirrored names. Returns false when dir cannot be read. */
@@ -179,7 +180,7 @@ static bool walk(input_list *l, const char *dir, const char *rel, bool recursive
 		names[n++] = xstrdup(e->d_name);
 	}
 	closedir(d);
-	qsort(names, (size_t)n, sizeof *names, cmp_str);
+	qsort(names, (size_t)n, sizeof *names, cmp_name);
 	bool ok = true;
 	for (int i = 0; i < n; i++) {
 		char *p = join(dir, names[i]);

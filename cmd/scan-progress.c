@@ -134,3 +134,11 @@ const char *errmsg_for(const char *name)
 		return m + n + 2;
 	return *m ? m : "failed";
 }
+
+const char *errmsg_for_page(const char *name, int page)
+{
+	const char *m = errmsg_for(name);
+	char pre[32];
+	int n = snprintf(pre, sizeof pre, "page %d: ", page);
+	return strncmp(m, pre, (size_t)n) ? m : m + n;
+}

@@ -9,8 +9,8 @@
  * hash would read every input of a finished batch again on each re-run;
  * touching a file redoes it. Standard input has no such identity: its key
  * holds the SHA-256 of its bytes. The options are the format, the prompt
- * (--mode or --prompt), -r, --max-tokens, --ngram, --ngram-window, --no-crop
- * and --images (its links are in the text); the page list (-p, as written)
+ * (--mode or --prompt), -r, --max-tokens, --ngram, --ngram-window, --no-crop,
+ * --images and --image-links (their links are in the text); the page list (-p, as written)
  * is in the finished output's key only, since a journaled page is the same
  * page whatever the selection. Not in it: the model (the CLI cannot name the
  * weights cheaply; --force redoes outputs after a model change), -t, --dump,
@@ -70,6 +70,7 @@ bool output_keys(const options *o, const input *in, const char *stdin_sum, out_k
 	put_num(&h, "ngram-window", o->ngram_window);
 	put_num(&h, "no-crop", o->no_crop);
 	put_str(&h, "images", o->images);
+	put_num(&h, "image-links", o->official_links);
 	ocr2_sha256 whole = h;
 	uint8_t d[32];
 	ocr2_sha256_final(&h, d);

@@ -2,7 +2,6 @@
  * through the model into its output, with the batch rules of man ocr2-scan (FILES AND BATCHES). */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -11,6 +10,7 @@
 #include <unistd.h>
 
 #include "scan.h"
+#include "opts.h"
 #include "base/error.h"
 #include "base/fs.h"
 #include "base/sha.h"
@@ -361,12 +361,20 @@ static bool do_page(run *r, doc_out *d, ocr2_doc *doc, int index, bool pdf_style
 	ocr2_status s = ocr2_doc_render(doc, index, &img);
 	double t_render = now_s() - t0;
 	if (s != OCR2_OK) {
-		snprintf(errbuf, sizeof errbuf, "%s", errmsg_for(in->path));
+		snprintf(errbuf, sizeof errbuf, "%s", errmsg_for_page(in->path, p.page));
 		failed = true;
 		goto done;
 	}
 	p.width = img.width;
 	p.height = img.height;
+	if (ocr2_doc_render_dpi(doc) > 0 && ocr2_doc_render_dpi(doc) < p.dpi) {
+		/* over the pixel limit at -r: drawn at the largest dpi that fits */
+		if (!r->o.quiet)
+			msg("notice: %s: page %d: drawn at %g dpi, the most that fits the limit of "
+			    "%lld pixels (-r %g)", in->path, p.page, ocr2_doc_render_dpi(doc),
+			    (long long)ocr2_doc_default_params().max_pixels, r->o.dpi);
+		p.dpi = ocr2_doc_render_dpi(doc);
+	}
 	if (g_cancel) {
 		interrupted = true;
 		goto done;
@@ -403,7 +411,7 @@ static bool do_page(run *r, doc_out *d, ocr2_doc *doc, int index, bool pdf_style
 		goto done;
 	}
 	if (s != OCR2_OK) {
-		snprintf(errbuf, sizeof errbuf, "%s", errmsg_for(in->path));
+		snprintf(errbuf, sizeof errbuf, "%s", errmsg_for_page(in->path, p.page));
 		failed = true;
 		goto done;
 	}
@@ -420,8 +428,8 @@ static bool do_page(run *r, doc_out *d, ocr2_doc *doc, int index, bool pdf_style
 	char tmpl[PATH_MAX + 32];
 	const char *links = pdf_style ? "images/%p_%n.jpg" : NULL;
 	int link_page = pdf_style ? index : p.page;
-	if (r->o.fmt == FMT_TEXT) {
-		links = "";
+	if (r->o.fmt == FMT_TEXT || (!r->o.images && !r->o.official_links)) {
+		links = ""; /* no link to a file nobody writes (--image-links) */
 	} else if (r->o.images) {
 		if (!save_figures(r, in, &img, &p, tmpl, sizeof tmpl))
 			worse(r, EXIT_PARTIAL);
@@ -778,85 +786,87 @@ static void summary(const run *r, int collide)
 
 /* ---- options ------------------------------------------------------------- */
 
-static void usage(FILE *f)
-{
-	fputs("usage: ocr2 scan [options] INPUT...\n"
-	      "\n"
-	      "INPUT is a PDF, TIFF, PNG or JPEG file, '-' for standard input, or a directory\n"
-	      "(its supported files; -R recurses).\n"
-	      "\n"
-	      "  -m, --model DIR        model directory (default $OCR2_MODEL, then\n"
-	      "                         $XDG_DATA_HOME/ocr2/models/deepseek-ocr-2)\n"
-	      "  -f, --format FMT       markdown (default), json, jsonl, text or raw\n"
-	      "      --mode MODE        document (layout + Markdown, default) or free (plain text)\n"
-	      "      --prompt TEXT      any other prompt (\"<image>\\n\" is prepended when absent)\n"
-	      "  -p, --pages LIST       pages to read, e.g. 1,3-5,9- (default all)\n"
-	      "  -r, --dpi N            raster resolution for PDF pages (default 144)\n"
-	      "  -o, --output PATH      a file for one input, a directory for several\n"
-	      "  -R, --recursive        read directories recursively\n"
-	      "      --force            redo outputs that already exist\n"
-	      "      --shard K/N        process only the K-th of N deterministic slices\n"
-	      "  -t, --threads N        threads (default: all cores)\n"
-	      "      --max-tokens N     stop a page after N tokens (default 8192)\n"
-	      "      --ngram N          repetition guard n-gram size, 0 = off (default 20)\n"
-	      "      --ngram-window W   repetition guard window in tokens (default 50)\n"
-	      "      --no-crop          global 1024x1024 view only, no tiles\n"
-	      "      --dump DIR         write features, logits and tokens per page to DIR\n"
-	      "      --images DIR       save figure regions as PNG in DIR and link them\n"
-	      "  -q, --quiet            no progress line and no notices\n"
-	      "  -v, --verbose          timings per stage for every page\n"
-	      "  -h, --help             this help\n"
-	      "\n"
-	      "Exit status: 0 all pages ok, 1 some input or page failed or was truncated,\n"
-	      "2 usage error, 3 model missing or invalid, 130 interrupted. See ocr2-scan(1).\n",
-	      f);
-}
-
-static bool parse_int(const char *s, long lo, long hi, int *out)
-{
-	char *end;
-	errno = 0;
-	long v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < lo || v > hi)
-		return false;
-	*out = (int)v;
-	return true;
-}
-
 enum {
 	OPT_MODE = 256, OPT_PROMPT, OPT_FORCE, OPT_SHARD, OPT_MAX_TOKENS, OPT_NGRAM,
-	OPT_NGRAM_WINDOW, OPT_NO_CROP, OPT_DUMP, OPT_IMAGES,
+	OPT_NGRAM_WINDOW, OPT_NO_CROP, OPT_DUMP, OPT_IMAGES, OPT_IMAGE_LINKS,
 };
 
-static const struct option long_opts[] = {
-	{"model", required_argument, NULL, 'm'},
-	{"format", required_argument, NULL, 'f'},
-	{"mode", required_argument, NULL, OPT_MODE},
-	{"prompt", required_argument, NULL, OPT_PROMPT},
-	{"pages", required_argument, NULL, 'p'},
-	{"dpi", required_argument, NULL, 'r'},
-	{"output", required_argument, NULL, 'o'},
-	{"recursive", no_argument, NULL, 'R'},
-	{"force", no_argument, NULL, OPT_FORCE},
-	{"shard", required_argument, NULL, OPT_SHARD},
-	{"threads", required_argument, NULL, 't'},
-	{"max-tokens", required_argument, NULL, OPT_MAX_TOKENS},
-	{"ngram", required_argument, NULL, OPT_NGRAM},
-	{"ngram-window", required_argument, NULL, OPT_NGRAM_WINDOW},
-	{"no-crop", no_argument, NULL, OPT_NO_CROP},
-	{"dump", required_argument, NULL, OPT_DUMP},
-	{"images", required_argument, NULL, OPT_IMAGES},
-	{"quiet", no_argument, NULL, 'q'},
-	{"verbose", no_argument, NULL, 'v'},
-	{"help", no_argument, NULL, 'h'},
-	{NULL, 0, NULL, 0},
+/* One row per option (cmd/opts.h says how to add one): --help, the
+ * completions and the parser below all read this table. */
+static const cli_opt scan_opts[] = {
+	{"model", 'm', "DIR|NAME", ARG_MODEL, .help = CLI_MODEL_HELP},
+	{"format", 'f', "FMT", ARG_CHOICE, .choices = "markdown|json|jsonl|text|raw|md",
+	 .help = "markdown (default; md), json, jsonl, text or raw"},
+	{"mode", OPT_MODE, "MODE", ARG_CHOICE, .choices = "document|free",
+	 .help = "document (layout + Markdown, default) or free (plain text)"},
+	{"prompt", OPT_PROMPT, "TEXT", ARG_TEXT,
+	 .help = "any other prompt; \\n is a newline, \\\\ a backslash\n"
+		 "(\"<image>\\n\" is prepended when absent)"},
+	{"pages", 'p', "LIST", ARG_TEXT, .help = "pages to read, e.g. 1,3-5,9- (default all)"},
+	{"dpi", 'r', "N", ARG_NUM, .range = &RANGE_DPI,
+	 .help = "raster resolution for PDF pages, 1-2400 (default 144)"},
+	{"output", 'o', "PATH", ARG_FILE, .help = "a file for one input, a directory for several"},
+	{"recursive", 'R', NULL, ARG_NONE, .help = "read directories recursively"},
+	{"force", OPT_FORCE, NULL, ARG_NONE, .help = "redo outputs that already exist"},
+	{"shard", OPT_SHARD, "K/N", ARG_TEXT,
+	 .help = "process only the K-th of N deterministic slices"},
+	{"threads", 't', "N", ARG_INT, .range = &RANGE_THREADS,
+	 .help = "threads (default 0: the CPUs this process may use)"},
+	{"max-tokens", OPT_MAX_TOKENS, "N", ARG_INT, .range = &RANGE_TOKENS,
+	 .help = "stop a page after N tokens (default 8192)"},
+	{"ngram", OPT_NGRAM, "N", ARG_INT, .range = &RANGE_NGRAM,
+	 .help = "repetition guard n-gram size, 0 = off (default 20)"},
+	{"ngram-window", OPT_NGRAM_WINDOW, "W", ARG_INT, .range = &RANGE_NGRAM,
+	 .help = "repetition guard window in tokens (default 50)"},
+	{"no-crop", OPT_NO_CROP, NULL, ARG_NONE, .help = "global 1024x1024 view only, no tiles"},
+	{"dump", OPT_DUMP, "DIR", ARG_DIR,
+	 .help = "write features, logits and tokens per page to DIR"},
+	{"images", OPT_IMAGES, "DIR", ARG_DIR,
+	 .help = "save figure regions as PNG in DIR and link them\n"
+		 "(markdown, json, jsonl; text and raw cannot link)"},
+	{"image-links", OPT_IMAGE_LINKS, "KIND", ARG_CHOICE, .choices = "none|official",
+	 .help = "figure links without --images: none (default) or the\n"
+		 "official script's images/N.jpg, a file ocr2 never writes"},
+	{"quiet", 'q', NULL, ARG_NONE, .help = "no progress line and no notices"},
+	{"verbose", 'v', NULL, ARG_NONE, .help = "timings per stage for every page"},
+	CLI_OPT_HELP,
+	CLI_OPT_END,
+};
+
+const cli_cmd cli_scan = {
+	.name = "scan",
+	.synopsis = "[options] INPUT...",
+	.about = "INPUT is a PDF, TIFF, PNG or JPEG file, '-' for standard input, or a directory\n"
+		 "(its supported files, in natural order: f2 before f10; -R recurses).\n",
+	.opts = scan_opts,
+	.after = "Exit status: 0 all pages ok, 1 some input or page failed or was truncated,\n"
+		 "2 usage error, 3 model missing or invalid, 130 interrupted. See ocr2-scan(1).\n",
+	.operands = ARG_FILE,
+	.help = "read documents and write Markdown, JSON or text",
 };
 
 #define BAD(...)                                                                                    \
 	do {                                                                                       \
-		cli_error("scan", __VA_ARGS__);                                                    \
+		cli_usage(&cli_scan, __VA_ARGS__);                                                 \
 		return EXIT_USAGE;                                                                 \
 	} while (0)
+
+/* --prompt's escapes: \n is a newline and \\ a backslash, as the help shows
+ * the prompts; any other backslash stays as typed. false when too long. */
+static bool unescape_prompt(const char *s, char *out, size_t n)
+{
+	size_t k = 0;
+	for (; *s; s++) {
+		char c = *s;
+		if (c == '\\' && (s[1] == 'n' || s[1] == '\\'))
+			c = *++s == 'n' ? '\n' : '\\';
+		if (k + 1 >= n)
+			return false;
+		out[k++] = c;
+	}
+	out[k] = 0;
+	return true;
+}
 
 static int parse_options(int argc, char **argv, options *o)
 {
@@ -866,80 +876,48 @@ static int parse_options(int argc, char **argv, options *o)
 	o->max_tokens = 8192;
 	o->ngram = 20;
 	o->ngram_window = 50;
-	opterr = 0;
-	optind = 1;
+	cli_parser p;
+	cli_begin(&p, &cli_scan, argc, argv);
 	int c;
-	while ((c = getopt_long(argc, argv, ":m:f:p:r:o:Rt:qvh", long_opts, NULL)) != -1) {
+	while ((c = cli_next(&p)) > 0) {
 		switch (c) {
-		case 'm': o->model = optarg; break;
-		case 'f': {
-			int k = -1;
-			for (int i = 0; i < 5; i++)
-				if (!strcmp(optarg, fmt_names[i]))
-					k = i;
-			if (!strcmp(optarg, "md"))
-				k = FMT_MARKDOWN;
-			if (k < 0)
-				BAD("-f %s: not one of markdown, json, jsonl, text, raw", optarg);
-			o->fmt = k;
-			break;
-		}
-		case OPT_MODE:
-			if (!strcmp(optarg, "free"))
-				o->free_mode = true;
-			else if (strcmp(optarg, "document"))
-				BAD("--mode %s: not document or free", optarg);
-			break;
-		case OPT_PROMPT: o->prompt = optarg; break;
-		case 'p': o->pages = optarg; break;
-		case 'r': {
-			char *end;
-			errno = 0;
-			o->dpi = strtod(optarg, &end);
-			if (errno || end == optarg || *end || !(o->dpi >= 1 && o->dpi <= 2400))
-				BAD("-r %s: not a resolution between 1 and 2400 dpi", optarg);
-			break;
-		}
-		case 'o': o->output = optarg; break;
+		case 'm': o->model = p.arg; break;
+		case 'f': o->fmt = strcmp(p.arg, "md") ? p.choice : FMT_MARKDOWN; break;
+		case OPT_MODE: o->free_mode = p.choice == 1; break;
+		case OPT_PROMPT: o->prompt = p.arg; break;
+		case 'p': o->pages = p.arg; break;
+		case 'r': o->dpi = p.x; break;
+		case 'o': o->output = p.arg; break;
 		case 'R': o->recursive = true; break;
 		case OPT_FORCE: o->force = true; break;
 		case OPT_SHARD: {
 			int k, n;
-			if (ocr2_shard_parse(optarg, &k, &n) != OCR2_OK)
-				BAD("--shard %s: not K/N with 1 <= K <= N", optarg);
+			if (ocr2_shard_parse(p.arg, &k, &n) != OCR2_OK)
+				BAD("--shard %s: not K/N with 1 <= K <= N", p.arg);
 			o->shard_k = k;
 			o->shard_n = n;
 			break;
 		}
-		case 't':
-			if (!parse_int(optarg, 0, 4096, &o->threads))
-				BAD("-t %s: not a thread count", optarg);
-			break;
-		case OPT_MAX_TOKENS:
-			if (!parse_int(optarg, 1, 1 << 20, &o->max_tokens))
-				BAD("--max-tokens %s: not a positive number", optarg);
-			break;
-		case OPT_NGRAM:
-			if (!parse_int(optarg, 0, 1 << 20, &o->ngram))
-				BAD("--ngram %s: not a number >= 0", optarg);
-			break;
-		case OPT_NGRAM_WINDOW:
-			if (!parse_int(optarg, 0, 1 << 20, &o->ngram_window))
-				BAD("--ngram-window %s: not a number >= 0", optarg);
-			break;
+		case 't': o->threads = cli_threads("scan", (int)p.n); break;
+		case OPT_MAX_TOKENS: o->max_tokens = (int)p.n; break;
+		case OPT_NGRAM: o->ngram = (int)p.n; break;
+		case OPT_NGRAM_WINDOW: o->ngram_window = (int)p.n; break;
 		case OPT_NO_CROP: o->no_crop = true; break;
-		case OPT_DUMP: o->dump = optarg; break;
-		case OPT_IMAGES: o->images = optarg; break;
+		case OPT_DUMP: o->dump = p.arg; break;
+		case OPT_IMAGES: o->images = p.arg; break;
+		case OPT_IMAGE_LINKS: o->official_links = p.choice == 1; break;
 		case 'q': o->quiet = true; break;
 		case 'v': o->verbose = true; break;
-		case 'h': usage(stdout); return -1;
-		case ':': BAD("%s needs a value; see 'ocr2 scan --help'", argv[optind - 1]);
-		default:
-			if (optopt)
-				BAD("-%c: unknown option; see 'ocr2 scan --help'", optopt);
-			BAD("%s: unknown option; see 'ocr2 scan --help'", argv[optind - 1]);
 		}
 	}
+	if (c < 0)
+		return c == CLI_HELP ? -1 : EXIT_USAGE;
+	optind = p.optind;
+	if (o->images && (o->fmt == FMT_TEXT || o->fmt == FMT_RAW))
+		BAD("--images: -f %s has no figure links; use -f markdown, json or jsonl",
+		    fmt_names[o->fmt]);
+	if (o->images && o->official_links)
+		BAD("--images links the PNGs it writes; --image-links official is for no --images");
 	return 0;
 }
 
@@ -966,14 +944,18 @@ int cmd_scan(int argc, char **argv)
 	input_list l = {0};
 	bool *run_it = NULL;
 	if (optind >= argc)
-		BAD("no input; see 'ocr2 scan --help'");
+		BAD("no input");
 	if (o->pages && ocr2_pagesel_parse(o->pages, &r.sel) != OCR2_OK)
 		BAD("-p %s", ocr2_errmsg());
 	if (o->prompt) {
-		if (strstr(o->prompt, "<image>"))
-			snprintf(r.prompt_buf, sizeof r.prompt_buf, "%s", o->prompt);
-		else
-			snprintf(r.prompt_buf, sizeof r.prompt_buf, "<image>\n%s", o->prompt);
+		char text[sizeof r.prompt_buf];
+		if (!unescape_prompt(o->prompt, text, sizeof text))
+			BAD("--prompt: longer than %zu bytes", sizeof text - 16);
+		if (strstr(text, "<image>"))
+			snprintf(r.prompt_buf, sizeof r.prompt_buf, "%s", text);
+		else if (snprintf(r.prompt_buf, sizeof r.prompt_buf, "<image>\n%s", text) >=
+			 (int)sizeof r.prompt_buf)
+			BAD("--prompt: longer than %zu bytes", sizeof text - 16);
 		r.prompt = r.prompt_buf;
 	} else {
 		r.prompt = o->free_mode ? OCR2_PROMPT_FREE : OCR2_PROMPT_DOCUMENT;

@@ -25,6 +25,7 @@ typedef struct {
 	double dpi;
 	int threads, max_tokens, ngram, ngram_window;
 	bool no_crop, recursive, force, quiet, verbose;
+	bool official_links; /* --image-links official */
 	int shard_k, shard_n;
 	/* set after parsing, for the keys of scan-resume.c */
 	const char *fmt_name;   /* the -f name */
@@ -161,5 +162,7 @@ void msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The library's message, without a leading "NAME: " when NAME is the file
  * the caller names anyway. */
 const char *errmsg_for(const char *name);
+/* errmsg_for, less a leading "page N: " too, for the caller that names the page */
+const char *errmsg_for_page(const char *name, int page);
 
 #endif

@@ -9,26 +9,29 @@
 #include "cmd.h"
 #include "base/fs.h"
 
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"usage: ocr2 tokenize [-m DIR | --tokenizer FILE] [--decode]\n"
-		"\n"
-		"Reads UTF-8 text on stdin, byte for byte (a trailing newline is text too),\n"
-		"and writes its token ids on one line, space-separated. Special tokens such\n"
-		"as <image> or <|ref|> written in the text are recognised; no BOS is added.\n"
-		"\n"
-		"  -m, --model DIR     model directory; only DIR/tokenizer.json is read\n"
-		"                      (default: $OCR2_MODEL, then\n"
-		"                      $XDG_DATA_HOME/ocr2/models/deepseek-ocr-2)\n"
-		"      --tokenizer FILE  a tokenizer.json file instead of a model directory\n"
-		"  -d, --decode        read whitespace-separated ids and write the text they\n"
-		"                      decode to (special tokens kept, no newline added)\n"
-		"  -h, --help          this help\n"
-		"\n"
-		"Exit status: 0 ok, 1 invalid input (UTF-8 or id), 2 usage, 3 tokenizer.json\n"
-		"missing or invalid.\n");
-}
+enum { OPT_TOKENIZER = 256 };
+
+const cli_cmd cli_tokenize = {
+	.name = "tokenize",
+	.synopsis = "[-m DIR|NAME | --tokenizer FILE] [--decode]",
+	.about = "Reads UTF-8 text on stdin, byte for byte (a trailing newline is text too),\n"
+		 "and writes its token ids on one line, space-separated. Special tokens such\n"
+		 "as <image> or <|ref|> written in the text are recognised; no BOS is added.\n",
+	.opts = (const cli_opt[]){
+		{"model", 'm', "DIR|NAME", ARG_MODEL,
+		 .help = "model (as for scan -m); only its tokenizer.json is read"},
+		{"tokenizer", OPT_TOKENIZER, "FILE", ARG_FILE,
+		 .help = "a tokenizer.json file instead of a model directory"},
+		{"decode", 'd', NULL, ARG_NONE,
+		 .help = "read whitespace-separated ids and write the text they\n"
+			 "decode to (special tokens kept, no newline added)"},
+		CLI_OPT_HELP,
+		CLI_OPT_END,
+	},
+	.after = "Exit status: 0 ok, 1 invalid input (UTF-8 or id), 2 usage, 3 tokenizer.json\n"
+		 "missing or invalid.\n",
+	.help = "text to token ids and back",
+};
 
 static char *read_stdin(size_t *len)
 {
@@ -110,31 +113,20 @@ int cmd_tokenize(int argc, char **argv)
 {
 	const char *model = NULL, *file = NULL;
 	bool dec = false;
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-			usage(stdout);
-			return EXIT_OK;
-		} else if (!strcmp(a, "-d") || !strcmp(a, "--decode")) {
-			dec = true;
-		} else if (!strcmp(a, "-m") || !strcmp(a, "--model") || !strcmp(a, "--tokenizer")) {
-			if (i + 1 >= argc) {
-				cli_error("tokenize", "%s needs an argument", a);
-				return EXIT_USAGE;
-			}
-			if (!strcmp(a, "--tokenizer"))
-				file = argv[++i];
-			else
-				model = argv[++i];
-		} else if (!strncmp(a, "--model=", 8)) {
-			model = a + 8;
-		} else if (!strncmp(a, "--tokenizer=", 12)) {
-			file = a + 12;
-		} else {
-			cli_error("tokenize", "unknown argument '%s'; see 'ocr2 tokenize --help'", a);
-			return EXIT_USAGE;
+	cli_parser p;
+	cli_begin(&p, &cli_tokenize, argc, argv);
+	int c;
+	while ((c = cli_next(&p)) > 0) {
+		switch (c) {
+		case 'm': model = p.arg; break;
+		case OPT_TOKENIZER: file = p.arg; break;
+		case 'd': dec = true; break;
 		}
 	}
+	if (c < 0)
+		return cli_stop(c);
+	if (p.optind < argc)
+		return cli_usage(&cli_tokenize, "unexpected argument '%s'", argv[p.optind]);
 	if (model && file) {
 		cli_error("tokenize", "give -m or --tokenizer, not both");
 		return EXIT_USAGE;

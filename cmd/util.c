@@ -2,9 +2,12 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cmd.h"
 #include "base/fs.h"
+#include "compute/pool.h"
+#include "hub/hub.h"
 
 void cli_error(const char *sub, const char *fmt, ...)
 {
@@ -25,15 +28,72 @@ char *cli_models_root(void)
 	return ocr2_path_join(home ? home : ".", ".local/share/ocr2/models");
 }
 
+/* -m NAME, as 'ocr2 model list' shows it: "hf:OWNER/NAME[@COMMIT]" for a
+ * snapshot of the Hugging Face cache (any unique prefix of the commit; none:
+ * main's), or the name of a directory under ocr2's models. NULL when it names
+ * nothing. */
+static char *model_by_name(const char *name)
+{
+	if (!strncmp(name, "hf:", 3)) {
+		char repo[256];
+		const char *at = strchr(name + 3, '@');
+		size_t n = at ? (size_t)(at - name - 3) : strlen(name + 3);
+		if (n == 0 || n >= sizeof repo)
+			return NULL;
+		memcpy(repo, name + 3, n);
+		repo[n] = 0;
+		char *root = ocr2_hf_cache_root();
+		char *snap = root ? ocr2_hf_find(root, repo, at ? at + 1 : NULL) : NULL;
+		free(root);
+		return snap;
+	}
+	if (strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, ".."))
+		return NULL;
+	char *root = cli_models_root();
+	char *dir = root ? ocr2_path_join(root, name) : NULL;
+	free(root);
+	struct stat st;
+	if (dir && (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))) {
+		free(dir);
+		dir = NULL;
+	}
+	return dir;
+}
+
 char *cli_model_dir(const char *opt)
 {
-	if (opt && *opt)
-		return strdup(opt);
+	struct stat st;
+	if (opt && *opt) {
+		/* a directory as given wins over a name that happens to match */
+		char *byname = stat(opt, &st) == 0 ? NULL : model_by_name(opt);
+		return byname ? byname : strdup(opt);
+	}
 	const char *e = getenv("OCR2_MODEL");
 	if (e && *e)
 		return strdup(e);
 	char *root = cli_models_root();
 	char *dir = root ? ocr2_path_join(root, "deepseek-ocr-2") : NULL;
 	free(root);
-	return dir;
+	if (dir && stat(dir, &st) == 0)
+		return dir;
+	/* where the Python tools keep it: the Hugging Face cache */
+	char *hf = ocr2_hf_cache_root();
+	char *snap = hf ? ocr2_hf_find(hf, OCR2_FETCH_REPO, NULL) : NULL;
+	free(hf);
+	if (snap) {
+		free(dir);
+		return snap;
+	}
+	return dir; /* not there either: the error names ocr2's own place */
+}
+
+int cli_threads(const char *sub, int requested)
+{
+	int n = ocr2_ncpu();
+	if (requested > n) {
+		fprintf(stderr, "ocr2 %s: -t %d is more than the %d CPU%s this process may use; using %d\n",
+			sub, requested, n, n == 1 ? "" : "s", n);
+		return n;
+	}
+	return requested;
 }

@@ -93,7 +93,9 @@ const char *ocr2_format_name(ocr2_format f);
 
 typedef struct {
 	double dpi;              /* PDF raster resolution; default 144 */
-	int64_t max_pixels;      /* refuse pages larger than this; default 1<<28 */
+	/* refuse raster pages larger than this, and draw a PDF page that would be
+	 * at the largest whole dpi that fits; default 1<<28, or $OCR2_MAX_PIXELS */
+	int64_t max_pixels;
 } ocr2_doc_params;
 
 ocr2_doc_params ocr2_doc_default_params(void);
@@ -114,8 +116,23 @@ ocr2_format ocr2_doc_format(const ocr2_doc *d);
  * page has no CropBox; otherwise as with -cropbox). TIFF: every directory is a
  * page. JPEG: EXIF orientation applied as Pillow's exif_transpose. Alpha is
  * composited on white: round((c*a + 255*(255-a)) / 255). Sizes over
- * max_pixels give OCR2_ERR_TOO_LARGE before any pixel memory is allocated. */
+ * max_pixels give OCR2_ERR_TOO_LARGE before any pixel memory is allocated
+ * (a PDF page is drawn at a lower dpi instead; see ocr2_doc_render_dpi). */
 ocr2_status ocr2_doc_render(ocr2_doc *d, int index, ocr2_image *out);
+/* The resolution page `index` is declared at: a PDF page reports p->dpi (what
+ * _render draws it at); a TIFF page, PNG or JPEG its own resolution tags
+ * (JPEG: as shown, EXIF orientation applied); 0 and 0 when it declares none. */
+ocr2_status ocr2_doc_page_dpi(ocr2_doc *d, int index, double *xdpi, double *ydpi);
+/* The text layer of PDF page `index` (0-based), for --skip-text: *text is
+ * poppler's text of the page in its reading order (UTF-8, malloc'd, caller
+ * frees), *has_text whether the page carries text: at least one character
+ * that is not white space, a control or an invisible format character
+ * (zero-width space, joiners, BOM). Other formats give "" and 0. */
+ocr2_status ocr2_doc_page_text(ocr2_doc *d, int index, char **text, int *has_text);
+/* The resolution the last ocr2_doc_render drew its PDF page at: p->dpi, or
+ * less when the page would exceed max_pixels at p->dpi (the largest whole dpi
+ * at which it fits); 0 for TIFF, PNG and JPEG. */
+double ocr2_doc_render_dpi(const ocr2_doc *d);
 void ocr2_doc_free(ocr2_doc *d);
 
 /* Page selection "1,3-5,9-" (1-based, open-ended ranges allowed). */
@@ -231,6 +248,90 @@ int ocr2_grid_to_pixel(int v, int size);
  * *out is malloc'd. Fails only when out of memory. */
 ocr2_status ocr2_markdown_from_raw(const char *raw, int page, const char *image_links,
 				   char **out);
+
+/* ---- output: searchable PDF, hOCR, layout pictures ----------------------- */
+
+/* What the page writers need of one recognised page. */
+typedef struct {
+	int width, height;          /* the page image the model saw, in pixels */
+	double dpi;                 /* the resolution it was made at (PDF: the render
+				     * dpi); 0 = unknown */
+	const ocr2_blocks *blocks;  /* the page's blocks in the model's reading order;
+				     * NULL = no text (a failed or truncated page) */
+} ocr2_page_ocr;
+
+/*
+ * Searchable PDF (lib/output/pdf.c, libqpdf). One writer per input document.
+ * From a PDF: every page is kept as it is (content, fonts, own text,
+ * annotations) and _add_text adds an invisible text layer to the pages it is
+ * given; pages it is not given pass through unchanged. The source file must
+ * stay in place until _write. From images (TIFF pages, PNG, JPEG): _add_image
+ * appends a page sized by the image's resolution, the image at full
+ * resolution (a JPEG's own bytes, bilevel as CCITT G4 or 1-bit Flate,
+ * otherwise lossless Flate, gray when it is gray), the text over it. The text
+ * of each block lies in its box, its lines spread over the box's height and
+ * each stretched to the box's width, in a glyphless font whose ToUnicode map
+ * makes any script searchable (the design: pdf.c's opening comment).
+ */
+typedef struct ocr2_pdf ocr2_pdf;
+typedef struct {
+	double image_dpi;  /* images that declare no resolution; default 300 */
+} ocr2_pdf_params;
+ocr2_pdf_params ocr2_pdf_default_params(void);
+/* src: the input document, or NULL. A PDF is reopened through qpdf (from its
+ * path, or from the bytes when it was read from stdin or memory); anything
+ * else starts an empty PDF for _add_image / _add_page. */
+ocr2_status ocr2_pdf_new(const ocr2_doc *src, const ocr2_pdf_params *p, ocr2_pdf **out);
+/* The text layer of source page `index` (0-based), once per page. NULL
+ * pg->blocks leaves the page unchanged. */
+ocr2_status ocr2_pdf_add_text(ocr2_pdf *w, int index, const ocr2_page_ocr *pg);
+typedef struct {
+	const ocr2_image *image;  /* the pixels the model saw (required) */
+	const void *jpeg;         /* the original JPEG file, or NULL: embedded as it is
+				   * when it shows the same picture (else image) */
+	size_t jpeg_len;
+	double xdpi, ydpi;        /* the image's resolution; 0 = image_dpi */
+} ocr2_pdf_image;
+/* Appends a page with the image and the blocks' text (NULL: no text). The
+ * writer copies what it needs; nothing need outlive the call. */
+ocr2_status ocr2_pdf_add_image(ocr2_pdf *w, const ocr2_pdf_image *im, const ocr2_blocks *blocks);
+/* Page `index` of d as `scan` has it: img is what _render gave, blocks the
+ * parsed model output or NULL for a failed or truncated page. PDF pages get
+ * their text layer (_add_text at d's dpi), image pages are appended
+ * (_add_image with d's resolution and, for a JPEG, its bytes). */
+ocr2_status ocr2_pdf_add_page(ocr2_pdf *w, ocr2_doc *d, int index, const ocr2_image *img,
+			      const ocr2_blocks *blocks);
+/* Writes the PDF to path (the caller's temporary: atomic replacement is the
+ * caller's), removing it on failure. The same pages give the same bytes: no
+ * dates, /ID derived from the content. A source opened without a password is
+ * written unencrypted. May be called again after more pages. */
+ocr2_status ocr2_pdf_write(ocr2_pdf *w, const char *path);
+/* The same bytes to a file descriptor (standard output, a pipe), every write
+ * checked; name is for messages. The whole file is assembled in memory
+ * first: qpdf's C interface streams only to files. */
+ocr2_status ocr2_pdf_write_fd(ocr2_pdf *w, int fd, const char *name);
+void ocr2_pdf_free(ocr2_pdf *w);
+
+/*
+ * hOCR 1.2 (lib/output/hocr.c), one document per input, as strings the caller
+ * writes (malloc'd, caller frees): _begin (title: the input's name), then
+ * _page per page, then _end. Blocks are ocr_carea > ocr_par with the model's
+ * box; ocr_line and ocrx_word boxes are estimated (the block's box split by
+ * line count, the line's by character count), as the document's metadata
+ * says. page is 1-based (ids, ppageno = page - 1); image names the page's
+ * source (NULL for none). Fail only when out of memory (or a page has no size).
+ */
+ocr2_status ocr2_hocr_begin(const char *title, char **out);
+ocr2_status ocr2_hocr_page(const ocr2_page_ocr *pg, int page, const char *image, char **out);
+const char *ocr2_hocr_end(void); /* static */
+
+/* The layout picture (lib/output/draw.c): a new image (caller frees with
+ * ocr2_image_free) of img with each block's boxes outlined and labelled in the
+ * label's colour, as the official result_with_boxes; write it with
+ * ocr2_image_write_png. */
+ocr2_status ocr2_draw_blocks(const ocr2_image *img, const ocr2_blocks *b, ocr2_image *out);
+/* The colour a label is drawn in (fixed per label). */
+void ocr2_label_color(const char *label, uint8_t rgb[3]);
 
 #ifdef __cplusplus
 }

@@ -433,3 +433,47 @@ void ocr2_atomic_remove_stale(const char *final)
 	free(d);
 	free(t);
 }
+
+/* ---- natural order ------------------------------------------------------------ */
+
+static int is_digit(unsigned char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+int ocr2_natural_cmp(const char *a, const char *b)
+{
+	const unsigned char *p = (const unsigned char *)a, *q = (const unsigned char *)b;
+	while (*p && *q) {
+		if (is_digit(*p) && is_digit(*q)) {
+			/* numeric value: skip leading zeros, then the longer run is
+			 * larger, and equal lengths compare digit by digit */
+			while (*p == '0')
+				p++;
+			while (*q == '0')
+				q++;
+			size_t n = 0, m = 0;
+			while (is_digit(p[n]))
+				n++;
+			while (is_digit(q[m]))
+				m++;
+			if (n != m)
+				return n < m ? -1 : 1;
+			int c = memcmp(p, q, n);
+			if (c)
+				return c < 0 ? -1 : 1;
+			p += n;
+			q += m;
+			continue;
+		}
+		if (*p != *q)
+			return *p < *q ? -1 : 1;
+		p++;
+		q++;
+	}
+	if (*p || *q)
+		return *p ? 1 : -1;
+	/* equal but for leading zeros: byte order decides */
+	int c = strcmp(a, b);
+	return c < 0 ? -1 : c > 0;
+}

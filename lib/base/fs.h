@@ -44,6 +44,12 @@ char *ocr2_path_follow(const char *path);
  * reported by the next step that needs a directory there (ENOTDIR). Returns
  * 0, or -1 with errno. */
 int ocr2_mkdir_p(const char *path, mode_t mode);
+/* The order directories are walked and models listed in, "natural" as file
+ * managers show names: runs of ASCII digits compare by their numeric value
+ * (leading zeros aside), everything else byte by byte, so f2 < f10 < g1; two
+ * names equal that way ("f02", "f2") fall back to plain byte order, so the
+ * order is total and the same on every machine (no locale). <0, 0, >0. */
+int ocr2_natural_cmp(const char *a, const char *b);
 /* fsync of a directory, after a rename into it. Returns -1 with errno only
  * when it cannot be opened: some file systems refuse the fsync itself, and the
  * rename is what matters. */

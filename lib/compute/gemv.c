@@ -1,5 +1,5 @@
 /* gemv.c - the memory-bound matrix-vector products of decoding: y = W x for a
- * row range of W stored as f32, bf16 or q8, with AVX-512 versions chosen at
+ * row range of W stored as f32, bf16 or q8, with AVX-512 and AVX2 versions chosen at
  * run time and the portable loops kept as their oracle (tests/compute). */
 #include <float.h>
 #include <math.h>
@@ -246,6 +246,175 @@ AVX512 static void gemv_q8_avx512(const ocr2_tensor *w, const int16_t *xq, const
 #undef Q8_STEP
 #endif
 
+/* ---- AVX2 (CPUs without AVX-512) ------------------------------------------ *
+ * The same kernels on 8 lanes: one row at a time, four accumulators, the
+ * weights prefetched ahead. The tail past the last full vector is summed
+ * in the portable order. */
+#if HAVE_X86
+#define AVX2 __attribute__((target("avx2,fma,f16c")))
+
+AVX2 static inline __m256 bf16x8(const uint16_t *p)
+{
+	__m128i h = _mm_loadu_si128((const __m128i *)p);
+	return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+}
+
+AVX2 static inline float hsum8(__m256 v)
+{
+	__m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+	s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+	s = _mm_add_ss(s, _mm_movehdup_ps(s));
+	return _mm_cvtss_f32(s);
+}
+
+AVX2 static void gemv_bf16_avx2(const ocr2_tensor *w, const float *x, int k, int r0, int r1,
+				  float *y)
+{
+	const uint16_t *W = w->data;
+	int k32 = k & ~31, k8 = k & ~7;
+	for (int r = r0; r < r1; r++) {
+		const uint16_t *a = W + (size_t)r * k;
+		prefetch_span(a, PREFETCH_AHEAD, (size_t)k * 2);
+		__m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+		int i = 0;
+		for (; i < k32; i += 32) {
+			s0 = _mm256_fmadd_ps(bf16x8(a + i), _mm256_loadu_ps(x + i), s0);
+			s1 = _mm256_fmadd_ps(bf16x8(a + i + 8), _mm256_loadu_ps(x + i + 8), s1);
+			s2 = _mm256_fmadd_ps(bf16x8(a + i + 16), _mm256_loadu_ps(x + i + 16), s2);
+			s3 = _mm256_fmadd_ps(bf16x8(a + i + 24), _mm256_loadu_ps(x + i + 24), s3);
+		}
+		for (; i < k8; i += 8)
+			s0 = _mm256_fmadd_ps(bf16x8(a + i), _mm256_loadu_ps(x + i), s0);
+		float t = 0;
+		for (; i < k; i++)
+			t += ocr2_bf16_to_f32(a[i]) * x[i];
+		y[r - r0] = hsum8(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3))) + t;
+	}
+}
+
+AVX2 static void gemv_f32_avx2(const ocr2_tensor *w, const float *x, int k, int r0, int r1,
+				 float *y)
+{
+	const float *W = w->data;
+	int k32 = k & ~31, k8 = k & ~7;
+	for (int r = r0; r < r1; r++) {
+		const float *a = W + (size_t)r * k;
+		prefetch_span(a, PREFETCH_AHEAD, (size_t)k * 4);
+		__m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+		int i = 0;
+		for (; i < k32; i += 32) {
+			s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(x + i), s0);
+			s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(x + i + 8), s1);
+			s2 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 16), _mm256_loadu_ps(x + i + 16),
+					     s2);
+			s3 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 24), _mm256_loadu_ps(x + i + 24),
+					     s3);
+		}
+		for (; i < k8; i += 8)
+			s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(x + i), s0);
+		float t = 0;
+		for (; i < k; i++)
+			t += a[i] * x[i];
+		y[r - r0] = hsum8(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3))) + t;
+	}
+}
+
+/* Bit for bit the portable quantizer: the same largest |x|, the same 32767/m
+ * and m/32767, and vcvtps2dq rounds to nearest even as rintf does. */
+AVX2 static void q8x_quantize_avx2(const float *x, int k, int16_t *q, float *s)
+{
+	const __m256 big = _mm256_set1_ps(FLT_MAX);
+	const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+	for (int b = 0; b < k / 32; b++) {
+		const float *xb = x + b * 32;
+		__m256 v[4], mx = _mm256_setzero_ps();
+		int bad = 0;
+		for (int j = 0; j < 4; j++) {
+			v[j] = _mm256_loadu_ps(xb + 8 * j);
+			__m256 a = _mm256_and_ps(v[j], absmask);
+			bad |= _mm256_movemask_ps(_mm256_cmp_ps(a, big, _CMP_NLE_UQ));
+			mx = _mm256_max_ps(mx, a);
+		}
+		__m128 m4 = _mm_max_ps(_mm256_castps256_ps128(mx), _mm256_extractf128_ps(mx, 1));
+		m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+		m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+		float m = _mm_cvtss_f32(m4);
+		if (bad || m < Q8X_TINY) {
+			s[b] = bad ? NAN : 0.0f;
+			memset(q + b * 32, 0, 32 * sizeof *q);
+			continue;
+		}
+		__m256 inv = _mm256_set1_ps(32767.0f / m);
+		s[b] = m / 32767.0f;
+		for (int j = 0; j < 4; j += 2) {
+			__m256i i0 = _mm256_cvtps_epi32(_mm256_mul_ps(v[j], inv));
+			__m256i i1 = _mm256_cvtps_epi32(_mm256_mul_ps(v[j + 1], inv));
+			/* packs works within 128-bit lanes: put the quarters back in order */
+			__m256i p = _mm256_permute4x64_epi64(_mm256_packs_epi32(i0, i1), 0xD8);
+			_mm256_storeu_si256((__m256i *)(q + b * 32 + 8 * j), p);
+		}
+	}
+}
+
+/* One block: two halves of 16 int8 weights widened to int16 and multiplied
+ * by x's int16 in pairs (vpmaddwd); the two halves' int32 sums added: each of
+ * the 8 lanes then sums 4 products, below 4 * 127 * 32767 < 2^24, so exact in
+ * f32 as well. */
+#define Q8_STEP2(acc, u)                                                                     \
+	do {                                                                                  \
+		const int8_t *ab = a + (size_t)(b + (u)) * 32;                                \
+		const int16_t *xb = xq + (b + (u)) * 32;                                      \
+		__m256i w0 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)ab));      \
+		__m256i w1 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(ab + 16))); \
+		__m256i p = _mm256_add_epi32(                                                 \
+			_mm256_madd_epi16(w0, _mm256_loadu_si256((const __m256i *)xb)),          \
+			_mm256_madd_epi16(w1, _mm256_loadu_si256((const __m256i *)(xb + 16))));  \
+		acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(c[b - b0 + (u)]), \
+				      acc);                                                   \
+	} while (0)
+
+AVX2 static void gemv_q8_avx2(const ocr2_tensor *w, const int16_t *xq, const float *xs, int k,
+				int r0, int r1, float *y)
+{
+	const int8_t *W = w->data;
+	int nb = k / 32;
+	_Alignas(32) float c[Q8_CBLOCKS];
+	for (int r = r0; r < r1; r++) {
+		const int8_t *a = W + (size_t)r * k;
+		const float *sc = w->scales ? w->scales + (size_t)r * nb : NULL;
+		const uint16_t *sh = w->scales_h ? w->scales_h + (size_t)r * nb : NULL;
+		prefetch_span(a, PREFETCH_AHEAD, (size_t)k);
+		if (sh)
+			prefetch_span(sh, PREFETCH_AHEAD / 16, (size_t)nb * 2);
+		else
+			prefetch_span(sc, PREFETCH_AHEAD / 8, (size_t)nb * 4);
+		__m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+		for (int b0 = 0; b0 < nb; b0 += Q8_CBLOCKS) {
+			int b1 = nb - b0 < Q8_CBLOCKS ? nb : b0 + Q8_CBLOCKS;
+			int i = b0;
+			for (; i + 8 <= b1; i += 8) {
+				__m256 ws = sc ? _mm256_loadu_ps(sc + i)
+					       : _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(sh + i)));
+				_mm256_store_ps(c + (i - b0), _mm256_mul_ps(ws, _mm256_loadu_ps(xs + i)));
+			}
+			for (; i < b1; i++)
+				c[i - b0] = (sc ? sc[i] : ocr2_f16_to_f32(sh[i])) * xs[i];
+			int b = b0;
+			for (; b + 4 <= b1; b += 4) {
+				Q8_STEP2(s0, 0);
+				Q8_STEP2(s1, 1);
+				Q8_STEP2(s2, 2);
+				Q8_STEP2(s3, 3);
+			}
+			for (; b < b1; b++)
+				Q8_STEP2(s0, 0);
+		}
+		y[r - r0] = hsum8(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
+	}
+}
+#undef Q8_STEP2
+#endif
+
 /* ---- dispatch ------------------------------------------------------------ */
 
 #define Q8X_STACK 8192
@@ -264,10 +433,8 @@ static void gemv_q8(const ocr2_tensor *w, const float *x, int k, int r0, int r1,
 		for (int r = r0; r < r1; r++)
 			y[r - r0] = NAN;
 	} else if (simd) {
-#if HAVE_X86
-		q8x_quantize_avx512(x, k, q, s);
-		gemv_q8_avx512(w, q, s, k, r0, r1, y);
-#endif
+		ocr2_q8x_quantize(x, k, q, s);
+		ocr2_gemv_rows_q8x(w, q, s, k, r0, r1, y);
 	} else {
 		ocr2_q8x_quantize_ref(x, k, q, s);
 		gemv_q8_ref(w, q, s, k, r0, r1, y);
@@ -313,7 +480,7 @@ uint64_t ocr2_stream_read(const void *p, size_t n)
 
 const char *ocr2_gemv_kernel_name(void)
 {
-	return ocr2_have_avx512() ? "avx512" : "portable";
+	return ocr2_have_avx512() ? "avx512" : ocr2_have_avx2() ? "avx2" : "portable";
 }
 
 void ocr2_gemv_rows_ref(const ocr2_tensor *w, const float *x, int k, int r0, int r1, float *y)
@@ -333,6 +500,10 @@ void ocr2_q8x_quantize(const float *x, int k, int16_t *q, float *s)
 		q8x_quantize_avx512(x, k, q, s);
 		return;
 	}
+	if (ocr2_have_avx2()) {
+		q8x_quantize_avx2(x, k, q, s);
+		return;
+	}
 #endif
 	ocr2_q8x_quantize_ref(x, k, q, s);
 }
@@ -343,6 +514,10 @@ void ocr2_gemv_rows_q8x(const ocr2_tensor *w, const int16_t *xq, const float *xs
 #if HAVE_X86
 	if (ocr2_have_avx512()) {
 		gemv_q8_avx512(w, xq, xs, k, r0, r1, y);
+		return;
+	}
+	if (ocr2_have_avx2()) {
+		gemv_q8_avx2(w, xq, xs, k, r0, r1, y);
 		return;
 	}
 #endif
@@ -356,6 +531,13 @@ void ocr2_gemv_rows(const ocr2_tensor *w, const float *x, int k, int r0, int r1,
 		switch (w->dtype) {
 		case OCR2_DT_F32: gemv_f32_avx512(w, x, k, r0, r1, y); return;
 		case OCR2_DT_BF16: gemv_bf16_avx512(w, x, k, r0, r1, y); return;
+		case OCR2_DT_Q8: gemv_q8(w, x, k, r0, r1, y, true); return;
+		default: break;
+		}
+	} else if (ocr2_have_avx2()) {
+		switch (w->dtype) {
+		case OCR2_DT_F32: gemv_f32_avx2(w, x, k, r0, r1, y); return;
+		case OCR2_DT_BF16: gemv_bf16_avx2(w, x, k, r0, r1, y); return;
 		case OCR2_DT_Q8: gemv_q8(w, x, k, r0, r1, y, true); return;
 		default: break;
 		}

@@ -1,9 +1,13 @@
-/* platform.c - what the kernels need to know about the machine: whether
- * the AVX-512 kernels run, and big zeroed buffers in huge pages. A leaf. */
+/* platform.c - what the kernels need to know about the machine: the CPUs
+ * this process may use, whether the AVX-512 kernels run, and big zeroed
+ * buffers in huge pages. A leaf. */
+#include <sched.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "compute/pool.h"
 
@@ -26,19 +30,193 @@ void ocr2_free_huge(void *p, size_t bytes)
 		munmap(p, bytes);
 }
 
-static int use_simd = -1; /* -1 unknown, 0 no, 1 AVX-512 */
+/* The widest kernels the CPU runs, decided once: 2 AVX-512 (f, bw, vl),
+ * 1 AVX2 with FMA and F16C, 0 the portable loops. OCR2_NO_SIMD=1 forces 0;
+ * OCR2_SIMD=avx2 caps it at 1 (so the AVX2 kernels stay tested on AVX-512
+ * machines). */
+static int simd_level = -1;
+
+static int level(void)
+{
+	if (simd_level < 0) {
+		int l = 0;
+#if defined(__x86_64__) && defined(__GNUC__)
+		__builtin_cpu_init();
+		if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+		    __builtin_cpu_supports("f16c"))
+			l = 1;
+		if (l && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+		    __builtin_cpu_supports("avx512vl"))
+			l = 2;
+#endif
+		const char *e = getenv("OCR2_NO_SIMD");
+		if (e && *e && strcmp(e, "0"))
+			l = 0;
+		const char *cap = getenv("OCR2_SIMD");
+		if (cap && !strcmp(cap, "avx2") && l > 1)
+			l = 1;
+		simd_level = l;
+	}
+	return simd_level;
+}
 
 bool ocr2_have_avx512(void)
 {
-	if (use_simd < 0) {
-		const char *e = getenv("OCR2_NO_SIMD");
-		int ok = 0;
-#if defined(__x86_64__) && defined(__GNUC__)
-		__builtin_cpu_init();
-		ok = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-		     __builtin_cpu_supports("avx512vl");
-#endif
-		use_simd = ok && !(e && *e && strcmp(e, "0")) ? 1 : 0;
+	return level() == 2;
+}
+
+bool ocr2_have_avx2(void)
+{
+	return level() >= 1;
+}
+
+/* ---- the CPUs this process may use ------------------------------------------ */
+
+/* CPUs in the affinity mask (taskset, cpusets, container runtimes); the
+ * online count when the mask cannot be read. The set grows until it holds
+ * the kernel's mask, for machines with more than CPU_SETSIZE CPUs. */
+static int affinity_cpus(void)
+{
+	for (int n = CPU_SETSIZE; n <= 1 << 20; n *= 2) {
+		cpu_set_t *set = CPU_ALLOC(n);
+		if (!set)
+			break;
+		size_t sz = CPU_ALLOC_SIZE(n);
+		CPU_ZERO_S(sz, set);
+		if (sched_getaffinity(0, sz, set) == 0) {
+			int c = CPU_COUNT_S(sz, set);
+			CPU_FREE(set);
+			return c;
+		}
+		CPU_FREE(set);
 	}
-	return use_simd == 1;
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 ? (int)n : 1;
+}
+
+int ocr2_cpu_quota_parse(const char *text, bool v1)
+{
+	double quota, period;
+	if (v1) { /* cpu.cfs_quota_us, then cpu.cfs_period_us on the next line */
+		if (sscanf(text, "%lf %lf", &quota, &period) != 2)
+			return 0;
+	} else { /* cpu.max: "max 100000" or "200000 100000" */
+		if (!strncmp(text, "max", 3) || sscanf(text, "%lf %lf", &quota, &period) != 2)
+			return 0;
+	}
+	if (quota <= 0 || period <= 0)
+		return 0;
+	double c = quota / period;
+	int n = (int)c;
+	if (n < c) /* a fraction of a CPU more still gets a thread */
+		n++;
+	return n < 1 ? 1 : n;
+}
+
+static bool slurp(const char *path, char *buf, size_t n)
+{
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return false;
+	size_t r = fread(buf, 1, n - 1, f);
+	fclose(f);
+	buf[r] = 0;
+	return r > 0;
+}
+
+/* The smallest quota on the way from the process's cgroup up to the root
+ * (a limit set on a parent binds its children too); 0 when none. */
+static int quota_up(const char *root, const char *cg, bool v1)
+{
+	char path[4096], text[128], q[64];
+	char dir[2048];
+	snprintf(dir, sizeof dir, "%s", cg);
+	int best = 0;
+	for (;;) {
+		int c = 0;
+		if (v1) {
+			snprintf(path, sizeof path, "%s%s/cpu.cfs_quota_us", root, dir);
+			if (slurp(path, q, sizeof q)) {
+				snprintf(path, sizeof path, "%s%s/cpu.cfs_period_us", root, dir);
+				char per[64];
+				if (slurp(path, per, sizeof per)) {
+					snprintf(text, sizeof text, "%s %s", q, per);
+					c = ocr2_cpu_quota_parse(text, true);
+				}
+			}
+		} else {
+			snprintf(path, sizeof path, "%s%s/cpu.max", root, dir);
+			if (slurp(path, text, sizeof text))
+				c = ocr2_cpu_quota_parse(text, false);
+		}
+		if (c > 0 && (best == 0 || c < best))
+			best = c;
+		char *s = strrchr(dir, '/');
+		if (!s || !dir[0] || !strcmp(dir, "/"))
+			break;
+		if (s == dir)
+			s[1] = 0; /* "/a" -> "/" */
+		else
+			*s = 0;
+	}
+	return best;
+}
+
+int ocr2_cgroup_cpus(const char *proc_cgroup, const char *root)
+{
+	char text[8192];
+	if (!slurp(proc_cgroup, text, sizeof text))
+		return 0;
+	int best = 0;
+	char *save = NULL;
+	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		/* "hierarchy-ID:controllers:path": v2 is "0::/path", v1 names cpu */
+		char *c1 = strchr(line, ':');
+		char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+		if (!c2)
+			continue;
+		*c1 = 0;
+		*c2 = 0;
+		const char *ctrl = c1 + 1, *cg = c2 + 1;
+		int c = 0;
+		char base[512];
+		if (!strcmp(line, "0") && !*ctrl) {
+			c = quota_up(root, cg, false);
+		} else {
+			bool cpu = false;
+			char list[256];
+			snprintf(list, sizeof list, "%s", ctrl);
+			for (char *t = list; t && *t;) {
+				char *comma = strchr(t, ',');
+				if (comma)
+					*comma = 0;
+				if (!strcmp(t, "cpu"))
+					cpu = true;
+				t = comma ? comma + 1 : NULL;
+			}
+			if (!cpu)
+				continue;
+			/* mounted as cpu,cpuacct (or cpu alone) under root */
+			snprintf(base, sizeof base, "%s/cpu,cpuacct", root);
+			if (access(base, F_OK) != 0)
+				snprintf(base, sizeof base, "%s/cpu", root);
+			c = quota_up(base, cg, true);
+		}
+		if (c > 0 && (best == 0 || c < best))
+			best = c;
+	}
+	return best;
+}
+
+int ocr2_ncpu(void)
+{
+	static int cached;
+	if (cached > 0)
+		return cached;
+	int n = affinity_cpus();
+	int q = ocr2_cgroup_cpus("/proc/self/cgroup", "/sys/fs/cgroup");
+	if (q > 0 && q < n)
+		n = q;
+	cached = n > 0 ? n : 1;
+	return cached;
 }

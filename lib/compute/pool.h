@@ -27,7 +27,16 @@ void ocr2_pool_run_ranges(ocr2_pool *p, void (*fn)(void *arg, int64_t a, int64_t
  * faults for every product's widened weights); for the calling thread only,
  * valid until the next call. NULL when p is NULL or memory is short. */
 void *ocr2_pool_scratch(ocr2_pool *p, size_t bytes);
+/* The CPUs this process may really use: the affinity mask, lowered to a
+ * cgroup CPU quota (v2 cpu.max or v1 cfs_quota_us, the smallest on the way
+ * to the root, a fraction rounded up). The default thread count. */
 int ocr2_ncpu(void);
+/* The CPU count a quota file's text allows (rounded up), 0 for no limit or
+ * an unreadable text; v1 takes "QUOTA PERIOD" (cfs_quota_us cfs_period_us). */
+int ocr2_cpu_quota_parse(const char *text, bool v1);
+/* The smallest cgroup CPU quota of the process described by proc_cgroup
+ * (/proc/self/cgroup's format) under the cgroup mount root; 0 for none. */
+int ocr2_cgroup_cpus(const char *proc_cgroup, const char *root);
 
 /* ocr2_pool_run for items that call sgemm themselves (attention heads, the
  * experts of prefill): OpenBLAS runs single-threaded meanwhile, as its own
@@ -43,5 +52,8 @@ void ocr2_free_huge(void *p, size_t bytes);
 
 /* AVX-512 (f, bw, vl) kernels run: the CPU has them and OCR2_NO_SIMD is unset. */
 bool ocr2_have_avx512(void);
+/* AVX2 + FMA + F16C kernels run (also where AVX-512 does); OCR2_NO_SIMD=1
+ * turns both off, OCR2_SIMD=avx2 leaves only AVX2. */
+bool ocr2_have_avx2(void);
 
 #endif

@@ -27,7 +27,7 @@
 
 /* Hints for [p + ahead, p + ahead + bytes), which may lie past the end of
  * the data (a prefetch never faults): the address is formed as an integer. */
-AVX512 static inline void prefetch_span(const void *p, size_t ahead, size_t bytes)
+static inline void prefetch_span(const void *p, size_t ahead, size_t bytes)
 {
 	uintptr_t c = (uintptr_t)p + ahead;
 	for (size_t i = 0; i < bytes; i += 64)

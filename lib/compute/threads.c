@@ -43,12 +43,6 @@ struct ocr2_pool {
 	size_t scratch_size;
 };
 
-int ocr2_ncpu(void)
-{
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
-	return n > 0 ? (int)n : 1;
-}
-
 static void drain(ocr2_pool *p)
 {
 	for (;;) {

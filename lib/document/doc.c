@@ -52,6 +52,12 @@ const char *ocr2_format_name(ocr2_format f)
 ocr2_doc_params ocr2_doc_default_params(void)
 {
 	ocr2_doc_params p = {.dpi = 144, .max_pixels = (int64_t)1 << 28};
+	/* OCR2_MAX_PIXELS lowers or raises the guard (man ocr2, ENVIRONMENT) */
+	const char *e = getenv("OCR2_MAX_PIXELS");
+	char *end;
+	long long v = e && *e ? strtoll(e, &end, 10) : 0;
+	if (v > 0 && !*end)
+		p.max_pixels = v;
 	return p;
 }
 
@@ -235,6 +241,11 @@ int ocr2_doc_page_count(const ocr2_doc *d)
 	return d ? d->n_pages : 0;
 }
 
+double ocr2_doc_render_dpi(const ocr2_doc *d)
+{
+	return d ? d->render_dpi : 0;
+}
+
 ocr2_format ocr2_doc_format(const ocr2_doc *d)
 {
 	return d ? d->fmt : OCR2_FMT_UNKNOWN;
@@ -248,6 +259,7 @@ ocr2_status ocr2_doc_render(ocr2_doc *d, int index, ocr2_image *out)
 	if (index < 0 || index >= d->n_pages)
 		return ocr2_fail(OCR2_ERR_INVALID, "%s: no page %d (the document has %d)", d->name,
 				 index + 1, d->n_pages);
+	d->render_dpi = 0;
 	switch (d->fmt) {
 	case OCR2_FMT_PDF: return doc_pdf_render(d, index, out);
 	case OCR2_FMT_TIFF: return doc_tiff_render(d, index, out);
@@ -256,6 +268,30 @@ ocr2_status ocr2_doc_render(ocr2_doc *d, int index, ocr2_image *out)
 	case OCR2_FMT_UNKNOWN: break;
 	}
 	return ocr2_fail(OCR2_ERR_INTERNAL, "%s: no reader", d->name);
+}
+
+ocr2_status ocr2_doc_page_dpi(ocr2_doc *d, int index, double *xdpi, double *ydpi)
+{
+	*xdpi = *ydpi = 0;
+	if (!d)
+		return ocr2_fail(OCR2_ERR_INVALID, "no document");
+	if (index < 0 || index >= d->n_pages)
+		return ocr2_fail(OCR2_ERR_INVALID, "%s: no page %d (the document has %d)", d->name,
+				 index + 1, d->n_pages);
+	if (d->fmt == OCR2_FMT_PDF) {
+		*xdpi = *ydpi = d->p.dpi;
+		return OCR2_OK;
+	}
+	double dpi[2];
+	ocr2_status s = doc_image_dpi(d, index, dpi);
+	if (s != OCR2_OK)
+		return s;
+	/* a declared resolution that cannot be meant is no resolution */
+	if (dpi[0] >= 1 && dpi[0] <= 1e5 && dpi[1] >= 1 && dpi[1] <= 1e5) {
+		*xdpi = dpi[0];
+		*ydpi = dpi[1];
+	}
+	return OCR2_OK;
 }
 
 void ocr2_doc_free(ocr2_doc *d)

@@ -14,6 +14,7 @@ struct ocr2_doc {
 	char *name;            /* for messages: the path, or "-"/the caller's name */
 	ocr2_doc_params p;
 	int n_pages;
+	double render_dpi;      /* the last PDF page's resolution (ocr2_doc_render_dpi) */
 	uint8_t *data;         /* the whole file when read into memory (owned) */
 	size_t n;
 	void *pdf;             /* PopplerDocument * */
@@ -35,6 +36,19 @@ ocr2_status doc_png_open(ocr2_doc *d);
 ocr2_status doc_png_render(ocr2_doc *d, ocr2_image *out);
 ocr2_status doc_jpeg_open(ocr2_doc *d);
 ocr2_status doc_jpeg_render(ocr2_doc *d, ocr2_image *out);
+
+/* What a JPEG file says of itself before decoding: its stored size, colour
+ * components, Adobe marker (CMYK data then is inverted), EXIF orientation
+ * (1..8), JFIF resolution (0 when absent or only an aspect ratio), and
+ * whether it is 8-bit Huffman-coded (what PDF's DCTDecode promises to read). */
+typedef struct {
+	int width, height, components, adobe, orientation, baseline_8bit;
+	double xdpi, ydpi;
+} doc_jpeg_header;
+ocr2_status doc_jpeg_info(const uint8_t *data, size_t n, const char *name, doc_jpeg_header *out);
+/* The resolution a TIFF page, PNG or JPEG (as shown, orientation applied)
+ * declares: dpi[0] across, dpi[1] down; 0 when it declares none. */
+ocr2_status doc_image_dpi(ocr2_doc *d, int index, double dpi[2]);
 
 /* Refuses w x h when either is < 1 or the product exceeds max_pixels
  * (checked before any allocation). */

@@ -1,7 +1,9 @@
 /* image.c - raster documents: TIFF (every frame, through libtiff's RGBA
- * reader), PNG (libpng) and JPEG (libjpeg, EXIF orientation applied), and the
- * PNG writer. Transparency is composited on white (see composite()). */
+ * reader, resampled to square pixels), PNG (libpng) and JPEG (libjpeg, EXIF
+ * orientation applied), and the PNG writer. Transparency is composited on
+ * white (see composite()). */
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdio.h>
@@ -16,6 +18,7 @@
 
 #include "base/error.h"
 #include "document/document.h"
+#include "document/resize.h"
 
 /* Alpha on a white page, the way Pillow's Image.paste(img, mask=alpha) onto
  * white does it (the official PDF script's RGBA path): round((c*a +
@@ -131,6 +134,33 @@ ocr2_status doc_tiff_open(ocr2_doc *d)
 	return OCR2_OK;
 }
 
+/* Pixels that are not square (a fax: 204 x 98 dpi) are shown by viewers at
+ * their physical proportions; the model must see them so too, or a standard
+ * fax reaches it squashed 2:1. The axis of the lower resolution is resampled
+ * up to the higher one (no detail is thrown away: 1728x1100 at 204x98 dpi
+ * becomes 1728x2290 at 204 dpi), with Pillow's bicubic filter, which is
+ * deterministic (integer coefficients) and what the encoder resizes with. The
+ * ResolutionUnit does not matter (a ratio; RESUNIT_NONE declares exactly that
+ * aspect). Missing, non-positive or absurd values (a ratio over 8) are
+ * ignored, as viewers ignore them. */
+static void square_size(TIFF *t, int *w, int *h)
+{
+	float xr = 0, yr = 0;
+	if (!TIFFGetField(t, TIFFTAG_XRESOLUTION, &xr) || !TIFFGetField(t, TIFFTAG_YRESOLUTION, &yr))
+		return;
+	if (!(xr > 0 && yr > 0) || xr / yr > 8 || yr / xr > 8)
+		return;
+	double nw = *w, nh = *h;
+	if (xr > yr)
+		nh = floor(*h * ((double)xr / yr) + 0.5);
+	else if (yr > xr)
+		nw = floor(*w * ((double)yr / xr) + 0.5);
+	if (nw >= 1 && nh >= 1 && nw < 2147483647.0 && nh < 2147483647.0) {
+		*w = (int)nw;
+		*h = (int)nh;
+	}
+}
+
 ocr2_status doc_tiff_render(ocr2_doc *d, int index, ocr2_image *out)
 {
 	TIFF *t = d->tif;
@@ -143,6 +173,10 @@ ocr2_status doc_tiff_render(ocr2_doc *d, int index, ocr2_image *out)
 	TIFFGetField(t, TIFFTAG_IMAGELENGTH, &h);
 	ocr2_status s = doc_check_size(d, w, h, index + 1);
 	if (s != OCR2_OK)
+		return s;
+	int sw = (int)w, sh = (int)h;
+	square_size(t, &sw, &sh);
+	if ((sw != (int)w || sh != (int)h) && (s = doc_check_size(d, sw, sh, index + 1)) != OCR2_OK)
 		return s;
 	char emsg[1024] = "";
 	if (!TIFFRGBAImageOK(t, emsg))
@@ -181,9 +215,21 @@ ocr2_status doc_tiff_render(ocr2_doc *d, int index, ocr2_image *out)
 		o[3 * i + 2] = (uint8_t)b;
 	}
 	uint8_t *shrunk = realloc(raster, np * 3);
-	out->rgb = shrunk ? shrunk : (uint8_t *)raster;
-	out->width = (int)w;
-	out->height = (int)h;
+	uint8_t *rgb = shrunk ? shrunk : (uint8_t *)raster;
+	if (sw != (int)w || sh != (int)h) {
+		uint8_t *sq = malloc((size_t)sw * sh * 3);
+		if (!sq || !ocr2_resize_bicubic(rgb, (int)w, (int)h, sq, sw, sh)) {
+			free(sq);
+			free(rgb);
+			return ocr2_fail(OCR2_ERR_NOMEM, "%s: page %d: out of memory for %dx%d pixels",
+					 d->name, index + 1, sw, sh);
+		}
+		free(rgb);
+		rgb = sq;
+	}
+	out->rgb = rgb;
+	out->width = sw;
+	out->height = sh;
 	return OCR2_OK;
 }
 
@@ -238,8 +284,9 @@ static void png_ctx_free(png_ctx *c)
 	c->rows = NULL;
 }
 
-/* Decodes (or with out == NULL only checks the header of) d's PNG. */
-static ocr2_status png_decode(ocr2_doc *d, ocr2_image *out)
+/* Decodes (or with out == NULL only checks the header of) d's PNG; dpi, when
+ * not NULL, gets the pHYs resolution (0 when it has none in metres). */
+static ocr2_status png_decode(ocr2_doc *d, ocr2_image *out, double *dpi)
 {
 	png_ctx ctx = {.d = d}, *c = &ctx;
 	c->png = png_create_read_struct(PNG_LIBPNG_VER_STRING, c, png_on_error, png_on_warning);
@@ -259,6 +306,15 @@ static ocr2_status png_decode(ocr2_doc *d, ocr2_image *out)
 	png_read_info(c->png, c->info);
 	png_uint_32 w = png_get_image_width(c->png, c->info);
 	png_uint_32 h = png_get_image_height(c->png, c->info);
+	if (dpi) {
+		png_uint_32 rx = 0, ry = 0;
+		int unit = 0;
+		dpi[0] = dpi[1] = 0;
+		if (png_get_pHYs(c->png, c->info, &rx, &ry, &unit) && unit == PNG_RESOLUTION_METER) {
+			dpi[0] = rx * 0.0254;
+			dpi[1] = ry * 0.0254;
+		}
+	}
 	ocr2_status s = doc_check_size(d, w, h, 1);
 	if (s != OCR2_OK || !out) {
 		png_ctx_free(c);
@@ -308,7 +364,7 @@ static ocr2_status png_decode(ocr2_doc *d, ocr2_image *out)
 
 ocr2_status doc_png_open(ocr2_doc *d)
 {
-	ocr2_status s = png_decode(d, NULL);
+	ocr2_status s = png_decode(d, NULL, NULL);
 	if (s == OCR2_OK)
 		d->n_pages = 1;
 	return s;
@@ -316,7 +372,7 @@ ocr2_status doc_png_open(ocr2_doc *d)
 
 ocr2_status doc_png_render(ocr2_doc *d, ocr2_image *out)
 {
-	return png_decode(d, out);
+	return png_decode(d, out, NULL);
 }
 
 static void png_on_write_error(png_structp png, png_const_charp msg)
@@ -606,4 +662,87 @@ ocr2_status doc_jpeg_open(ocr2_doc *d)
 ocr2_status doc_jpeg_render(ocr2_doc *d, ocr2_image *out)
 {
 	return jpeg_decode(d, out);
+}
+
+/* ---- what the PDF writer needs to know of a JPEG, and resolutions -------- */
+
+ocr2_status doc_jpeg_info(const uint8_t *data, size_t n, const char *name, doc_jpeg_header *out)
+{
+	memset(out, 0, sizeof *out);
+	jpeg_ctx *c = calloc(1, sizeof *c);
+	if (!c)
+		return ocr2_fail(OCR2_ERR_NOMEM, "%s: out of memory", name);
+	c->ci.err = jpeg_std_error(&c->err.pub);
+	c->err.pub.error_exit = jpeg_on_error;
+	c->err.pub.emit_message = jpeg_on_message;
+	if (setjmp(c->err.jb)) {
+		ocr2_status s = ocr2_fail(OCR2_ERR_FORMAT, "%s: corrupt JPEG: %s", name, c->err.msg);
+		jpeg_ctx_free(c);
+		free(c);
+		return s;
+	}
+	jpeg_create_decompress(&c->ci);
+	if (n > (unsigned long)-1)
+		ERREXIT(&c->ci, JERR_INPUT_EMPTY);
+	jpeg_mem_src(&c->ci, data, (unsigned long)n);
+	jpeg_save_markers(&c->ci, JPEG_APP0 + 1, 0xFFFF);
+	jpeg_read_header(&c->ci, TRUE);
+	out->width = (int)c->ci.image_width;
+	out->height = (int)c->ci.image_height;
+	out->components = c->ci.num_components;
+	out->adobe = c->ci.saw_Adobe_marker;
+	out->baseline_8bit = c->ci.data_precision == 8 && !c->ci.arith_code;
+	out->orientation = 1;
+	for (jpeg_saved_marker_ptr m = c->ci.marker_list; m; m = m->next)
+		if (m->marker == JPEG_APP0 + 1 && m->data_length >= 6 &&
+		    !memcmp(m->data, "Exif\0\0", 6)) {
+			out->orientation = exif_orientation(m->data, m->data_length);
+			break;
+		}
+	if (c->ci.saw_JFIF_marker && c->ci.X_density > 0 && c->ci.Y_density > 0 &&
+	    (c->ci.density_unit == 1 || c->ci.density_unit == 2)) {
+		double f = c->ci.density_unit == 2 ? 2.54 : 1.0;
+		out->xdpi = c->ci.X_density * f;
+		out->ydpi = c->ci.Y_density * f;
+	}
+	jpeg_ctx_free(c);
+	free(c);
+	return OCR2_OK;
+}
+
+ocr2_status doc_image_dpi(ocr2_doc *d, int index, double dpi[2])
+{
+	dpi[0] = dpi[1] = 0;
+	switch (d->fmt) {
+	case OCR2_FMT_TIFF: {
+		d->tif_msg[0] = 0;
+		if (!TIFFSetDirectory(d->tif, (tdir_t)index))
+			return ocr2_fail(OCR2_ERR_FORMAT, "%s: page %d: corrupt TIFF directory%s%s",
+					 d->name, index + 1, d->tif_msg[0] ? ": " : "", d->tif_msg);
+		float x = 0, y = 0;
+		uint16_t unit = RESUNIT_INCH;
+		TIFFGetFieldDefaulted(d->tif, TIFFTAG_RESOLUTIONUNIT, &unit);
+		if (unit != RESUNIT_INCH && unit != RESUNIT_CENTIMETER)
+			return OCR2_OK;
+		if (TIFFGetField(d->tif, TIFFTAG_XRESOLUTION, &x) &&
+		    TIFFGetField(d->tif, TIFFTAG_YRESOLUTION, &y)) {
+			double f = unit == RESUNIT_CENTIMETER ? 2.54 : 1.0;
+			dpi[0] = x * f;
+			dpi[1] = y * f;
+		}
+		return OCR2_OK;
+	}
+	case OCR2_FMT_PNG: return png_decode(d, NULL, dpi);
+	case OCR2_FMT_JPEG: {
+		doc_jpeg_header h;
+		ocr2_status s = doc_jpeg_info(d->data, d->n, d->name, &h);
+		if (s == OCR2_OK) {
+			/* the page is the image as shown: a quarter turn swaps the axes */
+			dpi[0] = h.orientation >= 5 ? h.ydpi : h.xdpi;
+			dpi[1] = h.orientation >= 5 ? h.xdpi : h.ydpi;
+		}
+		return s;
+	}
+	default: return OCR2_OK;
+	}
 }

@@ -1,6 +1,7 @@
 /* pdf.c - PDF pages through poppler-glib and cairo, one page at a time, drawn
  * the way `pdftocairo -png -r DPI` draws them. */
 #include <math.h>
+#include <stdbool.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include <poppler.h>
 
 #include "base/error.h"
+#include "base/unicode.h"
 #include "document/document.h"
 
 /* poppler-glib reports syntax errors of damaged files through g_log in the
@@ -108,6 +110,22 @@ ocr2_status doc_pdf_render(ocr2_doc *d, int index, ocr2_image *out)
 	poppler_page_get_size(page, &pw, &ph); /* crop box, /Rotate applied */
 	double dpi = d->p.dpi;
 	double fw = raster_side(pw, dpi), fh = raster_side(ph, dpi);
+	if (fw >= 1 && fh >= 1 && fw * fh > (double)d->p.max_pixels) {
+		/* the largest whole dpi below that fits: from the area bound down,
+		 * past the rounding up of each side (as OCRmyPDF lowers the dpi of
+		 * an oversized page rather than refuse it) */
+		double fit = floor(72.0 * sqrt((double)d->p.max_pixels / (pw * ph)));
+		if (fit >= dpi)
+			fit = ceil(dpi) - 1;
+		while (fit >= 1 && raster_side(pw, fit) * raster_side(ph, fit) > (double)d->p.max_pixels)
+			fit--;
+		if (fit >= 1) {
+			dpi = fit;
+			fw = raster_side(pw, dpi);
+			fh = raster_side(ph, dpi);
+		}
+	}
+	d->render_dpi = dpi;
 	if (!(fw >= 1 && fh >= 1 && fw < 2147483647.0 && fh < 2147483647.0)) {
 		g_object_unref(page);
 		if (fw >= 1 && fh >= 1)
@@ -176,4 +194,54 @@ void doc_pdf_close(ocr2_doc *d)
 	if (d->pdf)
 		g_object_unref(d->pdf);
 	d->pdf = NULL;
+}
+
+/* Not text for --skip-text: white space, controls and the invisible format
+ * characters some producers scatter (zero-width space and joiners, BOM). */
+static bool blank_char(uint32_t cp)
+{
+	return cp < 0x21 || (cp >= 0x7F && cp <= 0xA0) || (cp >= 0x200B && cp <= 0x200D) ||
+	       cp == 0x2060 || cp == 0xFEFF || ocr2_uclass(cp) == OCR2_UC_WS;
+}
+
+ocr2_status ocr2_doc_page_text(ocr2_doc *d, int index, char **text, int *has_text)
+{
+	*text = NULL;
+	*has_text = 0;
+	if (!d)
+		return ocr2_fail(OCR2_ERR_INVALID, "no document");
+	if (index < 0 || index >= d->n_pages)
+		return ocr2_fail(OCR2_ERR_INVALID, "%s: no page %d (the document has %d)", d->name,
+				 index + 1, d->n_pages);
+	gchar *g = NULL;
+	if (d->fmt == OCR2_FMT_PDF) {
+		quiet_poppler();
+		PopplerPage *page = poppler_document_get_page(d->pdf, index);
+		if (!page)
+			return ocr2_fail(OCR2_ERR_FORMAT, "%s: page %d: cannot be read", d->name,
+					 index + 1);
+		g = poppler_page_get_text(page);
+		g_object_unref(page);
+	}
+	size_t n = g ? strlen(g) : 0;
+	char *t = malloc(n + 1);
+	if (!t) {
+		g_free(g);
+		return ocr2_fail(OCR2_ERR_NOMEM, "%s: out of memory", d->name);
+	}
+	if (n)
+		memcpy(t, g, n);
+	t[n] = 0;
+	g_free(g);
+	/* poppler hands out UTF-8; a stray invalid byte is not a reason to call
+	 * a page empty, so it counts as text */
+	for (size_t i = 0; i < n && !*has_text;) {
+		uint32_t cp;
+		int k = ocr2_utf8_next((const unsigned char *)t + i, n - i, &cp);
+		if (k == 0 || !blank_char(cp))
+			*has_text = 1;
+		i += k ? (size_t)k : 1;
+	}
+	*text = t;
+	return OCR2_OK;
 }

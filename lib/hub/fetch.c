@@ -40,18 +40,6 @@
 
 /* ---- repository names, sizes and hash names; the directory fsync ------------ */
 
-static int safe_ref(const char *s, int slashes)
-{
-	if (!*s || strlen(s) > 200 || *s == '/' || *s == '.')
-		return 0;
-	for (const char *p = s; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		      (*p >= '0' && *p <= '9') || *p == '.' || *p == '_' || *p == '-' ||
-		      (*p == '/' && slashes)))
-			return 0;
-	return !strstr(s, "..") && !strstr(s, "//");
-}
-
 static void human(uint64_t b, char *out, size_t n)
 {
 	if (b >= 1000000000ull)
@@ -397,18 +385,68 @@ static ocr2_status list_repo(ctx *c, listing *l)
 
 /* ---- one file ---------------------------------------------------------------- */
 
-/* DIR/.incomplete/NAME.part, where NAME grows until it is verified. */
-static char *part_path(const char *inc, const char *name)
+/* Where a fetch puts things: the plain layout (DIR/NAME, growing as
+ * DIR/.incomplete/NAME.part) or a Hugging Face cache's (the bytes in
+ * blobs/HASH, growing as blobs/HASH.incomplete as huggingface_hub's do, and
+ * the snapshot's NAME a symbolic link to ../../blobs/HASH). */
+typedef struct {
+	const char *dir;   /* the files under their names: DIR, or the snapshot */
+	const char *inc;   /* DIR/.incomplete (plain) or blobs/ (cache) */
+	int hf;            /* the cache's layout */
+} layout;
+
+static char *join_suffix(const char *dir, const char *name, const char *suffix)
 {
-	size_t n = strlen(name);
-	char *file = malloc(n + sizeof ".part");
+	size_t n = strlen(name), k = strlen(suffix);
+	char *file = malloc(n + k + 1);
 	if (!file)
 		return NULL;
 	memcpy(file, name, n);
-	memcpy(file + n, ".part", sizeof ".part");
-	char *p = ocr2_path_join(inc, file);
+	memcpy(file + n, suffix, k + 1);
+	char *p = ocr2_path_join(dir, file);
 	free(file);
 	return p;
+}
+
+/* where the bytes grow until they are verified */
+static char *part_of(const layout *L, const fentry *e)
+{
+	return L->hf ? join_suffix(L->inc, e->hash, ".incomplete") : join_suffix(L->inc, e->path, ".part");
+}
+
+/* where the verified bytes live */
+static char *store_of(const layout *L, const fentry *e)
+{
+	return L->hf ? ocr2_path_join(L->inc, e->hash) : ocr2_path_join(L->dir, e->path);
+}
+
+/* The cache's snapshot entry for e: a relative link to its blob, made under a
+ * temporary name and renamed over the old one (never missing, never wrong). */
+static ocr2_status link_of(const layout *L, const fentry *e)
+{
+	if (!L->hf)
+		return OCR2_OK;
+	char *name = ocr2_path_join(L->dir, e->path);
+	char *tmp = name ? join_suffix(L->dir, e->path, ".ocr2-link") : NULL;
+	char target[160];
+	snprintf(target, sizeof target, "../../blobs/%s", e->hash);
+	ocr2_status s = OCR2_OK;
+	if (!tmp) {
+		s = ocr2_fail(OCR2_ERR_NOMEM, "out of memory");
+	} else {
+		char have[160];
+		ssize_t n = readlink(name, have, sizeof have - 1);
+		if (n < 0 || (size_t)n != strlen(target) || memcmp(have, target, (size_t)n)) {
+			unlink(tmp);
+			if (symlink(target, tmp) != 0 || rename(tmp, name) != 0) {
+				s = ocr2_fail(OCR2_ERR_IO, "%s: %s", name, strerror(errno));
+				unlink(tmp);
+			}
+		}
+	}
+	free(name);
+	free(tmp);
+	return s;
 }
 
 typedef struct {
@@ -475,11 +513,10 @@ static size_t on_file(char *p, size_t size, size_t nmemb, void *arg)
 
 /* Downloads e into dir/.incomplete/NAME.part and renames it into place once
  * verified. */
-static ocr2_status fetch_one(ctx *c, const char *dir, const char *inc, fentry *e,
-			     ocr2_fetch_result *r)
+static ocr2_status fetch_one(ctx *c, const layout *L, fentry *e, ocr2_fetch_result *r)
 {
-	char *final = ocr2_path_join(dir, e->path);
-	char *part = part_path(inc, e->path);
+	char *final = store_of(L, e);
+	char *part = part_of(L, e);
 	char url[4096];
 	ocr2_status s = OCR2_OK;
 	int fd = -1;
@@ -613,7 +650,8 @@ static ocr2_status fetch_one(ctx *c, const char *dir, const char *inc, fentry *e
 		s = ocr2_fail(OCR2_ERR_IO, "%s: %s", final, strerror(errno));
 		goto out;
 	}
-	if ((s = fsync_dir(dir)))
+	if ((s = fsync_dir(L->hf ? L->inc : L->dir)) || (s = link_of(L, e)) ||
+	    (L->hf && (s = fsync_dir(L->dir))))
 		goto out;
 	if (stat(final, &st) == 0) {
 		e->vsec = (long long)st.st_mtim.tv_sec;
@@ -639,6 +677,37 @@ static int cmp_size(const void *a, const void *b)
 	if (x->size != y->size)
 		return x->size < y->size ? -1 : 1;
 	return strcmp(x->path, y->path);
+}
+
+/* refs/REV -> the commit, as huggingface_hub records a branch or tag it
+ * resolved, and refs/main when the cache has none yet, so that the snapshot
+ * is what both tools find first (ocr2's default revision is a pinned commit,
+ * which huggingface_hub would record under no ref). */
+static ocr2_status write_refs(const char *repo_dir, const listing *l)
+{
+	const char *names[2] = {ocr2_hub_is_hex(l->revision, 40) ? NULL : l->revision, "main"};
+	for (int i = 0; i < 2; i++) {
+		char have[41];
+		if (!names[i] || (i == 1 && ocr2_hf_read_ref(repo_dir, "main", have) == 0))
+			continue;
+		char *rel = ocr2_path_join("refs", names[i]);
+		char *path = rel ? ocr2_path_join(repo_dir, rel) : NULL;
+		char *pdir = path ? ocr2_path_dir(path) : NULL;
+		ocr2_atomic a;
+		ocr2_status s = OCR2_OK;
+		if (!pdir)
+			s = ocr2_fail(OCR2_ERR_NOMEM, "out of memory");
+		else if (ocr2_mkdir_p(pdir, 0755) || ocr2_atomic_open(&a, path, OCR2_ATOMIC_ALONE))
+			s = ocr2_fail(OCR2_ERR_IO, "%s: %s", path, strerror(errno));
+		else if (fputs(l->commit, a.f) < 0 || ocr2_atomic_commit(&a))
+			s = ocr2_fail(OCR2_ERR_IO, "%s: %s", path, strerror(errno));
+		free(rel);
+		free(path);
+		free(pdir);
+		if (s)
+			return s;
+	}
+	return OCR2_OK;
 }
 
 static ocr2_status fetch_online(const char *dir, const ocr2_fetch_params *p,
@@ -667,9 +736,9 @@ static ocr2_status fetch_online(const char *dir, const ocr2_fetch_params *p,
 	c.repo = p->repo && *p->repo ? p->repo : OCR2_FETCH_REPO;
 	const char *rev = p->revision && *p->revision ? p->revision :
 			  !strcmp(c.repo, OCR2_FETCH_REPO) ? OCR2_FETCH_REVISION : "main";
-	if (!safe_ref(c.repo, 1) || !strchr(c.repo, '/') || strlen(c.repo) >= sizeof l.repo)
+	if (!ocr2_hub_safe_ref(c.repo, 1) || !strchr(c.repo, '/') || strlen(c.repo) >= sizeof l.repo)
 		return ocr2_fail(OCR2_ERR_INVALID, "%s: not a repository name (owner/name)", c.repo);
-	if (!safe_ref(rev, 1))
+	if (!ocr2_hub_safe_ref(rev, 1))
 		return ocr2_fail(OCR2_ERR_INVALID, "%s: not a revision name", rev);
 	snprintf(c.revision, sizeof c.revision, "%s", rev);
 	snprintf(c.ua, sizeof c.ua, "%s", p->user_agent ? p->user_agent : "ocr2/" OCR2_VERSION);
@@ -692,28 +761,51 @@ static ocr2_status fetch_online(const char *dir, const ocr2_fetch_params *p,
 		return ocr2_fail(OCR2_ERR_NETWORK, "libcurl failed to start");
 	}
 	struct stat dst;
-	int created = stat(dir, &dst) != 0;
-	if (ocr2_mkdir_p(dir, 0755)) {
-		s = ocr2_fail(OCR2_ERR_IO, "%s: %s", dir, strerror(errno));
-		goto out;
+	/* the cache: dir is its root; the snapshot is known once the commit is */
+	char *repo_dir = p->hf_cache ? ocr2_hf_repo_dir(dir, c.repo) : NULL;
+	char *snap = NULL;
+	layout L = {.dir = dir, .hf = p->hf_cache};
+	int created = !p->hf_cache && stat(dir, &dst) != 0;
+	if (p->hf_cache) {
+		char *locks = ocr2_path_join(dir, ".locks");
+		char *folder = repo_dir ? strrchr(repo_dir, '/') : NULL;
+		char *ldir = locks && folder ? ocr2_path_join(locks, folder + 1) : NULL;
+		inc = repo_dir ? ocr2_path_join(repo_dir, "blobs") : NULL;
+		/* huggingface_hub's lock folder, one file for ocr2's whole fetch */
+		lockp = ldir ? ocr2_path_join(ldir, "ocr2-fetch.lock") : NULL;
+		if (lockp && inc && (ocr2_mkdir_p(inc, 0755) || ocr2_mkdir_p(ldir, 0755)))
+			s = ocr2_fail(OCR2_ERR_IO, "%s: %s", dir, strerror(errno));
+		free(locks);
+		free(ldir);
+		if (!s && !lockp)
+			s = ocr2_fail(OCR2_ERR_NOMEM, "out of memory");
+		if (s)
+			goto out;
+	} else {
+		if (ocr2_mkdir_p(dir, 0755)) {
+			s = ocr2_fail(OCR2_ERR_IO, "%s: %s", dir, strerror(errno));
+			goto out;
+		}
+		inc = ocr2_path_join(dir, ".incomplete");
+		lockp = inc ? ocr2_path_join(inc, "lock") : NULL;
+		if (!lockp) {
+			s = ocr2_fail(OCR2_ERR_NOMEM, "out of memory");
+			goto out;
+		}
+		if (mkdir(inc, 0755) && errno != EEXIST) {
+			s = ocr2_fail(OCR2_ERR_IO, "%s: %s", inc, strerror(errno));
+			goto out;
+		}
 	}
-	inc = ocr2_path_join(dir, ".incomplete");
-	lockp = inc ? ocr2_path_join(inc, "lock") : NULL;
-	if (!lockp) {
-		s = ocr2_fail(OCR2_ERR_NOMEM, "out of memory");
-		goto out;
-	}
-	if (mkdir(inc, 0755) && errno != EEXIST) {
-		s = ocr2_fail(OCR2_ERR_IO, "%s: %s", inc, strerror(errno));
-		goto out;
-	}
+	L.inc = inc;
 	lockfd = open(lockp, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (lockfd < 0) {
 		s = ocr2_fail(OCR2_ERR_IO, "%s: %s", lockp, strerror(errno));
 		goto out;
 	}
 	if (flock(lockfd, LOCK_EX | LOCK_NB)) {
-		s = ocr2_fail(OCR2_ERR_IO, "%s: another 'ocr2 model fetch' is working here", dir);
+		s = ocr2_fail(OCR2_ERR_IO, "%s: another 'ocr2 model fetch' is working here",
+			      repo_dir ? repo_dir : dir);
 		close(lockfd);
 		lockfd = -1;
 		goto out;
@@ -723,6 +815,18 @@ static ocr2_status fetch_online(const char *dir, const ocr2_fetch_params *p,
 	/* from now on the commit, not a branch that may move */
 	snprintf(c.revision, sizeof c.revision, "%s", l.commit);
 	snprintf(r->commit, sizeof r->commit, "%s", l.commit);
+	if (p->hf_cache) {
+		char rel[64];
+		snprintf(rel, sizeof rel, "snapshots/%s", l.commit);
+		snap = ocr2_path_join(repo_dir, rel);
+		if (!snap || ocr2_mkdir_p(snap, 0755)) {
+			s = snap ? ocr2_fail(OCR2_ERR_IO, "%s: %s", snap, strerror(errno))
+				 : ocr2_fail(OCR2_ERR_NOMEM, "out of memory");
+			goto out;
+		}
+		dir = L.dir = snap;
+	}
+	snprintf(r->dir, sizeof r->dir, "%s", dir);
 	qsort(l.f, (size_t)l.n, sizeof *l.f, cmp_size);
 	/* keep what an earlier run verified, if it expected the same content */
 	if (ocr2_hub_manifest_read(dir, &old) == OCR2_OK) {
@@ -746,7 +850,7 @@ static ocr2_status fetch_online(const char *dir, const ocr2_fetch_params *p,
 	for (int i = 0; i < l.n; i++) {
 		fentry *e = &l.f[i];
 		r->bytes_total += e->size;
-		char *final = ocr2_path_join(dir, e->path);
+		char *final = store_of(&L, e);
 		if (!final) {
 			s = ocr2_fail(OCR2_ERR_NOMEM, "out of memory");
 			goto out;
@@ -779,9 +883,11 @@ static ocr2_status fetch_online(const char *dir, const ocr2_fetch_params *p,
 		free(final);
 		if (!todo[i]) {
 			present += e->size;
+			if ((s = link_of(&L, e))) /* a blob another fetch brought */
+				goto out;
 			continue;
 		}
-		char *part = part_path(inc, e->path);
+		char *part = part_of(&L, e);
 		if (!part) {
 			s = ocr2_fail(OCR2_ERR_NOMEM, "out of memory");
 			goto out;
@@ -815,7 +921,7 @@ static ocr2_status fetch_online(const char *dir, const ocr2_fetch_params *p,
 		if (final)
 			unlink(final);
 		free(final);
-		s = fetch_one(&c, dir, inc, &l.f[i], r);
+		s = fetch_one(&c, &L, &l.f[i], r);
 		ocr2_status ms = ocr2_hub_manifest_write(dir, &l);
 		if (s)
 			goto out;
@@ -824,7 +930,7 @@ static ocr2_status fetch_online(const char *dir, const ocr2_fetch_params *p,
 	}
 	/* files an earlier fetch put here that this revision no longer has
 	 * (an older shard layout) would only confuse the loader */
-	for (int j = 0; j < old.n; j++) {
+	for (int j = 0; j < old.n && !p->hf_cache; j++) {
 		int keep = 0;
 		for (int i = 0; i < l.n && !keep; i++)
 			keep = !strcmp(l.f[i].path, old.f[j].path);
@@ -833,16 +939,21 @@ static ocr2_status fetch_online(const char *dir, const ocr2_fetch_params *p,
 			unlink(stale);
 		free(stale);
 	}
+	if (p->hf_cache)
+		s = write_refs(repo_dir, &l);
 out:
 	if (!s)
 		s = ocr2_hub_manifest_write(dir, &l);
 	if (lockfd >= 0) {
 		unlink(lockp);
-		rmdir(inc); /* fails, harmlessly, while parts remain for a resume */
+		if (!p->hf_cache)
+			rmdir(inc); /* fails, harmlessly, while parts remain for a resume */
 		close(lockfd);
 		if (s && created)
 			rmdir(dir); /* only when nothing came */
 	}
+	free(repo_dir);
+	free(snap);
 	free(todo);
 	free(inc);
 	free(lockp);
@@ -882,6 +993,21 @@ ocr2_status ocr2_fetch(const char *dir, const ocr2_fetch_params *p, ocr2_fetch_r
 	memset(r, 0, sizeof *r);
 	if (!dir || !*dir)
 		return ocr2_fail(OCR2_ERR_INVALID, "no model directory");
+	if (p->offline && p->hf_cache) {
+		/* the snapshot the revision names, else main's, else the pinned one */
+		const char *repo = p->repo && *p->repo ? p->repo : OCR2_FETCH_REPO;
+		char *snap = ocr2_hf_snapshot(dir, repo, p->revision);
+		if (!snap && !(p->revision && *p->revision) && !strcmp(repo, OCR2_FETCH_REPO))
+			snap = ocr2_hf_snapshot(dir, repo, OCR2_FETCH_REVISION);
+		if (!snap)
+			return ocr2_fail(OCR2_ERR_MODEL, "%s: no snapshot of %s%s%s in this cache", dir,
+					 repo, p->revision ? " at " : "", p->revision ? p->revision : "");
+		snprintf(r->dir, sizeof r->dir, "%s", snap);
+		ocr2_status s = ocr2_hub_verify_offline(snap, p, r);
+		free(snap);
+		return s;
+	}
+	snprintf(r->dir, sizeof r->dir, "%s", dir);
 	if (p->offline)
 		return ocr2_hub_verify_offline(dir, p, r);
 	return fetch_online(dir, p, r);

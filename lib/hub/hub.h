@@ -3,6 +3,7 @@
 #ifndef OCR2_HUB_HUB_H
 #define OCR2_HUB_HUB_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "ocr2.h"
@@ -40,6 +41,11 @@ typedef struct {
 	int timeout_s;          /* connect timeout and the longest stall tolerated; 0: 60 */
 	int retries;            /* resumptions of a transfer that broke after progress; <0: 3 */
 	int offline;            /* never touch the network: verify what is there */
+	/* dir is a Hugging Face cache (ocr2_hf_cache_root) to download into in its
+	 * own layout: blobs/HASH (parts grow as blobs/HASH.incomplete, as
+	 * huggingface_hub's do), snapshots/COMMIT/NAME linked to them, refs/REV
+	 * (and refs/main when there is none yet); the record goes in the snapshot */
+	int hf_cache;
 	const volatile int *cancel; /* set (from a signal handler) to stop; parts are kept */
 	void (*cb)(void *arg, ocr2_fetch_event ev, const char *file, uint64_t done,
 		   uint64_t total);
@@ -54,6 +60,7 @@ typedef struct {
 	uint64_t bytes_total;   /* size of all files */
 	uint64_t bytes_fetched; /* bytes received in this run */
 	char commit[41];      /* the commit the revision resolved to ("" offline without record) */
+	char dir[4096];       /* where the model is: dir, or the snapshot in a cache */
 } ocr2_fetch_result;
 
 /* Whether this build can download (libcurl); when not, ocr2_fetch fails with
@@ -66,6 +73,31 @@ int ocr2_fetch_available(void);
  * needed file), OCR2_ERR_INTERRUPTED (*cancel; parts kept for a resume). */
 ocr2_status ocr2_fetch(const char *dir, const ocr2_fetch_params *p, ocr2_fetch_result *r);
 
+/* ---- the Hugging Face cache (hfcache.c) ---- */
+
+/* $HF_HUB_CACHE, else $HF_HOME/hub, else ${XDG_CACHE_HOME:-~/.cache}/huggingface/hub
+ * (malloc'd). */
+char *ocr2_hf_cache_root(void);
+/* root/models--OWNER--NAME for "OWNER/NAME" (malloc'd). */
+char *ocr2_hf_repo_dir(const char *root, const char *repo);
+/* A refs/ file's text: 0 and the commit when it is 40 lowercase hex digits
+ * (trailing white space allowed), else -1. */
+int ocr2_hf_parse_ref(const char *text, size_t n, char commit[41]);
+/* repo_dir/refs/NAME's commit: 0, or -1 when absent or not a commit. */
+int ocr2_hf_read_ref(const char *repo_dir, const char *name, char commit[41]);
+/* The snapshot of repo at revision (a commit, or a ref; NULL: main) when its
+ * folder exists, else NULL (malloc'd). */
+char *ocr2_hf_snapshot(const char *root, const char *repo, const char *revision);
+/* The commits under repo_dir/snapshots/ in natural order (*out malloc'd,
+ * each name too); how many. */
+int ocr2_hf_snapshots(const char *repo_dir, char ***out);
+/* The snapshot of repo to use: the one whose commit starts with prefix (when
+ * given, and only one does), else main's, else ocr2's pinned commit, else the
+ * only one; NULL when none (malloc'd). */
+char *ocr2_hf_find(const char *root, const char *repo, const char *prefix);
+/* "models--OWNER--NAME" -> "OWNER/NAME": 0, or -1 when folder is not a model's. */
+int ocr2_hf_repo_of(const char *folder, char *repo, size_t n);
+
 typedef struct {
 	uint64_t bytes;  /* regular files directly in dir */
 	int complete;    /* every recorded (or, without a record, every needed) file is there */
@@ -75,7 +107,9 @@ typedef struct {
 } ocr2_model_dir_state;
 
 /* Describes an installed model directory for `ocr2 model list` (sizes only,
- * no hashing). */
+ * no hashing): against the record of its fetch, or without one against what
+ * the safetensors headers say each file holds (a truncated file makes it
+ * incomplete, with why naming the file). */
 ocr2_status ocr2_model_dir_describe(const char *dir, ocr2_model_dir_state *st);
 
 #endif

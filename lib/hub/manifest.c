@@ -13,6 +13,7 @@
 #include "base/fs.h"
 #include "base/json.h"
 #include "hub/manifest.h"
+#include "model/model.h"
 
 void ocr2_hub_listing_clear(listing *l)
 {
@@ -63,6 +64,18 @@ int ocr2_hub_safe_name(const char *s)
 		      (*p >= '0' && *p <= '9') || *p == '.' || *p == '_' || *p == '-'))
 			return 0;
 	return 1;
+}
+
+int ocr2_hub_safe_ref(const char *s, int slashes)
+{
+	if (!*s || strlen(s) > 200 || *s == '/' || *s == '.')
+		return 0;
+	for (const char *p = s; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '.' || *p == '_' || *p == '-' ||
+		      (*p == '/' && slashes)))
+			return 0;
+	return !strstr(s, "..") && !strstr(s, "//");
 }
 
 int ocr2_hub_ends_with(const char *s, const char *suffix)
@@ -433,8 +446,23 @@ ocr2_status ocr2_model_dir_describe(const char *dir, ocr2_model_dir_state *st)
 		return OCR2_OK;
 	}
 	st->complete = have_config && have_tok && n_st > 0;
-	if (!st->complete)
+	if (!st->complete) {
 		snprintf(st->why, sizeof st->why, "no %s", !have_config ? "config.json" :
 			 !have_tok ? "tokenizer.json" : "*.safetensors");
+		return OCR2_OK;
+	}
+	/* no record to compare sizes with: the safetensors headers say how long
+	 * each file must be (every tensor's data inside it, shards as the index
+	 * names them), so a truncated download is never taken for complete */
+	ocr2_weights *w = NULL;
+	if (ocr2_weights_load(dir, &w) != OCR2_OK) {
+		st->complete = 0;
+		const char *m = ocr2_errmsg();
+		size_t n = strlen(dir);
+		if (!strncmp(m, dir, n) && m[n] == '/')
+			m += n + 1; /* the file, not the whole path */
+		snprintf(st->why, sizeof st->why, "%s", m);
+	}
+	ocr2_weights_free(w);
 	return OCR2_OK;
 }

@@ -43,6 +43,9 @@ int ocr2_hub_is_hex(const char *s, size_t n);
 /* A file name the hub may give us: top level, no dot file, plain characters
  * (a hostile mirror must not write outside DIR). */
 int ocr2_hub_safe_name(const char *s);
+/* A repository ("owner/name", slashes 1), revision or ref name that is safe
+ * in a URL and a path: plain characters, no "..", no leading dot or slash. */
+int ocr2_hub_safe_ref(const char *s, int slashes);
 int ocr2_hub_ends_with(const char *s, const char *suffix);
 /* 2: needed, 1: wanted when published, 0: not ours (code, README, assets). */
 int ocr2_hub_wanted(const char *name);

@@ -289,7 +289,6 @@ static void test_atomic(void)
 	      "!strcmp(listing(at(\"s\")), \".o.md.tmp.short\")");
 }
 
-
 static volatile int g_cancel;
 
 static void *raise_later(void *arg)
@@ -440,6 +439,30 @@ static void test_targets(void)
 	free(text);
 }
 
+static int sign(int v)
+{
+	return v < 0 ? -1 : v > 0;
+}
+
+static void test_natural(void)
+{
+	/* each list in the order ocr2_natural_cmp must give */
+	static const char *const order[] = {
+		"", "0", "00", "01", "1", "2", "9", "010", "10", "99", "100",
+		"a", "f", "f01", "f1", "f1.png", "f1a", "f2", "f2.png", "f10", "f10.png",
+		"f18446744073709551616", "f99999999999999999999", "f100000000000000000000",
+		"fa", "page-2-of-10", "page-10-of-10", "x1y2", "x1y10", "x2y1",
+	};
+	int n = (int)(sizeof order / sizeof *order);
+	for (int i = 0; i < n; i++)
+		for (int j = 0; j < n; j++) {
+			int want = i < j ? -1 : i > j;
+			int got = sign(ocr2_natural_cmp(order[i], order[j]));
+			CHECK(got == want, "natural_cmp(\"%s\", \"%s\") = %d, want %d", order[i],
+			      order[j], got, want);
+		}
+}
+
 int main(void)
 {
 	const char *tmpdir = getenv("TMPDIR");
@@ -454,6 +477,7 @@ int main(void)
 	test_atomic();
 	test_read_cancel();
 	test_targets();
+	test_natural();
 	char cmd[512];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
 	if (system(cmd) != 0)

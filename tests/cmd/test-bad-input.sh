@@ -9,9 +9,9 @@ D="$TESTDATA/docs"
 [ -f "$D/pdf-encrypted.pdf" ] || { echo "SKIP: testdata/docs fixtures missing"; exit 77; }
 
 mkdir -p "$T/in"
-bad="pdf-encrypted.pdf pdf-huge.pdf pdf-truncated.pdf pdf-zero-pages.pdf png-bomb.png
+bad="pdf-encrypted.pdf pdf-truncated.pdf pdf-zero-pages.pdf png-bomb.png
 png-corrupt.png png-truncated.png jpeg-bomb.jpg jpeg-truncated.jpg jpeg-corrupt.jpg
-tiff-bomb.tif tiff-truncated.tif image.gif empty.png text-named.pdf"
+tiff-bomb.tif tiff-truncated.tif tiff-short-strip.tif image.gif empty.png text-named.pdf"
 for f in $bad; do cp "$D/$f" "$T/in/"; done
 cp "$FIX/small.png" "$T/in/good.png"
 : >"$T/in/zero-bytes.pdf"
@@ -28,6 +28,9 @@ grep -q 'ocr2 scan: .*encrypted' "$T/err" || fail "encrypted PDF: reason not giv
 grep -q 'pdf-zero-pages.pdf: .*no pages' "$T/err" || fail "zero-page PDF: reason not given"
 grep -q 'png-bomb.png: .*pixels' "$T/err" || fail "PNG bomb: reason not given"
 grep -q 'image.gif: .*not a PDF, TIFF, PNG or JPEG' "$T/err" || fail "GIF: reason not given"
+# a page's error names the file and the page once
+grep -q 'tiff-short-strip.tif: page 1: corrupt TIFF data' "$T/err" || fail "page error: $(grep short-strip "$T/err")"
+grep -E 'page ([0-9]+): page \1:' "$T/err" && fail "a page named twice in one message"
 
 # on stdout as JSON Lines, a page that could not be rendered keeps its place
 expect_rc 1 "bad page in jsonl" -- "$OCR2" scan -q -f jsonl "$T/in/good.png" "$T/in/png-corrupt.png"

@@ -21,17 +21,28 @@ sys.stdout.buffer.write(markdown_ref.convert(raw, link, drop).encode('utf-8', 's
 X
 }
 
-# markdown of one image: "<!-- page 1 -->\n\n" + conversion + "\n"
+# markdown of one image: "<!-- page 1 -->\n\n" + conversion + "\n"; without
+# --images a figure leaves no link (the official images/0.jpg is never written)
 expect_rc 0 "markdown" -- "$OCR2" scan "$FIX/page.png"
-{ printf '<!-- page 1 -->\n\n'; ref "$CANNED/doc.raw"; echo; } >"$T/want"
+{ printf '<!-- page 1 -->\n\n'; ref "$CANNED/doc.raw" drop; echo; } >"$T/want"
 cmp -s "$T/out" "$T/want" || { fail "markdown bytes"; diff "$T/want" "$T/out" | head; }
+grep -q '!\[' "$T/out" && fail "markdown without --images links a figure: $(grep '!\[' "$T/out")"
+# --image-links official: the official script's link text, byte for byte
+expect_rc 0 "markdown --image-links official" -- "$OCR2" scan --image-links official "$FIX/page.png"
+{ printf '<!-- page 1 -->\n\n'; ref "$CANNED/doc.raw"; echo; } >"$T/want"
+cmp -s "$T/out" "$T/want" || { fail "markdown --image-links official bytes"; diff "$T/want" "$T/out" | head; }
+# --images with a format that cannot link is a usage error that says so
+expect_rc 2 "--images -f text" -- "$OCR2" scan --images "$T/nofigs" -f text "$FIX/page.png"
+grep -q -- "--images: -f text has no figure links" "$T/err" || fail "--images -f text: $(cat "$T/err")"
+[ -e "$T/nofigs" ] && fail "--images -f text created its directory"
+expect_rc 2 "--images with --image-links official" -- "$OCR2" scan --images "$T/nofigs" --image-links official "$FIX/page.png"
 # text: the same conversion with image tags dropped, no page comment
 expect_rc 0 "text" -- "$OCR2" scan -f text "$FIX/page.png"
 { ref "$CANNED/doc.raw" drop; echo; } >"$T/want"
 cmp -s "$T/out" "$T/want" || { fail "text bytes"; diff "$T/want" "$T/out" | head; }
 # md alias and -o FILE give the same bytes as stdout
 expect_rc 0 "-f md -o FILE" -- "$OCR2" scan -f md -o "$T/page.md" "$FIX/page.png"
-{ printf '<!-- page 1 -->\n\n'; ref "$CANNED/doc.raw"; echo; } | cmp -s - "$T/page.md" || fail "-o FILE differs from stdout"
+{ printf '<!-- page 1 -->\n\n'; ref "$CANNED/doc.raw" drop; echo; } | cmp -s - "$T/page.md" || fail "-o FILE differs from stdout"
 # a truncated page is marked in its comment
 expect_rc 1 "truncated markdown" -- "$OCR2" scan --max-tokens 100 "$FIX/page.png"
 head -1 "$T/out" | grep -qx '<!-- page 1: truncated -->' || fail "truncated page comment: $(head -1 "$T/out")"
@@ -88,7 +99,7 @@ expect_rc 0 "-q" -- "$OCR2" scan -q "$FIX/page.png"
 
 # a PDF: one comment per page, the PDF script's image names, form feeds in text
 if have_pdf; then
-	expect_rc 0 "PDF markdown" -- "$OCR2" scan "$FIX/three.pdf"
+	expect_rc 0 "PDF markdown" -- "$OCR2" scan --image-links official "$FIX/three.pdf"
 	{ for p in 1 2 3; do
 		[ $p -gt 1 ] && printf '\n\n'
 		printf '<!-- page %d -->\n\n' $p
@@ -97,6 +108,14 @@ if have_pdf; then
 	cmp -s "$T/out" "$T/want" || { fail "PDF markdown bytes"; diff "$T/want" "$T/out" | head; }
 	expect_rc 0 "PDF text" -- "$OCR2" scan -f text -p 1,3 "$FIX/three.pdf"
 	[ "$(grep -c $'^\f$' "$T/out")" = 1 ] || fail "PDF text: not one form feed between two pages"
+	# over the pixel limit at -r: drawn at the largest dpi that fits (a 4x3 in
+	# page: 91 dpi is 364x273 = 99372 pixels, 92 would be 101568), one notice
+	# naming the file and the page once, and the JSON says the dpi it got
+	expect_rc 0 "PDF over the pixel limit" -- env OCR2_MAX_PIXELS=100000 "$OCR2" scan -f json -p 1 -r 2400 "$FIX/three.pdf"
+	[ "$(cat "$T/err")" = "ocr2 scan: notice: $FIX/three.pdf: page 1: drawn at 91 dpi, the most that fits the limit of 100000 pixels (-r 2400)" ] ||
+		fail "pixel limit notice: $(cat "$T/err")"
+	python3 -c "import json, sys; p = json.load(open(sys.argv[1]))['pages'][0]; assert (p['width'], p['height'], p['dpi']) == (364, 273, 91), p" "$T/out" ||
+		fail "pixel limit: page not 364x273 at 91 dpi"
 	expect_rc 0 "PDF --images" -- "$OCR2" scan -p 2 --images "$T/pdfimg" -o "$T/pdf.md" "$FIX/three.pdf"
 	[ -f "$T/pdfimg/three-2-0.png" ] || fail "PDF --images: three-2-0.png missing"
 else

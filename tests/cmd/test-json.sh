@@ -35,9 +35,17 @@ assert p['blocks'][0]['text'] == '# A "quoted" title \\ with backslash', p['bloc
 t = p['blocks'][2]['text']
 assert t == 'Tab\tand control \x01 char, 中文, emoji 😀, bad byte \ufffd here; x \\coloneqq y.', repr(t)
 assert p['blocks'][3]['text'] == '<table><tr><td>1</td></tr></table>'
-assert p['markdown'].startswith('\n# A "quoted"') and '![](images/0.jpg)\n' in p['markdown']
+# no --images: no link to a file nobody writes (--image-links official keeps it)
+assert p['markdown'].startswith('\n# A "quoted"') and '![](' not in p['markdown'], p['markdown']
 assert 'x := y.' in p['markdown']
 X
+expect_rc 0 "-f json --image-links official" -- "$OCR2" scan -f json --image-links official "$FIX/page.png"
+python3 -c "import json, sys; m = json.load(open(sys.argv[1]))['pages'][0]['markdown']; assert '![](images/0.jpg)\n' in m, m" "$T/out" || fail "--image-links official: no official link"
+expect_rc 0 "-f json" -- "$OCR2" scan -f json "$FIX/page.png"
+# a 204 x 98 dpi fax reaches the model with square pixels: 256x100 -> 256x208
+expect_rc 0 "-f json fax" -- "$OCR2" scan -f json "$TESTDATA/docs/tiff-fax.tif"
+python3 -c "import json, sys; p = json.load(open(sys.argv[1]))['pages'][0]; assert (p['width'], p['height']) == (256, 208), p" "$T/out" || fail "fax: not resampled to square pixels"
+expect_rc 0 "-f json" -- "$OCR2" scan -f json "$FIX/page.png"
 # the escapes themselves, byte for byte
 grep -q '"# A \\"quoted\\" title \\\\ with backslash"' "$T/out" || fail "quote/backslash escapes"
 grep -q 'control \\u0001 char' "$T/out" || fail "control character not written as \\u0001"

@@ -177,7 +177,7 @@ scan "$DOC" -o "$T/same/x.md" 2>"$T/err" || fail "same request: exit $?"
 grep -q '1 input (1 done before, skipped: --force redoes them)' "$T/err" || fail "same request: $(cat "$T/err")"
 mkdir -p "$T/imgs"
 for opt in "-p 1-2" "-f json" "-f text" "--mode free" "--prompt Hello" "-r 21" "--max-tokens 30" \
-	"--ngram 5" "--ngram-window 9" "--no-crop" "--images $T/imgs"; do
+	"--ngram 5" "--ngram-window 9" "--no-crop" "--images $T/imgs" "--image-links official"; do
 	scan -q "$DOC" -o "$T/same/x.md" || fail "back to the first request before $opt"
 	before=$(sha256sum <"$T/same/x.md")
 	fresh_log

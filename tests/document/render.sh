@@ -110,7 +110,6 @@ check_bad directory "$D/expected" "is a directory$"
 check_bad truncated-pdf "$D/pdf-truncated.pdf" "corrupt or truncated PDF"
 check_bad encrypted-pdf "$D/pdf-encrypted.pdf" "encrypted PDF"
 check_bad zero-page-pdf "$D/pdf-zero-pages.pdf" "document has no pages$"
-check_bad huge-pdf "$D/pdf-huge.pdf" "28800x28800 pixels is more than the limit"
 check_bad png-bomb "$D/png-bomb.png" "100000x100000 pixels is more than the limit"
 check_bad tiff-bomb "$D/tiff-bomb.tif" "100000x100000 pixels is more than the limit"
 check_bad jpeg-bomb "$D/jpeg-bomb.jpg" "65000x65000 pixels is more than the limit"
@@ -123,6 +122,40 @@ check_bad short-strip-tiff "$D/tiff-short-strip.tif" "page 1: corrupt TIFF data"
 check_bad unsupported "$D/image.gif" "not a PDF, TIFF, PNG or JPEG file$"
 check_bad lying-extension "$D/text-named.pdf" "not a PDF, TIFF, PNG or JPEG file$"
 check_bad empty "$D/empty.png" "empty file$"
+# a standard fax, 204 x 98 dpi: 1728x1100 pixels twice as tall as wide are
+# resampled to square ones, 1728x2290, as a viewer shows the page
+run fax-page 0 -o "$T/fax" "$D/tiff-fax-page.tif"
+size=$(od -An -tx1 -j16 -N8 "$T/fax/tiff-fax-page-1.png" | tr -d ' \n')
+[ "$size" = "000006c0000008f2" ] && ok "fax 1728x1100 at 204x98 dpi -> 1728x2290" || bad "fax page size bytes $size"
+
+# a PDF page over the pixel limit (OCR2_MAX_PIXELS, 4 Mpx here; 200 inches
+# square at 144 dpi would be 28800x28800) is drawn at the largest whole dpi
+# that fits, 10 (2000x2000; 11 would be 2200x2200), with a one-line notice
+OCR2_MAX_PIXELS=4194304 run huge-pdf-fits 0 -o "$T/fit" "$D/pdf-huge.pdf"
+err_is huge-pdf-fits 1 "^ocr2 render: notice: $D/pdf-huge.pdf: page 1: drawn at 10 dpi, the most that fits the limit of 4194304 pixels \(-r 144\)$"
+size=$(od -An -tx1 -j16 -N8 "$T/fit/pdf-huge-1.png" | tr -d ' \n')
+[ "$size" = "000007d0000007d0" ] && ok "huge pdf drawn 2000x2000" || bad "huge pdf size bytes $size"
+# under the limit nothing changes and nothing is said
+OCR2_MAX_PIXELS=4194304 run small-pdf-fits 0 -r 300 -o "$T/fit2" "$D/pdf-page.pdf"
+[ -s "$T/err" ] && bad "small-pdf-fits: stderr $(cat "$T/err")" || ok "small-pdf-fits: silent"
+# raster pages cannot be drawn smaller: still refused
+OCR2_MAX_PIXELS=100 run raster-over-limit 1 -o "$T/fit3" "$D/png-rgb.png"
+err_is raster-over-limit 1 "pixels is more than the limit of 100$"
+
+# -o FILE.png: the one selected page goes to that file (no directory made)
+run one-file 0 -o "$T/one/page.png" "$D/pdf-page.pdf"
+[ -f "$T/one/page.png" ] && ok "one-file: written" || bad "one-file: $(ls -R "$T/one" 2>&1)"
+cmp -s "$T/one/page.png" "$O/pdf-page-1.png" && ok "one-file: same pixels as DIR mode" || bad "one-file differs"
+run one-file-select 0 -p 2 -o "$T/one/second.PNG" "$D/tiff-multi.tif"
+[ -f "$T/one/second.PNG" ] && ok "one-file -p 2" || bad "one-file -p 2 missing"
+run one-file-three-pages 2 -o "$T/one/all.png" "$D/tiff-multi.tif"
+err_is one-file-three-pages 1 "3 pages selected, but -o .*all.png names one file"
+[ -e "$T/one/all.png" ] && bad "one-file-three-pages: wrote a file" || ok "one-file-three-pages: nothing written"
+run one-file-two-inputs 2 -o "$T/one/two.png" "$D/png-rgb.png" "$D/png-gray.png"
+mkdir -p "$T/dir.png"
+run dir-named-png 0 -o "$T/dir.png" "$D/png-rgb.png"
+[ -f "$T/dir.png/png-rgb-1.png" ] && ok "an existing directory named .png stays a directory" || bad "dir.png: $(ls "$T/dir.png")"
+
 # a PNG named .jpg is read as the PNG it is
 run png-named-jpg 0 -o "$T/lie" "$D/png-named.jpg"
 cmp -s "$T/lie/png-named-1.png" "$O/png-rgb-1.png" && ok "lying extension read by magic" || bad "png-named.jpg"

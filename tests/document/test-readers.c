@@ -174,6 +174,32 @@ static void check_fixture(const char *dir, char *line)
 		return;
 	}
 
+	if (!strncmp(tok[1], "fit=", 4) && nt >= 4) {
+		/* a PDF page over max_pixels at the default dpi: drawn at the
+		 * largest whole dpi that fits, and ocr2_doc_render_dpi says which */
+		ocr2_doc_params p = ocr2_doc_default_params();
+		double want_dpi = 0;
+		int w = 0, h = 0;
+		p.max_pixels = atoll(tok[1] + 4);
+		sscanf(tok[2], "dpi=%lf", &want_dpi);
+		sscanf(tok[3], "size=%dx%d", &w, &h);
+		ocr2_image img = {0};
+		s = ocr2_doc_open(path, &p, &d);
+		if (s == OCR2_OK)
+			s = ocr2_doc_render(d, 0, &img);
+		CHECK(s == OCR2_OK, "%s: %s", tok[0], ocr2_errmsg());
+		CHECK(img.width == w && img.height == h, "%s: %dx%d, expected %dx%d", tok[0],
+		      img.width, img.height, w, h);
+		CHECK(ocr2_doc_render_dpi(d) == want_dpi, "%s: drawn at %g dpi, expected %g", tok[0],
+		      ocr2_doc_render_dpi(d), want_dpi);
+		CHECK((int64_t)img.width * img.height <= p.max_pixels, "%s: over the limit", tok[0]);
+		printf("ok %s: %dx%d at %g dpi under %lld pixels\n", tok[0], img.width, img.height,
+		       ocr2_doc_render_dpi(d), (long long)p.max_pixels);
+		ocr2_image_free(&img);
+		ocr2_doc_free(d);
+		return;
+	}
+
 	int pages = -1;
 	sscanf(tok[1], "pages=%d", &pages);
 	if (tok[0][0] == '@') { /* a real document in TESTCACHE: size and mean per page */

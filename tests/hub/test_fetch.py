@@ -523,6 +523,120 @@ def case_check(e, files):
     hub.stop()
 
 
+def hf_hash(name, data):
+    """The hub's etag, which names a blob in the Hugging Face cache: sha256 for
+    LFS files, the git blob id for the others (fakehub.is_lfs)."""
+    if fakehub.is_lfs(name):
+        return hashlib.sha256(data).hexdigest()
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+def hf_layout(e, files, commit, record=True):
+    """Checks the cache layout huggingface_hub reads: blobs/HASH, snapshot
+    entries linked to ../../blobs/HASH, refs/main. Returns the snapshot."""
+    rd = os.path.join(e.tmp, "hf", "hub", "models--deepseek-ai--DeepSeek-OCR-2")
+    snap = os.path.join(rd, "snapshots", commit)
+    for name in WANTED:
+        link = os.path.join(snap, name)
+        h = hf_hash(name, files[name])
+        check(os.path.islink(link), "%s is not a link" % link)
+        check(os.readlink(link) == "../../blobs/" + h, "%s -> %s" % (link, os.readlink(link)))
+        check(sha256(os.path.join(rd, "blobs", h)) == hashlib.sha256(files[name]).hexdigest(),
+              "blob of %s: wrong bytes" % name)
+    for name in UNWANTED:
+        check(not os.path.exists(os.path.join(snap, name)), "%s was fetched" % name)
+    with open(os.path.join(rd, "refs", "main")) as f:
+        check(f.read() == commit, "refs/main is not %s" % commit)
+    check(not [b for b in os.listdir(os.path.join(rd, "blobs")) if b.endswith(".incomplete")],
+          "a blob was left incomplete")
+    check(os.path.isfile(os.path.join(snap, ".ocr2-fetch.json")) == record, "the record")
+    return snap
+
+
+def case_hf_cache(e, files):
+    """--hf-cache writes huggingface_hub's layout; ocr2 finds it without -m,
+    model list shows it, -m takes its name, --offline verifies it."""
+    commit = pinned()
+    p = e.fetch("--hf-cache")
+    expect(p, 0)
+    snap = hf_layout(e, files, commit)
+    check(snap in p.stdout and "6 downloaded" in p.stdout, "stdout: %r" % p.stdout)
+    check(not os.path.exists(e.model), "ocr2's own directory was written")
+    # again: nothing downloaded, the blobs are there
+    n = len(e.hub.requests("resolve"))
+    p = e.fetch("--hf-cache")
+    expect(p, 0)
+    check("0 downloaded, 6 already there" in p.stdout, "second fetch: %r" % p.stdout)
+    check(len(e.hub.requests("resolve")) == n, "second fetch downloaded")
+    p = e.fetch("--hf-cache", "--offline")
+    expect(p, 0)
+    check("all verified" in p.stdout and snap in p.stdout, "offline: %r" % p.stdout)
+    # model list: the snapshot, complete, main, by its name
+    p = e.run("list")
+    name = "hf:%s@%s" % (REPO, commit[:12])
+    check(p.returncode == 0 and name in p.stdout and "complete" in p.stdout
+          and "incomplete" not in p.stdout and "(main)" in p.stdout and snap in p.stdout,
+          "model list: %r %r" % (p.stdout, p.stderr))
+    p = e.run("list", "--names")
+    check(p.stdout.split() == [name], "--names: %r" % p.stdout)
+    # found without -m (no $OCR2_MODEL, no ocr2 directory), and by -m NAME:
+    # the fake model fails the check, and the message names the snapshot
+    for args in ((), ("-m", name), ("-m", "hf:" + REPO), ("-m", "hf:%s@%s" % (REPO, commit[:7]))):
+        p = e.run("check", *args)
+        check(p.returncode == 3 and snap in p.stderr, "check %s: %r" % (args, p.stderr))
+    # ocr2's own directory comes first once it exists
+    expect(e.fetch(), 0)
+    p = e.run("check")
+    check(p.returncode == 3 and e.model in p.stderr and snap not in p.stderr,
+          "check with both: %r" % p.stderr)
+
+
+def case_hf_python(e, files):
+    """A cache written by huggingface_hub (no record of ocr2's): found, listed
+    complete; a truncated blob is incomplete, naming the file, never complete;
+    an ocr2 directory without a record likewise."""
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    rd = os.path.join(e.tmp, "hf", "hub", "models--deepseek-ai--DeepSeek-OCR-2")
+    snap = os.path.join(rd, "snapshots", commit)
+    os.makedirs(snap)
+    os.makedirs(os.path.join(rd, "blobs"))
+    os.makedirs(os.path.join(rd, "refs"))
+    for name in WANTED + ["README.md"]:
+        h = hf_hash(name, files[name])
+        with open(os.path.join(rd, "blobs", h), "wb") as f:
+            f.write(files[name])
+        os.symlink("../../blobs/" + h, os.path.join(snap, name))
+    with open(os.path.join(rd, "refs", "main"), "w") as f:
+        f.write(commit)
+    name = "hf:%s@%s" % (REPO, commit[:12])
+    p = e.run("list")
+    check(name in p.stdout and " complete" in p.stdout and "incomplete" not in p.stdout,
+          "model list: %r %r" % (p.stdout, p.stderr))
+    p = e.run("check")
+    check(p.returncode == 3 and snap in p.stderr, "found without -m: %r" % p.stderr)
+    # truncate a shard's blob: the safetensors header says it is short
+    with open(os.path.join(snap, SHARD2), "r+b") as f:
+        f.truncate(len(files[SHARD2]) - 1000)
+    p = e.run("list")
+    line = [l for l in p.stdout.splitlines() if name in l]
+    check(line and "incomplete" in line[0] and SHARD2 in line[0] and "truncated" in line[0],
+          "truncated blob: %r" % p.stdout)
+    # an ocr2 directory without a record, truncated: the same verdict
+    broken = os.path.join(e.tmp, "data", "ocr2", "models", "broken")
+    os.makedirs(broken)
+    for n in WANTED:
+        with open(os.path.join(broken, n), "wb") as f:
+            f.write(files[n] if n != SHARD1 else files[n][:len(files[n]) // 2])
+    p = e.run("list")
+    line = [l for l in p.stdout.splitlines() if l.startswith("broken ")]
+    check(line and "incomplete" in line[0] and SHARD1 in line[0] and " complete" not in line[0],
+          "broken: %r" % p.stdout)
+    # -m takes a listed name: the error is about the model, not "not found"
+    p = e.run("info", "-m", "broken")
+    check(p.returncode == 3 and broken in p.stderr and "not found" not in p.stderr,
+          "info -m broken: %r" % p.stderr)
+
+
 def pinned():
     """The commit `ocr2 model fetch` downloads by default (from --help)."""
     out = subprocess.run([OCR2, "model", "fetch", "--help"], capture_output=True, text=True).stdout
