@@ -262,7 +262,7 @@ ocr2_status ocr2_doc_render(ocr2_doc *d, int index, ocr2_image *out)
 	d->render_dpi = 0;
 	switch (d->fmt) {
 	case OCR2_FMT_PDF: return doc_pdf_render(d, index, out);
-	case OCR2_FMT_TIFF: return doc_tiff_render(d, index, out);
+	case OCR2_FMT_TIFF: return doc_tiff_render(d, index, true, out);
 	case OCR2_FMT_PNG: return doc_png_render(d, out);
 	case OCR2_FMT_JPEG: return doc_jpeg_render(d, out);
 	case OCR2_FMT_UNKNOWN: break;

@@ -30,7 +30,10 @@ void doc_pdf_close(ocr2_doc *d);
 
 /* image.c: all three read d->data. */
 ocr2_status doc_tiff_open(ocr2_doc *d);
-ocr2_status doc_tiff_render(ocr2_doc *d, int index, ocr2_image *out);
+/* square: pixels of unequal X/Y resolution resampled square, as the model
+ * and ocr2_doc_render see them; false: the page's own raster (the searchable
+ * PDF embeds it, sized by both resolutions, so a bilevel fax stays G4). */
+ocr2_status doc_tiff_render(ocr2_doc *d, int index, bool square, ocr2_image *out);
 void doc_tiff_close(ocr2_doc *d);
 ocr2_status doc_png_open(ocr2_doc *d);
 ocr2_status doc_png_render(ocr2_doc *d, ocr2_image *out);

@@ -161,7 +161,7 @@ static void square_size(TIFF *t, int *w, int *h)
 	}
 }
 
-ocr2_status doc_tiff_render(ocr2_doc *d, int index, ocr2_image *out)
+ocr2_status doc_tiff_render(ocr2_doc *d, int index, bool square, ocr2_image *out)
 {
 	TIFF *t = d->tif;
 	d->tif_msg[0] = 0;
@@ -175,7 +175,8 @@ ocr2_status doc_tiff_render(ocr2_doc *d, int index, ocr2_image *out)
 	if (s != OCR2_OK)
 		return s;
 	int sw = (int)w, sh = (int)h;
-	square_size(t, &sw, &sh);
+	if (square)
+		square_size(t, &sw, &sh);
 	if ((sw != (int)w || sh != (int)h) && (s = doc_check_size(d, sw, sh, index + 1)) != OCR2_OK)
 		return s;
 	char emsg[1024] = "";

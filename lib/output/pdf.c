@@ -1192,7 +1192,19 @@ ocr2_status ocr2_pdf_add_page(ocr2_pdf *w, ocr2_doc *d, int index, const ocr2_im
 		im.jpeg = d->data;
 		im.jpeg_len = d->n;
 	}
-	return ocr2_pdf_add_image(w, &im, blocks);
+	/* A TIFF page of unequal resolutions reached the model resampled square;
+	 * the PDF keeps its own raster (a fax stays bilevel, hence G4), sized by
+	 * both resolutions. The blocks are fractions of the page either way. */
+	ocr2_image native = {0};
+	if (d->fmt == OCR2_FMT_TIFF && xdpi > 0 && ydpi > 0 && xdpi != ydpi) {
+		s = doc_tiff_render(d, index, false, &native);
+		if (s != OCR2_OK)
+			return s;
+		im.image = &native;
+	}
+	s = ocr2_pdf_add_image(w, &im, blocks);
+	ocr2_image_free(&native);
+	return s;
 }
 
 /* The write settings (qpdf_init_write* resets them). The source's streams are
