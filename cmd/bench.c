@@ -251,7 +251,7 @@ int cmd_bench(int argc, char **argv)
 	char *dir = cli_model_dir(model);
 	double t = ocr2_now();
 	ocr2_pipeline *p = NULL;
-	if (ocr2_pipeline_load(dir, threads, &p) != OCR2_OK) {
+	if (ocr2_pipeline_load(dir, threads, NULL, &p) != OCR2_OK) {
 		cli_error("bench", "%s", ocr2_errmsg());
 		free(dir);
 		return EXIT_MODEL;

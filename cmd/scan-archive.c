@@ -202,8 +202,11 @@ int archive_end(archive *a, const char *tmp, int n_good)
 	}
 	if (a->o->fmt != FMT_PDF || (tmp && n_good == 0))
 		return 0;
+	/* no temporary: standard output, or a FIFO or device written directly */
 	ocr2_status s = tmp ? ocr2_pdf_write(a->pdf, tmp)
-			    : ocr2_pdf_write_fd(a->pdf, STDOUT_FILENO, "standard output");
+			    : (fflush(a->f), ocr2_pdf_write_fd(a->pdf, fileno(a->f),
+							       a->in->out ? a->in->out
+									  : "standard output"));
 	if (s != OCR2_OK) {
 		/* the message names the temporary: name the output instead */
 		const char *m = ocr2_errmsg();

@@ -259,11 +259,9 @@ void inputs_select(const input_list *l, const options *o, bool *run_it, int *tod
 			(*collide)++;
 			continue;
 		}
-		struct stat st;
-		if (l->v[i].out && !o->force && stat(l->v[i].out, &st) == 0 &&
-		    S_ISREG(st.st_mode)) {
+		if (l->v[i].out && !o->force && output_done(&l->v[i], o)) {
 			if (o->verbose)
-				msg("%s: %s exists, skipped", l->v[i].path, l->v[i].out);
+				msg("%s: %s is done, skipped", l->v[i].path, l->v[i].out);
 			(*skipped)++;
 			continue;
 		}

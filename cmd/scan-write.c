@@ -1,5 +1,8 @@
 /* scan-write.c - ocr2 scan's five output formats: Markdown, text and raw
- * with page comments, one JSON document or JSON lines, written page by page. */
+ * with page comments, one JSON document or JSON lines, written page by page:
+ * each page ends with its last line whole, so a reader of a stream sees it
+ * before the next page starts. The caller flushes after each page and checks
+ * what fflush and ferror say (a flush here would lose the errno). */
 #include <string.h>
 
 #include "scan.h"
@@ -20,7 +23,7 @@ static void comment_safe(FILE *f, const char *s)
 static void page_header(writer *w, const page_rec *p)
 {
 	if (w->n_pages)
-		fputs("\n\n", w->f);
+		fputc('\n', w->f); /* the previous page ended its line */
 	fprintf(w->f, "<!-- page %d", p->page);
 	if (!strcmp(p->status, "truncated")) {
 		fputs(": truncated", w->f);
@@ -101,11 +104,13 @@ void writer_page(writer *w, const page_rec *p)
 		page_header(w, p);
 		if (p->markdown)
 			fputs(p->markdown, f);
+		fputc('\n', f);
 		break;
 	case FMT_RAW:
 		page_header(w, p);
 		if (p->raw)
 			fputs(p->raw, f);
+		fputc('\n', f);
 		break;
 	case FMT_TEXT:
 		if (w->n_pages)
@@ -129,24 +134,28 @@ void writer_page(writer *w, const page_rec *p)
 		break;
 	}
 	w->n_pages++;
-	if (w->stream || w->fmt == FMT_JSONL)
-		fflush(f);
 }
 
-void writer_end(writer *w)
+void writer_end(writer *w, bool interrupted)
 {
-	switch (w->fmt) {
-	case FMT_MARKDOWN:
-	case FMT_RAW:
-		if (w->n_pages)
-			fputc('\n', w->f);
-		break;
-	case FMT_JSON:
-		fputs("]}\n", w->f);
-		break;
-	default:
-		break;
+	if (w->fmt == FMT_JSON)
+		fputs(interrupted ? "],\"interrupted\":true}\n" : "]}\n", w->f);
+}
+
+void writer_error(writer *w, const char *message)
+{
+	FILE *f = w->f;
+	fputs("{\"source\":", f);
+	ocr2_json_write_string(f, w->source);
+	if (w->fmt == FMT_JSON) {
+		fputs(",\"format\":null,\"status\":\"error\",\"message\":", f);
+		ocr2_json_write_string(f, message);
+		fputs(",\"pages\":[]}\n", f);
+	} else {
+		fputs(",\"format\":null,\"page\":null,\"width\":null,\"height\":null,\"dpi\":null,"
+		      "\"status\":\"error\",\"message\":", f);
+		ocr2_json_write_string(f, message);
+		fputs(",\"seconds\":0,\"tokens\":0,\"prompt_tokens\":0,\"malformed\":0,\"blocks\":[],"
+		      "\"markdown\":null}\n", f);
 	}
-	if (w->stream)
-		fflush(w->f);
 }

@@ -1,15 +1,19 @@
 /* scan.c - ocr2 scan: the options, and the run that takes each input's pages
  * through the model into its output, with the batch rules of man ocr2-scan (FILES AND BATCHES). */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "scan.h"
 #include "opts.h"
+#include "base/error.h"
 #include "base/fs.h"
+#include "base/sha.h"
 #include "compute/kernels.h"
 
 static const char *const fmt_names[] = {"markdown", "json", "jsonl", "text", "raw",
@@ -17,7 +21,7 @@ static const char *const fmt_names[] = {"markdown", "json", "jsonl", "text", "ra
 static const char *const fmt_ext[] = {".md", ".json", ".jsonl", ".txt", ".raw.txt",
 				      ".pdf", ".hocr"};
 
-/* ---- signals: a flag the model polls between tokens ---------------------- */
+/* ---- signals: a flag every long phase polls ------------------------------ */
 
 static volatile int g_cancel;
 
@@ -32,16 +36,34 @@ static void install_signals(void)
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
-	/* a second signal takes the default action: a stuck step can still be killed */
+	/* a second signal takes the default action: a stuck step can still be
+	 * killed; no SA_RESTART: a blocked read or open returns EINTR */
 	sa.sa_flags = SA_RESETHAND;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	/* a closed pipe is seen as EPIPE, so that the run can end cleanly (and
+	 * then as a closed pipe ends other tools: see end_by_sigpipe) */
+	signal(SIGPIPE, SIG_IGN);
 }
 
 /* The outputs being written (0: the document's, 1: a figure's): committed
  * when done, aborted on failure, and aborted by cmd_scan after an interrupt
  * (the signal handler only sets g_cancel; nothing is removed from inside it). */
 static ocr2_atomic g_tmp[2];
+
+/* Standard input, output and error opened when they were closed (">&-"): on
+ * /dev/null in the wrong direction, so that a write to a closed stdout fails
+ * with EBADF as it would have, and no file the run opens can take their
+ * number (an output would otherwise receive the messages meant for fd 2). */
+static void hold_std_fds(void)
+{
+	for (int fd = 0; fd <= 2; fd++)
+		if (fcntl(fd, F_GETFD) < 0 && errno == EBADF) {
+			int got = open("/dev/null", (fd == 0 ? O_WRONLY : O_RDONLY) | O_CLOEXEC);
+			if (got >= 0 && got != fd)
+				close(got);
+		}
+}
 
 /* ---- the run ------------------------------------------------------------- */
 
@@ -56,6 +78,12 @@ typedef struct {
 	/* scan-archive.c: the current input's archive outputs; why the model is missing */
 	archive *ar;
 	char model_err[1024];
+	bool stop;            /* end the batch now: full disk, stdout gone, no model */
+	bool broken_pipe;     /* stdout's reader went away: end as SIGPIPE would */
+	/* the summary line */
+	int n_inputs, n_done_before, n_unreadable;
+	int n_ok, n_truncated, n_failed, n_kept;
+	int lost_to_stdout;   /* finished pages of interrupted stream outputs */
 } run;
 
 static void worse(run *r, int code)
@@ -70,6 +98,50 @@ static void worse(run *r, int code)
 		r->status = code;
 }
 
+static bool disk_full(int e)
+{
+	return e == ENOSPC || e == EDQUOT;
+}
+
+/* A write to name (an output, a journal, a figure; NULL: standard output)
+ * failed with errno e. A full disk stops the batch at once; so does any
+ * failure of standard output, quietly when its reader went away (EPIPE);
+ * another file's failure fails that input only. */
+static void write_failed(run *r, const char *name, int e, bool pipe)
+{
+	if (r->stop)
+		return; /* said already */
+	if (e == EPIPE && pipe) {
+		r->broken_pipe = true;
+		r->stop = true;
+		return;
+	}
+	if (g_cancel && e == EINTR)
+		return; /* the interrupt is the story */
+	worse(r, EXIT_PARTIAL);
+	if (!name) {
+		msg("standard output: write error: %s", strerror(e));
+		r->stop = true;
+	} else if (disk_full(e)) {
+		msg("%s: %s; stopping: finished outputs and journaled pages are kept, a re-run "
+		    "resumes",
+		    name, strerror(e));
+		r->stop = true;
+	} else {
+		msg("%s: write error: %s", name, strerror(e));
+	}
+}
+
+/* fflush and the stream's error flag: what reached f so far was written.
+ * Returns the errno of a failure, else 0. */
+static int flush_error(FILE *f)
+{
+	errno = 0;
+	if (fflush(f) == 0 && !ferror(f))
+		return 0;
+	return errno ? errno : EIO;
+}
+
 static bool load_model(run *r)
 {
 	if (r->model)
@@ -80,10 +152,12 @@ static bool load_model(run *r)
 	char *dir = cli_model_dir(r->o.model);
 	ocr2_model_params mp = ocr2_model_default_params();
 	mp.n_threads = r->o.threads;
+	mp.cancel = &g_cancel;
 	double t0 = now_s();
 	ocr2_status s = ocr2_model_load(dir, &mp, &r->model);
 	if (s != OCR2_OK) {
-		msg("%s", ocr2_errmsg());
+		if (s != OCR2_ERR_INTERRUPTED)
+			msg("%s", ocr2_errmsg());
 		snprintf(r->model_err, sizeof r->model_err, "%s", ocr2_errmsg());
 		free(dir);
 		return false;
@@ -178,14 +252,17 @@ static bool save_figures(run *r, const input *in, const ocr2_image *img, page_re
 		snprintf(name, sizeof name, "%s-%d-%d.png", stem, p->page, n);
 		char *path = join(r->o.images, name);
 		if (ocr2_atomic_open(&g_tmp[1], path, OCR2_ATOMIC_SHARED) != 0) {
-			msg("%s: cannot create: %s", path, strerror(errno));
+			if (disk_full(errno))
+				write_failed(r, path, errno, false);
+			else
+				msg("%s: cannot create: %s", path, strerror(errno));
 			ok = false;
 		} else if (ocr2_image_write_png(&crop, g_tmp[1].tmp) != OCR2_OK) {
 			msg("%s", ocr2_errmsg());
 			ocr2_atomic_abort(&g_tmp[1]);
 			ok = false;
 		} else if (ocr2_atomic_commit(&g_tmp[1]) != 0) {
-			msg("%s: %s", path, strerror(errno));
+			write_failed(r, path, errno, false);
 			ok = false;
 		}
 		free(path);
@@ -195,9 +272,94 @@ static bool save_figures(run *r, const input *in, const ocr2_image *img, page_re
 	return ok;
 }
 
-/* Returns false when interrupted. */
-static bool do_page(run *r, const input *in, ocr2_doc *doc, int index, writer *w, bool pdf_style)
+/* One document being written: where its pages go, and what is kept. */
+typedef struct {
+	const input *in;
+	writer w;
+	const char *name;       /* the output named in messages (NULL: stdout) */
+	bool pipe;              /* stdout or a FIFO/device: EPIPE is its reader leaving */
+	char *journal_path;     /* NULL: no journal (stdout, a FIFO or a device) */
+	journal jr;             /* what an earlier run finished */
+	journal_file jf;        /* appended to, opened at the first computed page */
+	const char *page_key;
+	int n_written;          /* pages in the output */
+} doc_out;
+
+/* Puts a page into the output: journaled first when it was computed now
+ * (so that a crash from here on loses nothing), then written. False when the
+ * run must stop (the journal or the output failed). */
+static bool put_page(run *r, doc_out *d, const page_rec *p, bool computed)
 {
+	if (computed && d->journal_path && strcmp(p->status, "error") &&
+	    strcmp(p->status, "text-layer")) {
+		journal_page jp = {
+			.page = p->page, .width = p->width, .height = p->height,
+			.dpi = p->dpi > 0 ? p->dpi : 0, .truncated = !strcmp(p->status, "truncated"),
+			.seconds = p->seconds, .tokens = p->tokens, .prompt_tokens = p->prompt_tokens,
+			.raw = (char *)(p->raw ? p->raw : ""), .raw_len = p->raw ? strlen(p->raw) : 0,
+			.markdown = p->markdown ? p->markdown : "",
+			.md_len = p->markdown ? strlen(p->markdown) : 0,
+		};
+		if ((d->jf.fd < 0 && journal_open(&d->jf, d->journal_path, d->page_key, &d->jr) != 0) ||
+		    journal_append(&d->jf, &jp) != 0) {
+			write_failed(r, d->journal_path, errno, false);
+			return false;
+		}
+	}
+	progress_clear(); /* never mixed into results on the same terminal */
+	writer_page(&d->w, p);
+	d->n_written++;
+	int e = flush_error(d->w.f);
+	if (e) {
+		write_failed(r, d->name, e, d->pipe);
+		return false;
+	}
+	return true;
+}
+
+/* A page finished by an earlier run, from its journal record. The archive
+ * outputs (-f pdf, -f hocr, --draw) draw on the page's picture: it is
+ * rendered again (no model work). */
+static bool replay_page(run *r, doc_out *d, ocr2_doc *doc, int index, const journal_page *jp)
+{
+	page_rec p;
+	memset(&p, 0, sizeof p);
+	p.page = jp->page;
+	p.width = jp->width;
+	p.height = jp->height;
+	p.dpi = jp->dpi;
+	p.status = jp->truncated ? "truncated" : "ok";
+	p.seconds = jp->seconds;
+	p.tokens = jp->tokens;
+	p.prompt_tokens = jp->prompt_tokens;
+	p.raw = jp->raw;
+	p.markdown = jp->markdown;
+	if (ocr2_blocks_parse(jp->raw, &p.blocks) != OCR2_OK) {
+		msg("%s", ocr2_errmsg());
+		r->stop = true; /* out of memory */
+		return false;
+	}
+	d->w.n_good++;
+	r->n_kept++;
+	ocr2_image img = {0};
+	if (r->o.fmt == FMT_PDF || r->o.fmt == FMT_HOCR || r->o.draw) {
+		if (ocr2_doc_render(doc, index, &img) != OCR2_OK) {
+			msg("%s", errmsg_for_page(d->in->path, p.page));
+			worse(r, EXIT_PARTIAL);
+		}
+	}
+	if (!archive_page(r->ar, index, img.rgb ? &img : NULL, &p))
+		worse(r, EXIT_PARTIAL);
+	ocr2_image_free(&img);
+	bool ok = put_page(r, d, &p, false);
+	ocr2_blocks_free(&p.blocks);
+	return ok;
+}
+
+/* Returns false when the run must stop (interrupted, or see put_page). */
+static bool do_page(run *r, doc_out *d, ocr2_doc *doc, int index, bool pdf_style)
+{
+	const input *in = d->in;
 	page_rec p;
 	memset(&p, 0, sizeof p);
 	p.page = index + 1;
@@ -305,6 +467,10 @@ static bool do_page(run *r, const input *in, ocr2_doc *doc, int index, writer *w
 			worse(r, EXIT_PARTIAL);
 		links = tmpl;
 		link_page = p.page;
+		if (r->stop) {
+			interrupted = true; /* a full disk: the page is not kept */
+			goto done;
+		}
 	}
 	if (ocr2_markdown_from_raw(res.text, link_page, links, &p.markdown) != OCR2_OK) {
 		snprintf(errbuf, sizeof errbuf, "%s", ocr2_errmsg());
@@ -330,18 +496,22 @@ done:
 		if (!no_model) /* said once, when the model was loaded */
 			msg("%s: page %d: %s", in->path, p.page, errbuf);
 		worse(r, no_model ? EXIT_MODEL : EXIT_PARTIAL);
+		r->n_failed++;
 	} else if (!strcmp(p.status, "truncated")) {
 		msg("%s: page %d: truncated after %d tokens (--max-tokens %d)", in->path, p.page,
 		    p.tokens, r->o.max_tokens);
 		worse(r, EXIT_PARTIAL);
+		r->n_truncated++;
+	} else {
+		r->n_ok++;
 	}
 	if (!failed)
-		w->n_good++;
+		d->w.n_good++;
 	/* -f pdf, -f hocr, --draw (scan-archive.c) */
 	if (!archive_page(r->ar, index, p.width > 0 ? &img : NULL, &p))
 		worse(r, EXIT_PARTIAL);
-	writer_page(w, &p);
-	if (r->o.verbose && !failed && strcmp(p.status, "text-layer")) {
+	bool ok = put_page(r, d, &p, true);
+	if (ok && r->o.verbose && !failed && strcmp(p.status, "text-layer")) {
 		/* a rate only over enough time to mean something (one token takes
 		 * no decode step: it comes from the prefill's logits) */
 		char rate[32] = "";
@@ -356,106 +526,320 @@ done:
 	g_prog.tokens += p.tokens;
 	g_prog.page_tokens = 0;
 	g_prog.t_pages += p.seconds;
-	progress_draw(true);
+	if (ok)
+		progress_draw(true);
 	ocr2_image_free(&img);
 	ocr2_result_free(&res);
 	ocr2_blocks_free(&p.blocks);
 	free(p.markdown);
-	return true;
+	return ok;
 }
 
-/* Returns false when interrupted. */
-static bool do_input(run *r, const input *in, FILE *out_stdout)
+/* Opens the document; standard input is read here, through the cancel
+ * flag, and its bytes' SHA-256 (its identity) goes to stdin_sum. */
+static ocr2_status open_doc(const input *in, const ocr2_doc_params *dp, ocr2_doc **doc,
+			    char stdin_sum[65])
 {
-	FILE *f = out_stdout;
-	if (in->out) {
-		ocr2_atomic_remove_stale(in->out);
-		if (mkdirs(in->out, false) != 0 ||
-		    ocr2_atomic_open(&g_tmp[0], in->out, OCR2_ATOMIC_SHARED) != 0) {
-			msg("%s: cannot create: %s", in->out, strerror(errno));
-			worse(r, EXIT_PARTIAL);
-			return true;
-		}
-		f = g_tmp[0].f;
+	if (strcmp(in->path, "-"))
+		return ocr2_doc_open(in->path, dp, doc);
+	char *buf;
+	size_t n;
+	if (ocr2_read_fd_cancel(STDIN_FILENO, SIZE_MAX, &g_cancel, &buf, &n) != 0) {
+		if (g_cancel)
+			return OCR2_ERR_INTERRUPTED;
+		return ocr2_fail(errno == ENOMEM ? OCR2_ERR_NOMEM : OCR2_ERR_IO,
+				 "stdin: cannot read: %s", strerror(errno));
 	}
+	ocr2_sha256 h;
+	uint8_t d[32];
+	ocr2_sha256_init(&h);
+	ocr2_sha256_update(&h, buf, n);
+	ocr2_sha256_final(&h, d);
+	ocr2_hex(d, 32, stdin_sum);
+	ocr2_status s = ocr2_doc_open_memory(buf, n, "-", dp, doc);
+	free(buf);
+	return s;
+}
+
+/* An input that could not be read (or had no page selected): reported, and
+ * on a JSON stream given its record. */
+static void input_failed(run *r, const input *in, const char *message)
+{
+	msg("%s: %s", in->path, message);
+	worse(r, EXIT_PARTIAL);
+	r->n_unreadable++;
+	if (!in->out && (r->o.fmt == FMT_JSON || r->o.fmt == FMT_JSONL)) {
+		writer w = {stdout, r->o.fmt, in->path, "", 0, 0, true};
+		progress_clear();
+		writer_error(&w, message);
+		int e = flush_error(stdout);
+		if (e)
+			write_failed(r, NULL, e, true);
+	}
+}
+
+/* Returns false when the run must stop (interrupted, full disk, standard
+ * output gone, model missing). */
+static bool do_input(run *r, const input *in)
+{
 	ocr2_doc_params dp = ocr2_doc_default_params();
 	dp.dpi = r->o.dpi;
 	ocr2_doc *doc = NULL;
+	char stdin_sum[65] = "";
 	g_prog.name = in->rel;
 	g_prog.page = 0;
 	g_prog.doc_pages = 0;
-	if (ocr2_doc_open(in->path, &dp, &doc) != OCR2_OK) {
-		const char *m = ocr2_errmsg();
-		if (!strncmp(m, in->path, strlen(in->path)))
-			msg("%s", m);
-		else
-			msg("%s: %s", in->path, m);
-		g_prog.files_opened++;
-		goto fail;
+	r->n_inputs++;
+	ocr2_status os = open_doc(in, &dp, &doc, stdin_sum);
+	g_prog.files_opened++;
+	if (os == OCR2_ERR_INTERRUPTED && g_cancel)
+		return false;
+	if (os != OCR2_OK) {
+		input_failed(r, in, errmsg_for(in->path));
+		return !r->stop;
 	}
 	int n = ocr2_doc_page_count(doc), sel = 0;
 	for (int i = 0; i < n; i++)
 		sel += ocr2_pagesel_has(r->sel, i + 1) ? 1 : 0;
-	g_prog.files_opened++;
-	g_prog.pages_known += sel;
 	g_prog.doc_pages = n;
 	if (sel == 0) {
-		msg("%s: no page selected by -p %s (the document has %d)", in->path, r->o.pages, n);
-		goto fail;
+		char m[128];
+		snprintf(m, sizeof m, "no page selected by -p %s (the document has %d)", r->o.pages,
+			 n);
+		input_failed(r, in, m);
+		ocr2_doc_free(doc);
+		return !r->stop;
 	}
+
+	doc_out d;
+	memset(&d, 0, sizeof d);
+	d.in = in;
+	d.jf.fd = -1;
+	d.pipe = !in->out;
+	out_keys keys;
+	bool keyed = in->out && output_keys(&r->o, in, *stdin_sum ? stdin_sum : NULL, &keys);
+	char *out = in->out ? oom_check(ocr2_path_follow(in->out)) : NULL;
+	bool ok = true, stop = false;
+	if (in->out && *stdin_sum && !r->o.force && keyed && output_done_key(out, keys.whole)) {
+		/* standard input's identity is known only now */
+		if (r->o.verbose)
+			msg("%s: %s is done, skipped", in->path, in->out);
+		r->n_done_before++;
+		r->n_inputs--;
+		goto end;
+	}
+	if (in->out) {
+		ocr2_atomic_remove_stale(in->out);
+		if (mkdirs(out, false) != 0 || ocr2_atomic_open(&g_tmp[0], in->out, OCR2_ATOMIC_SHARED) != 0) {
+			int e = errno;
+			if (disk_full(e))
+				write_failed(r, in->out, e, false);
+			else
+				msg("%s: cannot create: %s", in->out, strerror(e));
+			worse(r, EXIT_PARTIAL);
+			stop = r->stop;
+			goto end;
+		}
+		d.w.f = g_tmp[0].f;
+		d.name = in->out;
+		d.pipe = g_tmp[0].direct;
+		if (!g_tmp[0].direct && keyed) {
+			/* a regular file: its finished pages are journaled beside it */
+			d.journal_path = side_path(out, JOURNAL_SUFFIX);
+			d.page_key = keys.pages;
+			/* what a run killed while starting a journal or marking an
+			 * output done left behind */
+			ocr2_atomic_remove_stale(d.journal_path);
+			char *mark = side_path(out, DONE_SUFFIX);
+			ocr2_atomic_remove_stale(mark);
+			free(mark);
+			int jl = r->o.force ? 1 : journal_load(d.journal_path, &d.jr);
+			if (jl < 0 && !r->o.quiet)
+				msg("notice: %s: not a journal ocr2 can trust; ignored, its pages are "
+				    "computed again",
+				    d.journal_path);
+			if (jl == 0 && strcmp(d.jr.key, keys.pages)) {
+				/* abandoned: made for another input or other options */
+				if (r->o.verbose)
+					msg("%s: journal made with other options or input; started "
+					    "again",
+					    d.journal_path);
+				journal_free(&d.jr);
+			}
+		}
+	} else {
+		d.w.f = stdout;
+	}
+
+	/* the model only when a page needs computing */
+	int kept = 0;
+	for (int i = 0; i < n; i++)
+		if (ocr2_pagesel_has(r->sel, i + 1) && journal_find(&d.jr, i + 1))
+			kept++;
+	g_prog.pages_known += sel - kept;
+	if (kept < sel && !r->o.skip_text && !load_model(r)) {
+		if (!g_cancel)
+			worse(r, EXIT_MODEL);
+		ocr2_atomic_abort(&g_tmp[0]);
+		stop = true;
+		goto end;
+	}
+
 	ocr2_format ff = ocr2_doc_format(doc);
 	char fname[16];
 	snprintf(fname, sizeof fname, "%s", ocr2_format_name(ff));
 	for (char *c = fname; *c; c++)
 		*c = (char)(*c >= 'A' && *c <= 'Z' ? *c - 'A' + 'a' : *c);
-	writer w = {f, r->o.fmt, in->path, fname, 0, 0, !in->out};
+	d.w = (writer){d.w.f, r->o.fmt, in->path, fname, 0, 0, !in->out || d.pipe};
 	bool pdf_style = ff == OCR2_FMT_PDF || ff == OCR2_FMT_TIFF;
 	/* -f pdf, -f hocr, --draw, --skip-text (scan-archive.c) */
 	archive ar;
-	if (!archive_begin(&ar, &r->o, in, doc, f, !in->out)) {
+	if (!archive_begin(&ar, &r->o, in, doc, d.w.f, d.w.stream)) {
 		archive_free(&ar);
-		goto fail;
+		worse(r, EXIT_PARTIAL);
+		ocr2_atomic_abort(&g_tmp[0]);
+		goto end;
 	}
 	r->ar = &ar;
-	writer_begin(&w);
-	for (int i = 0; i < n; i++) {
+	progress_clear();
+	writer_begin(&d.w);
+	for (int i = 0; i < n && ok; i++) {
 		if (!ocr2_pagesel_has(r->sel, i + 1)) {
 			if (!archive_unselected(&ar, i))
 				worse(r, EXIT_PARTIAL);
 			continue;
 		}
-		if (g_cancel || !do_page(r, in, doc, i, &w, pdf_style)) {
-			archive_free(&ar);
-			ocr2_doc_free(doc);
-			ocr2_atomic_abort(&g_tmp[0]);
-			return false;
-		}
+		const journal_page *jp = journal_find(&d.jr, i + 1);
+		if (g_cancel)
+			ok = false;
+		else if (jp)
+			ok = replay_page(r, &d, doc, i, jp);
+		else
+			ok = do_page(r, &d, doc, i, pdf_style);
 	}
-	writer_end(&w);
-	int archived = archive_end(&ar, in->out ? g_tmp[0].tmp : NULL, w.n_good);
+	if (!ok) {
+		archive_free(&ar);
+		r->ar = NULL;
+		/* interrupted, or the output, the journal or the disk failed: what
+		 * is journaled stays for the next run; a stream is closed so that it
+		 * stays valid */
+		if (!in->out || d.pipe) {
+			if (g_cancel && !r->broken_pipe) {
+				writer_end(&d.w, true);
+				flush_error(d.w.f);
+			}
+			if (!d.journal_path)
+				r->lost_to_stdout += d.n_written;
+		}
+		if (in->out && d.pipe && !r->broken_pipe)
+			ocr2_atomic_commit(&g_tmp[0]);
+		ocr2_atomic_abort(&g_tmp[0]);
+		stop = true;
+		if (!g_cancel && !r->stop)
+			stop = false; /* this output failed; the batch goes on */
+		goto end;
+	}
+	writer_end(&d.w, false);
+	int archived = archive_end(&ar, in->out && !d.pipe ? g_tmp[0].tmp : NULL, d.w.n_good);
 	archive_free(&ar);
 	r->ar = NULL;
-	ocr2_doc_free(doc);
 	if (archived) {
 		ocr2_atomic_abort(&g_tmp[0]);
 		worse(r, archived);
-		return true;
+		goto end;
 	}
-	if (in->out && w.n_good == 0) {
+	int e = flush_error(d.w.f);
+	if (e) {
+		write_failed(r, d.name, e, d.pipe);
+		ocr2_atomic_abort(&g_tmp[0]);
+		stop = r->stop;
+		goto end;
+	}
+	if (!in->out)
+		goto end;
+	if (d.w.n_good == 0 && !d.pipe) {
 		/* nothing but failed pages: no output, so a re-run tries again */
 		ocr2_atomic_abort(&g_tmp[0]);
-		return true;
+		if (d.journal_path && d.jr.n == 0 && d.jf.fd < 0)
+			journal_remove(d.journal_path);
+		goto end;
 	}
-	if (in->out && ocr2_atomic_commit(&g_tmp[0]) != 0) {
-		msg("%s: %s", in->out, strerror(errno));
-		worse(r, EXIT_PARTIAL);
+	/* the old mark goes before the output it describes; the new one comes
+	 * after it, and the journal goes last: a crash in between leaves an
+	 * output that is not marked done, and a journal that rebuilds it */
+	bool complete = d.w.n_good == d.w.n_pages;
+	if (!d.pipe && keyed)
+		done_unmark(out);
+	if (ocr2_atomic_commit(&g_tmp[0]) != 0) {
+		write_failed(r, in->out, errno, d.pipe);
+		stop = r->stop;
+		goto end;
 	}
-	return true;
-fail:
+	if (d.pipe || !keyed)
+		goto end;
+	if (complete && done_mark(out, keys.whole) != 0) {
+		int e = errno;
+		char *mark = side_path(out, DONE_SUFFIX);
+		write_failed(r, mark, e, false);
+		free(mark);
+		stop = r->stop;
+		goto end;
+	}
+	if (complete) {
+		journal_close(&d.jf);
+		journal_remove(d.journal_path);
+	}
+	/* else the journal keeps the good pages: a re-run computes the failed ones */
+end:
+	journal_close(&d.jf);
+	journal_free(&d.jr);
+	free(d.journal_path);
+	free(out);
 	ocr2_doc_free(doc);
+	return !stop && !g_cancel;
+}
+
+/* The reader of standard output went away: end as SIGPIPE ends the tools
+ * around us (the shell sees 128 + 13), with everything kept as on SIGINT. */
+static void end_by_sigpipe(void)
+{
 	ocr2_atomic_abort(&g_tmp[0]);
-	worse(r, EXIT_PARTIAL);
-	return true;
+	ocr2_atomic_abort(&g_tmp[1]);
+	signal(SIGPIPE, SIG_DFL);
+	raise(SIGPIPE);
+}
+
+/* "12.3s", "4m05s", "2h03m" */
+static void elapsed(double s, char *buf, size_t n)
+{
+	long t = (long)(s + 0.5);
+	if (s < 60)
+		snprintf(buf, n, "%.1fs", s);
+	else if (t < 3600)
+		snprintf(buf, n, "%ldm%02lds", t / 60, t % 60);
+	else
+		snprintf(buf, n, "%ldh%02ldm", t / 3600, t / 60 % 60);
+}
+
+/* The last line on stderr (man ocr2-scan, SUMMARY). */
+static void summary(const run *r, int collide)
+{
+	char why[160] = "", t[32];
+	int k = 0;
+	if (r->n_done_before)
+		k += snprintf(why + k, sizeof why - (size_t)k, "%d done before, skipped: --force redoes them",
+			      r->n_done_before);
+	if (r->n_unreadable)
+		k += snprintf(why + k, sizeof why - (size_t)k, "%s%d unreadable", k ? ", " : "",
+			      r->n_unreadable);
+	if (collide)
+		k += snprintf(why + k, sizeof why - (size_t)k, "%s%d with a colliding output",
+			      k ? ", " : "", collide);
+	int inputs = r->n_inputs + r->n_done_before + collide;
+	elapsed(now_s() - g_prog.t_start, t, sizeof t);
+	msg("%d input%s%s%s%s; pages: %d ok, %d truncated, %d failed, %d skipped (done before); %s",
+	    inputs, inputs == 1 ? "" : "s", k ? " (" : "", why, k ? ")" : "", r->n_ok,
+	    r->n_truncated, r->n_failed, r->n_kept, t);
 }
 
 /* ---- options ------------------------------------------------------------- */
@@ -603,10 +987,20 @@ static int parse_options(int argc, char **argv, options *o)
 	return 0;
 }
 
+/* Standard output and error are the same terminal: a progress line there
+ * would mix with the results. */
+static bool same_terminal(void)
+{
+	struct stat a, b;
+	return isatty(STDOUT_FILENO) && fstat(STDOUT_FILENO, &a) == 0 &&
+	       fstat(STDERR_FILENO, &b) == 0 && a.st_rdev == b.st_rdev;
+}
+
 int cmd_scan(int argc, char **argv)
 {
 	run r;
 	memset(&r, 0, sizeof r);
+	hold_std_fds();
 	int rc = parse_options(argc, argv, &r.o);
 	if (rc < 0)
 		return EXIT_OK;
@@ -634,6 +1028,10 @@ int cmd_scan(int argc, char **argv)
 	} else {
 		r.prompt = o->free_mode ? OCR2_PROMPT_FREE : OCR2_PROMPT_DOCUMENT;
 	}
+	o->key_prompt = r.prompt;
+	o->fmt_name = fmt_names[o->fmt];
+	if (o->output && !strcmp(o->output, "-"))
+		o->output = NULL; /* standard output, as without -o */
 
 	/* expand the inputs */
 	bool any_dir = false;
@@ -673,36 +1071,44 @@ int cmd_scan(int argc, char **argv)
 	}
 
 	install_signals();
-	g_prog.on = !o->quiet && isatty(STDERR_FILENO);
+	/* results on the terminal the line would be drawn on: no line */
+	g_prog.on = !o->quiet && isatty(STDERR_FILENO) && !(!o->output && same_terminal());
 	g_prog.n_files = todo;
 	g_prog.t_start = now_s();
-	/* with --skip-text the first page that needs the model loads it */
-	if (todo > 0 && !o->skip_text && !load_model(&r)) {
-		worse(&r, EXIT_MODEL);
-		todo = 0;
-	}
+	r.n_done_before = skipped;
 	int k = 0;
 	for (int i = 0; i < l.n && todo > 0; i++) {
 		if (!run_it[i])
 			continue;
 		g_prog.file_i = ++k;
-		if (g_cancel || !do_input(&r, &l.v[i], stdout)) {
-			worse(&r, EXIT_INTERRUPTED);
+		if (g_cancel || !do_input(&r, &l.v[i]))
 			break;
-		}
 	}
 	if (g_cancel)
 		worse(&r, EXIT_INTERRUPTED);
 	progress_clear();
-	fflush(stdout);
+	/* standard output checked to the end, as coreutils' close_stdout does */
+	int e = flush_error(stdout);
+	if (e)
+		write_failed(&r, NULL, e, true);
+	if (fclose(stdout) != 0 && !e)
+		write_failed(&r, NULL, errno, true);
+	if (r.broken_pipe)
+		end_by_sigpipe();
 	if (r.status == EXIT_INTERRUPTED) {
 		ocr2_atomic_abort(&g_tmp[0]);
 		ocr2_atomic_abort(&g_tmp[1]);
-		msg("interrupted; finished outputs are kept");
+		if (r.lost_to_stdout)
+			msg("interrupted; %d page%s written to standard output %s not kept for a "
+			    "re-run (-o FILE keeps finished pages)",
+			    r.lost_to_stdout, r.lost_to_stdout == 1 ? "" : "s",
+			    r.lost_to_stdout == 1 ? "is" : "are");
+		else
+			msg("interrupted; finished outputs and journaled pages are kept, a re-run "
+			    "resumes");
 	}
-	if (skipped && !o->quiet)
-		msg("%d output%s already present, skipped (--force redoes them)", skipped,
-		    skipped == 1 ? "" : "s");
+	if (!o->quiet && r.status != EXIT_MODEL)
+		summary(&r, collide);
 
 out:
 	ocr2_model_free(r.model);

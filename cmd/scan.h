@@ -5,7 +5,9 @@
  * scan-inputs.c inputs: arguments, directory walks, shards, names under -o
  * scan-write.c  the five output formats, page by page
  * scan-progress.c the progress line and the messages that clear it
- * scan-archive.c -f pdf, -f hocr, --draw and --skip-text */
+ * scan-archive.c -f pdf, -f hocr, --draw and --skip-text
+ * scan-resume.c what is kept between runs: keys, the done mark, journals
+ * scan-journal.c the page journal's format (scan-journal.h) */
 #ifndef OCR2_CMD_SCAN_H
 #define OCR2_CMD_SCAN_H
 
@@ -13,6 +15,7 @@
 #include <stdio.h>
 
 #include "cmd.h"
+#include "scan-journal.h"
 
 enum { FMT_MARKDOWN, FMT_JSON, FMT_JSONL, FMT_TEXT, FMT_RAW,
        FMT_PDF, FMT_HOCR /* scan-archive.c */ };
@@ -29,6 +32,9 @@ typedef struct {
 	/* scan-archive.c */
 	const char *draw;
 	bool skip_text;
+	/* set after parsing, for the keys of scan-resume.c */
+	const char *fmt_name;   /* the -f name */
+	const char *key_prompt; /* the prompt the model gets */
 } options;
 
 typedef struct {
@@ -71,6 +77,36 @@ char *relative_to(const char *target, const char *from);
 /* "dir/name.pdf" -> "dir/name" + ext */
 char *with_ext(const char *rel, const char *ext);
 
+/* ---- what is kept between runs (scan-resume.c) ---- */
+
+#define DONE_SUFFIX ".ocr2-done"       /* beside the output: its key, once finished */
+#define JOURNAL_SUFFIX ".ocr2-journal" /* beside the output: its finished pages */
+
+typedef struct {
+	char whole[JOURNAL_KEY_LEN + 1]; /* the finished output's (page list included) */
+	char pages[JOURNAL_KEY_LEN + 1]; /* a journaled page's */
+} out_keys;
+
+/* The keys of in's output: false when the input cannot be stat'ed.
+ * stdin_sum: the hex SHA-256 of standard input's bytes, for "-" (else NULL). */
+bool output_keys(const options *o, const input *in, const char *stdin_sum, out_keys *k);
+/* "DIR/.NAME" + suffix for the output DIR/NAME (links already followed). */
+char *side_path(const char *out, const char *suffix);
+/* out (links followed) is a regular file marked done with key (a journal
+ * left beside it is then removed). */
+bool output_done_key(const char *out, const char *key);
+/* output_done_key for a file input's output, its key computed from o. */
+bool output_done(const input *in, const options *o);
+/* Marks out (links followed) done with key, atomically. 0, or -1 with errno. */
+int done_mark(const char *out, const char *key);
+/* Removes out's done mark (before the output is replaced). */
+void done_unmark(const char *out);
+/* Reads and parses the journal at path: 0, 1 when there is none, -1 when it
+ * cannot be read or does not parse (j empty). */
+int journal_load(const char *path, journal *j);
+/* Removes a journal (and fsyncs its directory). */
+void journal_remove(const char *path);
+
 /* ---- writers (scan-write.c) ---- */
 
 typedef struct {
@@ -93,12 +129,17 @@ typedef struct {
 	const char *format_name; /* the document's: pdf, tiff, png, jpeg */
 	int n_pages;            /* written so far */
 	int n_good;             /* of which ok or truncated */
-	bool stream;            /* flush after every page (stdout, jsonl) */
+	bool stream;            /* standard output, a FIFO or a device */
 } writer;
 
 void writer_begin(writer *w);
 void writer_page(writer *w, const page_rec *p);
-void writer_end(writer *w);
+/* The end of the document; an interrupted JSON document is closed too (its
+ * object then says "interrupted": true), so that a stream stays valid. */
+void writer_end(writer *w, bool interrupted);
+/* For a stream (-f json or jsonl on standard output): the record of an input
+ * that could not be read, so that every input has one (ocr2-json(5)). */
+void writer_error(writer *w, const char *message);
 
 /* ---- archive outputs (scan-archive.c) ---- */
 
@@ -130,7 +171,8 @@ int archive_text_layer(archive *a, int index, page_rec *p, char *err, size_t n);
  * its layout picture (--draw). img is NULL when the page was not rendered.
  * False (reported) when one of them failed. */
 bool archive_page(archive *a, int index, const ocr2_image *img, const page_rec *p);
-/* After the last page: writes the PDF to tmp (standard output when NULL;
+/* After the last page: writes the PDF to tmp (the output stream a->f when
+ * NULL: standard output, a FIFO or a device;
  * nothing when tmp is set and n_good is 0) and the hOCR's end. Returns 0
  * when the output may be committed, else the exit code (reported): a write
  * failed (EXIT_PARTIAL), or pages needed a model that could not be loaded

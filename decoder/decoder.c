@@ -83,6 +83,7 @@ struct dec_ctx {
 	double *prof;                     /* dec_ctx_profile: seconds per phase */
 	dec_trace_fn trace;               /* debugging hook, see decoder.h */
 	void *trace_user;
+	volatile int *cancel;             /* polled between a prefill's layers */
 };
 
 /* ---- loading ------------------------------------------------------------- */
@@ -695,7 +696,9 @@ static void moe(dec_ctx *c, const dec_layer *L, int n)
 
 /* Runs c->x [n, H] (already embedded) through every layer at positions len..,
  * appends to the cache and writes the last row's logits. */
-static void forward(dec_ctx *c, int n, float *logits)
+/* False (the cache unchanged) when c->cancel was raised between two layers
+ * of a prefill; a single step is short and runs whole. */
+static bool forward(dec_ctx *c, int n, float *logits)
 {
 	const dec_model *m = c->m;
 	const ocr2_config *cf = &m->cfg;
@@ -707,6 +710,8 @@ static void forward(dec_ctx *c, int n, float *logits)
 		c->trace(c->trace_user, 0, c->x, n, H);
 	for (int l = 0; l < cf->n_layers; l++) {
 		const dec_layer *L = &m->layers[l];
+		if (n > 1 && c->cancel && *c->cancel)
+			return false;
 		ocr2_rmsnorm(c->pool, c->xn, c->x, L->ln_in, n, H, cf->rms_eps);
 		lap(c, DEC_PROF_OTHER, &t);
 		attention(c, l, n, p0);
@@ -729,9 +734,15 @@ static void forward(dec_ctx *c, int n, float *logits)
 	ocr2_rmsnorm(c->pool, c->xn, last, m->norm, 1, H, cf->rms_eps);
 	lap(c, DEC_PROF_OTHER, &t);
 	if (!logits) /* the caller chooses from c->xn itself */
-		return;
+		return true;
 	ocr2_linear(c->pool, c->xn, 1, H, m->lm_head, NULL, logits); /* [vocab] */
 	lap(c, DEC_PROF_LM_HEAD, &t);
+	return true;
+}
+
+void dec_ctx_cancel(dec_ctx *c, volatile int *cancel)
+{
+	c->cancel = cancel;
 }
 
 ocr2_status dec_prefill(dec_ctx *c, const int32_t *ids, int n, const float *img, int n_img,
@@ -768,7 +779,8 @@ ocr2_status dec_prefill(dec_ctx *c, const int32_t *ids, int n, const float *img,
 		else
 			ocr2_tensor_rows_f32(c->m->embed, ids[i], ids[i] + 1, x);
 	}
-	forward(c, n, logits);
+	if (!forward(c, n, logits))
+		return ocr2_fail(OCR2_ERR_INTERRUPTED, "decoder: cancelled");
 	return OCR2_OK;
 }
 

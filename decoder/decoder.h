@@ -21,6 +21,9 @@ void dec_free(dec_model *m);
 ocr2_status dec_ctx_new(const dec_model *m, int max_ctx, ocr2_pool *pool, dec_ctx **out);
 void dec_ctx_free(dec_ctx *c);
 void dec_ctx_reset(dec_ctx *c);
+/* A flag prefill polls between layers (raised: OCR2_ERR_INTERRUPTED), so
+ * that a long prompt stops within a layer's time; NULL: none. */
+void dec_ctx_cancel(dec_ctx *c, volatile int *cancel);
 /* Debugging hook (comparisons with a reference): called by prefill and step
  * with the residual stream x [n, hidden] of the rows just processed, after
  * the embedding (layer 0) and after each layer l (l = 1..n_layers), before

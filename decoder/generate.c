@@ -116,6 +116,7 @@ ocr2_status dec_generate(dec_ctx *c, const int32_t *prompt, int n_prompt, const 
 		goto done;
 	}
 	memcpy(seq, prompt, (size_t)n_prompt * sizeof *seq);
+	dec_ctx_cancel(c, p->cancel);
 	if ((s = dec_prefill(c, prompt, n_prompt, img, n_img, logits)) != OCR2_OK)
 		goto done;
 	if (p->first_logits)

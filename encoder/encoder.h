@@ -51,6 +51,9 @@ struct enc_model {
 	/* projector (§4.3) */
 	const ocr2_tensor *proj_w;        /* [hidden, E] */
 	float *proj_b, *view_sep;         /* [hidden] */
+	/* polled between the layers of SAM and of the flow encoder: raised,
+	 * enc_image stops with OCR2_ERR_INTERRUPTED (NULL: never) */
+	volatile int *cancel;
 };
 
 

@@ -87,6 +87,10 @@ ocr2_status enc_flow(enc_model *m, ocr2_pool *pool, const float *tokens, int N, 
 		 * and values: rows [r, T) below are the ones computed. */
 		int r = l == c->enc_layers - 1 ? N : 0, nr = T - r;
 		size_t off = (size_t)r * E;
+		if (m->cancel && *m->cancel) {
+			st = ocr2_fail(OCR2_ERR_INTERRUPTED, "encoder: cancelled");
+			goto out;
+		}
 		/* attention: [T, E] -> [T, E] */
 		ocr2_rmsnorm(pool, h, x, L->in_norm, T, E, eps);
 		ocr2_linear_vision(pool, h + off, nr, E, L->q, L->q_b, q + off);

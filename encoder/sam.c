@@ -358,7 +358,8 @@ ocr2_status enc_sam(enc_model *m, ocr2_pool *pool, const float *chw, int S, floa
 	if (!scratch_alloc(&sc, c, G))
 		st = ocr2_fail(OCR2_ERR_NOMEM, "encoder: out of memory (SAM blocks)");
 	for (int l = 0; l < c->sam_layers && st == OCR2_OK; l++)
-		st = block(m, pool, &m->sam[l], vi, x, G, &sc);
+		st = m->cancel && *m->cancel ? ocr2_fail(OCR2_ERR_INTERRUPTED, "encoder: cancelled")
+					     : block(m, pool, &m->sam[l], vi, x, G, &sc);
 	scratch_free(&sc);
 	if (st)
 		goto out;

@@ -153,6 +153,9 @@ typedef struct ocr2_model ocr2_model;
 
 typedef struct {
 	int n_threads;          /* 0 = all cores */
+	/* polled while loading (between steps, and every 128 MiB while the
+	 * weights are read in); nonzero stops with OCR2_ERR_INTERRUPTED */
+	volatile int *cancel;
 } ocr2_model_params;
 
 ocr2_model_params ocr2_model_default_params(void);
@@ -172,7 +175,8 @@ typedef struct {
 	int ngram_window;      /* window over generated tokens; 0 = whole sequence (HF) */
 	int no_crop;           /* global 1024 view only */
 	const char *dump_dir;  /* write features.f32, logits.f32, tokens.txt, dump.json */
-	volatile int *cancel;  /* polled between tokens; nonzero stops with INTERRUPTED */
+	volatile int *cancel;  /* polled between the encoder's layers, the prefill's
+				* layers and the tokens; nonzero stops with INTERRUPTED */
 	/* Called after each generated token (may be NULL). */
 	void (*on_token)(void *user, int n_generated);
 	void *user;
@@ -205,7 +209,9 @@ void ocr2_tokenizer_free(ocr2_tokenizer *t);
  * *ids is malloc'd. Invalid UTF-8 gives OCR2_ERR_UTF8. */
 ocr2_status ocr2_tokenizer_encode(const ocr2_tokenizer *t, const char *text, size_t len,
 				  int32_t **ids, int *n);
-/* Decodes ids to UTF-8 (special tokens kept as text). *text is malloc'd. */
+/* Decodes ids to UTF-8 (special tokens kept as text). An id the tokenizer has
+ * no token for (negative, past its last token, or a gap) is dropped, as
+ * Hugging Face's decode drops it. *text is malloc'd. */
 ocr2_status ocr2_tokenizer_decode(const ocr2_tokenizer *t, const int32_t *ids, int n,
 				  char **text, size_t *len);
 /* The id of an exact token text (added or vocabulary), or -1. */

@@ -4,6 +4,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -18,7 +20,25 @@
 
 /* ---- whole files ------------------------------------------------------------ */
 
+/* Waits until fd has bytes (or its end) to read, in steps of 100 ms that
+ * look at *cancel; false when it was raised. */
+static bool wait_readable(int fd, volatile int *cancel)
+{
+	struct pollfd p = {fd, POLLIN, 0};
+	while (!*cancel) {
+		int r = poll(&p, 1, 100);
+		if (r > 0 || (r < 0 && errno != EINTR))
+			return !*cancel; /* the read itself reports an error */
+	}
+	return false;
+}
+
 int ocr2_read_fd(int fd, size_t max, char **out, size_t *len)
+{
+	return ocr2_read_fd_cancel(fd, max, NULL, out, len);
+}
+
+int ocr2_read_fd_cancel(int fd, size_t max, volatile int *cancel, char **out, size_t *len)
 {
 	*out = NULL;
 	*len = 0;
@@ -60,8 +80,9 @@ int ocr2_read_fd(int fd, size_t max, char **out, size_t *len)
 			buf = nb;
 			cap = nc;
 		}
-		ssize_t r = read(fd, buf + n, cap - n);
-		if (r < 0 && errno == EINTR)
+		ssize_t r = cancel && !wait_readable(fd, cancel) ? (errno = EINTR, -1)
+								 : read(fd, buf + n, cap - n);
+		if (r < 0 && errno == EINTR && !(cancel && *cancel))
 			continue;
 		if (r < 0) {
 			int e = errno;
@@ -126,6 +147,27 @@ char *ocr2_path_dir(const char *path)
 	if (!s)
 		return strdup(".");
 	return strndup(path, s == path ? 1 : (size_t)(s - path));
+}
+
+char *ocr2_path_follow(const char *path)
+{
+	char *cur = strdup(path);
+	for (int hop = 0; cur && hop < 40; hop++) {
+		struct stat st;
+		char to[PATH_MAX];
+		ssize_t n;
+		if (lstat(cur, &st) != 0 || !S_ISLNK(st.st_mode) ||
+		    (n = readlink(cur, to, sizeof to - 1)) < 0)
+			break;
+		to[n] = 0;
+		char *d = to[0] == '/' ? NULL : ocr2_path_dir(cur);
+		char *next = to[0] == '/' || (d && !strcmp(d, ".")) ? strdup(to)
+				: d ? ocr2_path_join(d, to) : NULL;
+		free(d);
+		free(cur);
+		cur = next;
+	}
+	return cur;
 }
 
 int ocr2_mkdir_p(const char *path, mode_t mode)
@@ -222,12 +264,52 @@ static int open_unique(char *t, size_t n)
 	return -1;
 }
 
+/* A FIFO, a terminal or another device named as the output is written into
+ * as it is: nothing can be renamed over it, and the reader is on the other side. */
+static int open_direct(ocr2_atomic *a, char *fin)
+{
+	int fd = open(fin, O_WRONLY | O_NOCTTY | O_CLOEXEC);
+	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	if (!f) {
+		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		free(fin);
+		errno = e;
+		return -1;
+	}
+	a->f = f;
+	a->tmp = fin; /* writers that open by name write into it too */
+	a->final = strdup(fin);
+	a->direct = 1;
+	if (!a->final) {
+		fclose(f);
+		free(fin);
+		memset(a, 0, sizeof *a);
+		errno = ENOMEM;
+		return -1;
+	}
+	return 0;
+}
+
 int ocr2_atomic_open(ocr2_atomic *a, const char *final, ocr2_atomic_kind kind)
 {
 	memset(a, 0, sizeof *a);
 	size_t n = 0;
-	char *t = tmp_name(final, &n);
-	char *fin = strdup(final);
+	struct stat old;
+	bool replaces = stat(final, &old) == 0;
+	if (replaces && !S_ISREG(old.st_mode) && !S_ISDIR(old.st_mode)) {
+		/* opened by the name given: /dev/stdout's links lead to names
+		 * such as "pipe:[1234]" that only open() itself follows */
+		char *fin = strdup(final);
+		if (!fin) {
+			errno = ENOMEM;
+			return -1;
+		}
+		return open_direct(a, fin);
+	}
+	char *fin = ocr2_path_follow(final);
+	char *t = fin ? tmp_name(fin, &n) : NULL;
 	if (!t || !fin) {
 		free(t);
 		free(fin);
@@ -236,6 +318,14 @@ int ocr2_atomic_open(ocr2_atomic *a, const char *final, ocr2_atomic_kind kind)
 	}
 	int fd = kind == OCR2_ATOMIC_ALONE ? open(t, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666)
 					   : open_unique(t, n);
+	if (fd >= 0 && replaces && S_ISREG(old.st_mode)) {
+		/* the file it replaces keeps its owner (where allowed) and mode;
+		 * chown first: it clears the set-id bits */
+		if (fchown(fd, old.st_uid, old.st_gid) != 0 && fchown(fd, (uid_t)-1, old.st_gid) != 0) {
+			/* not ours to give away: the new file is the caller's */
+		}
+		fchmod(fd, old.st_mode & 07777);
+	}
 	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
 	if (!f) {
 		int e = errno;
@@ -259,7 +349,8 @@ int ocr2_atomic_sync(ocr2_atomic *a)
 	if (!a->f)
 		return 0;
 	int e = 0;
-	if (fflush(a->f) != 0 || ferror(a->f) || fsync(fileno(a->f)) != 0)
+	errno = 0;
+	if (fflush(a->f) != 0 || ferror(a->f) || (!a->direct && fsync(fileno(a->f)) != 0))
 		e = errno ? errno : EIO;
 	if (fclose(a->f) != 0 && !e)
 		e = errno ? errno : EIO;
@@ -284,6 +375,13 @@ int ocr2_atomic_commit(ocr2_atomic *a)
 		errno = EINVAL;
 		return -1;
 	}
+	if (a->direct) {
+		int r = ocr2_atomic_sync(a);
+		int e = errno;
+		release(a);
+		errno = e;
+		return r;
+	}
 	if (ocr2_atomic_sync(a) != 0 || rename(a->tmp, a->final) != 0) {
 		ocr2_atomic_abort(a);
 		return -1;
@@ -301,7 +399,7 @@ void ocr2_atomic_abort(ocr2_atomic *a)
 	int e = errno;
 	if (a->f)
 		fclose(a->f);
-	if (a->tmp)
+	if (a->tmp && !a->direct)
 		unlink(a->tmp);
 	release(a);
 	errno = e;
@@ -310,8 +408,10 @@ void ocr2_atomic_abort(ocr2_atomic *a)
 void ocr2_atomic_remove_stale(const char *final)
 {
 	size_t n = 0;
-	char *t = tmp_name(final, &n);
-	char *d = ocr2_path_dir(final);
+	char *fin = ocr2_path_follow(final);
+	char *t = fin ? tmp_name(fin, &n) : NULL;
+	char *d = fin ? ocr2_path_dir(fin) : NULL;
+	free(fin);
 	DIR *dir = t && d ? opendir(d) : NULL;
 	if (dir) {
 		const char *base = strrchr(t, '/');

@@ -26,8 +26,10 @@ typedef struct ocr2_pool ocr2_pool;
  * cache holds them mostly in small folios, drops and re-reads it once.
  * OCR2_WEIGHTS=copy copies them into anonymous huge-page memory instead
  * (OCR2_ERR_NOMEM when they take more than 3/4 of MemAvailable);
- * OCR2_WEIGHTS=mmap skips all of it. Fails on a read error. pool may be NULL. */
-ocr2_status ocr2_weights_resident(ocr2_weights *w, ocr2_pool *pool);
+ * OCR2_WEIGHTS=mmap skips all of it. Fails on a read error. pool may be NULL.
+ * A raised *cancel (may be NULL) stops it within a 128 MiB chunk's read with
+ * OCR2_ERR_INTERRUPTED. */
+ocr2_status ocr2_weights_resident(ocr2_weights *w, ocr2_pool *pool, volatile int *cancel);
 /* Bytes free in blocks of 2 MiB or more, from /proc/buddyinfo's text (one
  * line per zone: "Node 0, zone Normal" then the count of free blocks of each
  * order, 1 << order pages of `page` bytes); -1 when no zone line parses. */

@@ -86,10 +86,21 @@ static int64_t huge_mapped(const void *addr)
 	return kb < 0 ? -1 : kb * 1024;
 }
 
-/* Faults the whole mapping in; false when the kernel cannot (before 5.14). */
-static bool populate(const wfile *f)
+#define POPULATE_CHUNK ((size_t)128 << 20)
+
+/* Faults the whole mapping in, 128 MiB at a time so that a raised *cancel
+ * (may be NULL) stops it within one chunk's read; false when the kernel
+ * cannot (before 5.14) or when cancelled. */
+static bool populate(const wfile *f, volatile int *cancel)
 {
-	return madvise(f->map, f->size, MADV_POPULATE_READ) == 0;
+	for (size_t off = 0; off < f->size; off += POPULATE_CHUNK) {
+		if (cancel && *cancel)
+			return false;
+		size_t len = f->size - off < POPULATE_CHUNK ? f->size - off : POPULATE_CHUNK;
+		if (madvise((char *)f->map + off, len, MADV_POPULATE_READ) != 0)
+			return false;
+	}
+	return true;
 }
 
 int64_t ocr2_buddy_huge_bytes(FILE *f, long page)
@@ -156,6 +167,7 @@ typedef struct {
 	char *dst;
 	int fd;
 	int err; /* first errno seen, or -1 for a short read */
+	volatile int *cancel;
 } copy_job;
 
 #define COPY_CHUNK ((size_t)64 << 20)
@@ -166,6 +178,10 @@ static void copy_part(void *arg, int i, int n)
 	copy_job *j = arg;
 	size_t off = (size_t)i * COPY_CHUNK;
 	size_t len = j->f->size - off < COPY_CHUNK ? j->f->size - off : COPY_CHUNK;
+	if (j->cancel && *j->cancel) {
+		__atomic_store_n(&j->err, EINTR, __ATOMIC_RELAXED);
+		return;
+	}
 	while (len) {
 		ssize_t r = pread(j->fd, j->dst + off, len, (off_t)off);
 		if (r <= 0) {
@@ -179,7 +195,7 @@ static void copy_part(void *arg, int i, int n)
 
 /* One file into 2 MiB-aligned anonymous memory; pointers into the old map
  * are moved to the same offsets in the copy. */
-static ocr2_status copy_to_anon(ocr2_weights *w, int fi, ocr2_pool *pool)
+static ocr2_status copy_to_anon(ocr2_weights *w, int fi, ocr2_pool *pool, volatile int *cancel)
 {
 	wfile *f = &w->files[fi];
 	size_t region_size = f->size + HUGE_PAGE;
@@ -197,7 +213,7 @@ static ocr2_status copy_to_anon(ocr2_weights *w, int fi, ocr2_pool *pool)
 		munmap(region, region_size);
 		return ocr2_fail(OCR2_ERR_MODEL, "%s: cannot open: %s", f->path, strerror(e));
 	}
-	copy_job j = {f, dst, fd, 0};
+	copy_job j = {f, dst, fd, 0, cancel};
 	int chunks = (int)((f->size + COPY_CHUNK - 1) / COPY_CHUNK);
 	if (pool)
 		ocr2_pool_run(pool, copy_part, &j, chunks);
@@ -210,6 +226,8 @@ static ocr2_status copy_to_anon(ocr2_weights *w, int fi, ocr2_pool *pool)
 		j.err = -1;
 	if (j.err) {
 		munmap(region, region_size);
+		if (j.err == EINTR && cancel && *cancel)
+			return ocr2_fail(OCR2_ERR_INTERRUPTED, "%s: loading cancelled", f->path);
 		return ocr2_fail(OCR2_ERR_MODEL, "%s: %s", f->path,
 				 j.err < 0 ? "file changed while loading" : strerror(j.err));
 	}
@@ -241,10 +259,10 @@ static ocr2_status copy_to_anon(ocr2_weights *w, int fi, ocr2_pool *pool)
  * has the free 2 MiB blocks, the clean cache is dropped and read again once.
  * None at all: the filesystem does not build them, and re-reading would not
  * help. */
-static void map_huge(wfile *f)
+static void map_huge(wfile *f, volatile int *cancel)
 {
-	if (!populate(f))
-		return; /* an old kernel: leave it to the page faults */
+	if (!populate(f, cancel))
+		return; /* an old kernel (leave it to the page faults), or cancelled */
 	int64_t h = huge_mapped(f->map);
 	if (h <= 0 || mostly_huge(f, h) || !reread_can_help(f, h))
 		return;
@@ -256,13 +274,13 @@ static void map_huge(wfile *f)
 	madvise(f->map, f->size, MADV_DONTNEED);
 	posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
 	close(fd);
-	populate(f);
+	populate(f, cancel);
 }
 
 /* OCR2_WEIGHTS=copy: copying costs the file's size again in memory and
  * seconds of page zeroing per run, so it is for long batches only, and then
  * only when it fits. */
-static ocr2_status copy_all(ocr2_weights *w, ocr2_pool *pool)
+static ocr2_status copy_all(ocr2_weights *w, ocr2_pool *pool, volatile int *cancel)
 {
 	uint64_t total = 0;
 	for (int i = 0; i < w->n_files; i++)
@@ -277,7 +295,7 @@ static ocr2_status copy_all(ocr2_weights *w, ocr2_pool *pool)
 	for (int i = 0; i < w->n_files; i++) {
 		if (w->files[i].copied)
 			continue;
-		ocr2_status st = copy_to_anon(w, i, pool);
+		ocr2_status st = copy_to_anon(w, i, pool, cancel);
 		if (st)
 			return st;
 	}
@@ -305,15 +323,17 @@ const char *ocr2_weights_residency(const ocr2_weights *w)
 	return buf;
 }
 
-ocr2_status ocr2_weights_resident(ocr2_weights *w, ocr2_pool *pool)
+ocr2_status ocr2_weights_resident(ocr2_weights *w, ocr2_pool *pool, volatile int *cancel)
 {
 	const char *mode = getenv("OCR2_WEIGHTS");
 	if (mode && !strcmp(mode, "mmap"))
 		return OCR2_OK;
 	if (mode && !strcmp(mode, "copy"))
-		return copy_all(w, pool);
+		return copy_all(w, pool, cancel);
 	if (thp_usable())
 		for (int i = 0; i < w->n_files; i++)
-			map_huge(&w->files[i]);
+			map_huge(&w->files[i], cancel);
+	if (cancel && *cancel)
+		return ocr2_fail(OCR2_ERR_INTERRUPTED, "%s: loading cancelled", w->where);
 	return OCR2_OK;
 }

@@ -59,7 +59,12 @@ static ocr2_status special_id(ocr2_pipeline *p, const char *text, int expect, in
 	return OCR2_OK;
 }
 
-ocr2_status ocr2_pipeline_load(const char *dir, int n_threads, ocr2_pipeline **out)
+/* Between the steps of a load: a raised flag ends it. */
+#define CANCELLED(c) ((c) && *(c) ? (st = ocr2_fail(OCR2_ERR_INTERRUPTED, "%s: loading cancelled", \
+						   dir)) : OCR2_OK)
+
+ocr2_status ocr2_pipeline_load(const char *dir, int n_threads, volatile int *cancel,
+			       ocr2_pipeline **out)
 {
 	*out = NULL;
 	ocr2_pipeline *p = calloc(1, sizeof *p);
@@ -78,9 +83,9 @@ ocr2_status ocr2_pipeline_load(const char *dir, int n_threads, ocr2_pipeline **o
 		goto fail;
 	free(path);
 	path = NULL;
-	if ((st = ocr2_weights_load(dir, &p->w)))
+	if ((st = ocr2_weights_load(dir, &p->w)) || CANCELLED(cancel))
 		goto fail;
-	if ((st = ocr2_model_check_tensors(p->w, &p->cfg, dir)))
+	if ((st = ocr2_model_check_tensors(p->w, &p->cfg, dir)) || CANCELLED(cancel))
 		goto fail;
 	if (!(path = ocr2_path_join(dir, "tokenizer.json")))
 		goto nomem;
@@ -111,11 +116,14 @@ ocr2_status ocr2_pipeline_load(const char *dir, int n_threads, ocr2_pipeline **o
 	if (!(p->pool = ocr2_pool_new(n_threads)))
 		goto nomem;
 	/* before anything keeps a pointer into the tensor data */
-	if ((st = ocr2_weights_resident(p->w, p->pool)))
+	if ((st = ocr2_weights_resident(p->w, p->pool, cancel)) || CANCELLED(cancel))
 		goto fail;
-	if ((st = enc_load(p->w, &p->cfg, &p->enc)) || (st = dec_load(p->w, &p->cfg, &p->dec)))
+	if ((st = enc_load(p->w, &p->cfg, &p->enc)) || (st = dec_load(p->w, &p->cfg, &p->dec)) ||
+	    CANCELLED(cancel))
 		goto fail;
 	dec_prepare(p->dec, p->pool); /* lm_head's screen for the greedy choices */
+	if (CANCELLED(cancel))
+		goto fail;
 	/* every product is split over our pool (ocr2_linear_rows, the items of
 	 * attention and of the experts): OpenBLAS itself stays single-threaded */
 	openblas_set_num_threads(1);
@@ -258,7 +266,10 @@ ocr2_status ocr2_pipeline_recognize(ocr2_pipeline *p, const ocr2_image *img,
 	size_t text_len = 0;
 	ocr2_status st;
 	double t0 = ocr2_now();
-	if ((st = enc_image(p->enc, p->pool, img, rp->no_crop != 0, &emb, &n_emb)))
+	p->enc->cancel = rp->cancel;
+	st = enc_image(p->enc, p->pool, img, rp->no_crop != 0, &emb, &n_emb);
+	p->enc->cancel = NULL;
+	if (st)
 		goto out;
 	double t1 = ocr2_now();
 	r->t_encode = t1 - t0;
@@ -363,7 +374,7 @@ ocr2_status ocr2_model_load(const char *dir, const ocr2_model_params *p, ocr2_mo
 #if OCR2_STAND_IN
 	const char *canned = getenv("OCR2_STAND_IN");
 	if (canned && *canned) {
-		s = ocr2_standin_load(canned, &m->standin);
+		s = ocr2_standin_load(canned, m->params.cancel, &m->standin);
 		if (s != OCR2_OK) {
 			free(m);
 			return s;
@@ -379,7 +390,7 @@ ocr2_status ocr2_model_load(const char *dir, const ocr2_model_params *p, ocr2_mo
 	else if (!S_ISDIR(st.st_mode))
 		s = ocr2_fail(OCR2_ERR_MODEL, "%s: not a directory", dir);
 	else
-		s = ocr2_pipeline_load(dir, m->params.n_threads, &m->real);
+		s = ocr2_pipeline_load(dir, m->params.n_threads, m->params.cancel, &m->real);
 	if (s != OCR2_OK) {
 		free(m);
 		return s;

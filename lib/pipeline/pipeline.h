@@ -9,8 +9,11 @@
 
 typedef struct ocr2_pipeline ocr2_pipeline;
 /* Loads config.json, the weights (checked), tokenizer.json (special ids checked
- * against the config) and both model halves; n_threads 0 = all cores. */
-ocr2_status ocr2_pipeline_load(const char *dir, int n_threads, ocr2_pipeline **out);
+ * against the config) and both model halves; n_threads 0 = all cores. A raised
+ * *cancel (may be NULL) ends it between steps, and within a 128 MiB chunk
+ * while the weights are read in, with OCR2_ERR_INTERRUPTED. */
+ocr2_status ocr2_pipeline_load(const char *dir, int n_threads, volatile int *cancel,
+			       ocr2_pipeline **out);
 void ocr2_pipeline_free(ocr2_pipeline *p);
 ocr2_status ocr2_pipeline_recognize(ocr2_pipeline *p, const ocr2_image *img,
 				    const ocr2_recognize_params *rp, ocr2_result *r);
@@ -25,7 +28,7 @@ void ocr2_pipeline_parts(ocr2_pipeline *p, struct enc_model **enc, struct dec_mo
  * standin.c for the test knobs). ocr2_model_load picks it only in a build with
  * OCR2_STAND_IN=1 and only when the variable names a file. */
 typedef struct ocr2_standin ocr2_standin;
-ocr2_status ocr2_standin_load(const char *path, ocr2_standin **out);
+ocr2_status ocr2_standin_load(const char *path, volatile int *cancel, ocr2_standin **out);
 void ocr2_standin_free(ocr2_standin *s);
 ocr2_status ocr2_standin_recognize(ocr2_standin *s, const ocr2_image *img,
 				   const ocr2_recognize_params *p, ocr2_result *out);

@@ -20,11 +20,23 @@
 
 /*
  * Knobs, read once at load (all optional):
- *   OCR2_STAND_IN=FILE           the text returned for every page, verbatim
+ *   OCR2_STAND_IN=FILE           the text returned for every page, verbatim, but
+ *                                for "{image}" in it, which becomes the page
+ *                                image's WIDTHxHEIGHT-FNV (a hash of its pixels), so
+ *                                that pages differ and tests can tell them apart
  *   OCR2_STAND_IN_FAIL=I,J,...   the I-th, J-th ... call to ocr2_recognize in this
  *                                process (1-based) fails with OCR2_ERR_INTERNAL
  *   OCR2_STAND_IN_DELAY_MS=N     each page takes N ms, spent in 10 ms steps that
  *                                poll the cancel flag (for the SIGINT tests)
+ *   OCR2_STAND_IN_LOAD_MS=N      loading takes N ms, in 10 ms steps that poll the
+ *                                model's cancel flag (a slow model load)
+ *   OCR2_STAND_IN_LOG=FILE       each call appends "WIDTHxHEIGHT-FNV\n" (the page it
+ *                                was given) to FILE, before any work: the pages
+ *                                the model was asked to compute
+ *   OCR2_STAND_IN_IDS=FILE       the page's tokens are the whitespace-separated ids
+ *                                in FILE and its text their decode by the tokenizer
+ *                                OCR2_STAND_IN_TOKENIZER=tokenizer.json, as the
+ *                                real pipeline decodes what it generates
  * With a dump folder it writes tokens.txt and a dump.json holding the prompt and
  * generation parameters it received, so tests can see what reached the model.
  * One stand-in "token" is one UTF-8 character, so --max-tokens cuts the text
@@ -37,6 +49,10 @@ struct ocr2_standin {
 	int n_fail;
 	long delay_ms;
 	int calls;
+	char *log;
+	int32_t *ids;            /* OCR2_STAND_IN_IDS */
+	int n_ids;
+	ocr2_tokenizer *tok;
 };
 
 void ocr2_standin_free(ocr2_standin *s)
@@ -45,10 +61,43 @@ void ocr2_standin_free(ocr2_standin *s)
 		return;
 	free(s->text);
 	free(s->fail);
+	free(s->log);
+	free(s->ids);
+	ocr2_tokenizer_free(s->tok);
 	free(s);
 }
 
-ocr2_status ocr2_standin_load(const char *path, ocr2_standin **out)
+static void sleep_ms(long ms);
+
+/* OCR2_STAND_IN_IDS and OCR2_STAND_IN_TOKENIZER */
+static ocr2_status load_ids(ocr2_standin *s, const char *ids_path)
+{
+	const char *tp = getenv("OCR2_STAND_IN_TOKENIZER");
+	if (!tp || !*tp)
+		return ocr2_fail(OCR2_ERR_MODEL, "OCR2_STAND_IN_IDS needs OCR2_STAND_IN_TOKENIZER");
+	ocr2_status st = ocr2_tokenizer_load(tp, &s->tok);
+	if (st)
+		return st;
+	char *text;
+	size_t n;
+	if ((st = ocr2_read_file(ids_path, SIZE_MAX, OCR2_ERR_MODEL, &text, &n)))
+		return st;
+	s->ids = malloc((n / 2 + 1) * sizeof *s->ids);
+	if (!s->ids) {
+		free(text);
+		return ocr2_fail(OCR2_ERR_NOMEM, "out of memory");
+	}
+	for (char *p = text, *end;; p = end) {
+		long v = strtol(p, &end, 10);
+		if (end == p)
+			break;
+		s->ids[s->n_ids++] = (int32_t)v;
+	}
+	free(text);
+	return OCR2_OK;
+}
+
+ocr2_status ocr2_standin_load(const char *path, volatile int *cancel, ocr2_standin **out)
 {
 	*out = NULL;
 	ocr2_standin *s = calloc(1, sizeof *s);
@@ -86,8 +135,62 @@ ocr2_status ocr2_standin_load(const char *path, ocr2_standin **out)
 	e = getenv("OCR2_STAND_IN_DELAY_MS");
 	if (e && *e)
 		s->delay_ms = strtol(e, NULL, 10);
+	e = getenv("OCR2_STAND_IN_LOG");
+	if (e && *e && !(s->log = strdup(e))) {
+		ocr2_standin_free(s);
+		return ocr2_fail(OCR2_ERR_NOMEM, "%s: out of memory", path);
+	}
+	e = getenv("OCR2_STAND_IN_IDS");
+	if (e && *e) {
+		ocr2_status st = load_ids(s, e);
+		if (st) {
+			ocr2_standin_free(s);
+			return st;
+		}
+	}
+	e = getenv("OCR2_STAND_IN_LOAD_MS");
+	for (long ms = e && *e ? strtol(e, NULL, 10) : 0; ms > 0; ms -= 10) {
+		if (cancel && *cancel) {
+			ocr2_standin_free(s);
+			return ocr2_fail(OCR2_ERR_INTERRUPTED, "%s: loading cancelled", path);
+		}
+		sleep_ms(10);
+	}
 	*out = s;
 	return OCR2_OK;
+}
+
+/* "WxH-FNV": the page image, named by its size and a hash of its pixels */
+static void image_id(const ocr2_image *img, char *buf, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	size_t bytes = (size_t)img->width * (size_t)img->height * 3;
+	for (size_t i = 0; i < bytes; i++)
+		h = (h ^ img->rgb[i]) * 0x100000001b3ull;
+	snprintf(buf, n, "%dx%d-%016llx", img->width, img->height, (unsigned long long)h);
+}
+
+/* s->text with "{image}" replaced by id; malloc'd */
+static char *page_text(const ocr2_standin *s, const char *id, size_t *len)
+{
+	size_t idl = strlen(id), n = 0, cap = s->len + 1;
+	for (const char *p = s->text; (p = strstr(p, "{image}")); p += 7)
+		cap += idl;
+	char *t = malloc(cap);
+	if (!t)
+		return NULL;
+	for (size_t i = 0; i < s->len;) {
+		if (s->len - i >= 7 && !memcmp(s->text + i, "{image}", 7)) {
+			memcpy(t + n, id, idl);
+			n += idl;
+			i += 7;
+		} else {
+			t[n++] = s->text[i++];
+		}
+	}
+	t[n] = 0;
+	*len = n;
+	return t;
 }
 
 static void sleep_ms(long ms)
@@ -143,39 +246,73 @@ ocr2_status ocr2_standin_recognize(ocr2_standin *s, const ocr2_image *img,
 {
 	double t0 = ocr2_now();
 	int call = ++s->calls;
+	char id[64];
+	image_id(img, id, sizeof id);
+	if (s->log) {
+		int fd = open(s->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
+		if (fd < 0)
+			return ocr2_fail(OCR2_ERR_IO, "%s: %s", s->log, strerror(errno));
+		char line[80];
+		int ln = snprintf(line, sizeof line, "%s\n", id);
+		ssize_t w = write(fd, line, (size_t)ln);
+		close(fd);
+		if (w != ln)
+			return ocr2_fail(OCR2_ERR_IO, "%s: write failed", s->log);
+	}
 	for (int i = 0; i < s->n_fail; i++)
 		if (s->fail[i] == call)
 			return ocr2_fail(OCR2_ERR_INTERNAL, "stand-in: page %d fails on request", call);
 
-	/* tokens = UTF-8 characters; cut at max_tokens */
-	size_t cut = s->len;
-	int n = 0;
-	for (size_t i = 0; i < s->len; i++) {
-		if (((unsigned char)s->text[i] & 0xC0) == 0x80)
-			continue;
-		if (n == p->max_tokens) {
-			cut = i;
-			break;
+	if (s->ids) {
+		/* the canned ids, cut at max_tokens, decoded as the pipeline decodes */
+		int n = s->n_ids < p->max_tokens ? s->n_ids : p->max_tokens;
+		out->status = n < s->n_ids ? OCR2_PAGE_TRUNCATED : OCR2_PAGE_OK;
+		out->tokens = malloc(sizeof *out->tokens * (size_t)(n ? n : 1));
+		if (!out->tokens)
+			return ocr2_fail(OCR2_ERR_NOMEM, "stand-in: out of memory");
+		memcpy(out->tokens, s->ids, sizeof *out->tokens * (size_t)n);
+		size_t tl;
+		ocr2_status st = ocr2_tokenizer_decode(s->tok, out->tokens, n, &out->text, &tl);
+		if (st) {
+			ocr2_result_free(out);
+			return st;
 		}
-		n++;
+		out->n_tokens = n;
+	} else {
+		/* tokens = UTF-8 characters; cut at max_tokens */
+		size_t len;
+		char *text = page_text(s, id, &len);
+		if (!text)
+			return ocr2_fail(OCR2_ERR_NOMEM, "stand-in: out of memory");
+		size_t cut = len;
+		int n = 0;
+		for (size_t i = 0; i < len; i++) {
+			if (((unsigned char)text[i] & 0xC0) == 0x80)
+				continue;
+			if (n == p->max_tokens) {
+				cut = i;
+				break;
+			}
+			n++;
+		}
+		out->status = cut < len ? OCR2_PAGE_TRUNCATED : OCR2_PAGE_OK;
+		text[cut] = 0;
+		out->text = text;
+		out->tokens = malloc(sizeof *out->tokens * (size_t)(n ? n : 1));
+		if (!out->tokens) {
+			ocr2_result_free(out);
+			return ocr2_fail(OCR2_ERR_NOMEM, "stand-in: out of memory");
+		}
+		int k = 0;
+		for (size_t i = 0; i < cut; i++)
+			if (((unsigned char)text[i] & 0xC0) != 0x80)
+				out->tokens[k++] = (unsigned char)text[i];
+		out->n_tokens = n;
 	}
-	out->status = cut < s->len ? OCR2_PAGE_TRUNCATED : OCR2_PAGE_OK;
-	out->text = malloc(cut + 1);
-	out->tokens = malloc(sizeof *out->tokens * (size_t)(n ? n : 1));
-	if (!out->text || !out->tokens) {
-		ocr2_result_free(out);
-		return ocr2_fail(OCR2_ERR_NOMEM, "stand-in: out of memory");
-	}
-	memcpy(out->text, s->text, cut);
-	out->text[cut] = 0;
-	int k = 0;
-	for (size_t i = 0; i < cut; i++)
-		if (((unsigned char)s->text[i] & 0xC0) != 0x80)
-			out->tokens[k++] = (unsigned char)s->text[i];
-	out->n_tokens = n;
 	out->n_prompt = 1 + 257 + 9;
 
 	long steps = s->delay_ms / 10;
+	int n = out->n_tokens;
 	for (long i = 0; i <= steps; i++) {
 		if (p->cancel && *p->cancel) {
 			ocr2_result_free(out);

@@ -15,7 +15,8 @@
  * load checks the file carries exactly these patterns.
  * Decoding: each id's string, ByteLevel-mapped back to bytes when every
  * char is in the table (else its raw UTF-8), concatenated, then invalid UTF-8
- * replaced by U+FFFD as Rust's from_utf8_lossy does.
+ * replaced by U+FFFD as Rust's from_utf8_lossy does; an id with no token is
+ * dropped, as tokenizers drops it.
  *
  * Over 1000 lines, the file stays whole: it is one tokenizer and reads top to
  * bottom as such, its tables, the load that checks tokenizer.json, encoding
@@ -1168,18 +1169,23 @@ ocr2_status ocr2_tokenizer_encode(const ocr2_tokenizer *t, const char *text, siz
 
 /* ---- decoding ---------------------------------------------------------------- */
 
+static bool known(const ocr2_tokenizer *t, int32_t id)
+{
+	return id >= 0 && id < t->n_ids && t->dec[id];
+}
+
 ocr2_status ocr2_tokenizer_decode(const ocr2_tokenizer *t, const int32_t *ids, int n,
 				  char **text, size_t *len)
 {
 	*text = NULL;
 	*len = 0;
+	/* An id with no token (past the end of tokenizer.json, or a gap in it;
+	 * the model's embedding has more rows than the tokenizer has tokens) is
+	 * dropped, as tokenizers' decode drops it (filter_map over id_to_token). */
 	size_t total = 0;
-	for (int i = 0; i < n; i++) {
-		if (ids[i] < 0 || ids[i] >= t->n_ids || !t->dec[ids[i]])
-			return ocr2_fail(OCR2_ERR_INVALID, "token id %d is not in the vocabulary (0..%d)",
-					 (int)ids[i], t->n_ids - 1);
-		total += t->dec_len[ids[i]];
-	}
+	for (int i = 0; i < n; i++)
+		if (known(t, ids[i]))
+			total += t->dec_len[ids[i]];
 	/* each invalid byte may grow to U+FFFD's three bytes */
 	char *raw = malloc(total + 1), *out = malloc(3 * total + 1);
 	if (!raw || !out) {
@@ -1189,6 +1195,8 @@ ocr2_status ocr2_tokenizer_decode(const ocr2_tokenizer *t, const int32_t *ids, i
 	}
 	size_t m = 0;
 	for (int i = 0; i < n; i++) {
+		if (!known(t, ids[i]))
+			continue;
 		memcpy(raw + m, t->dec[ids[i]], t->dec_len[ids[i]]);
 		m += t->dec_len[ids[i]];
 	}

@@ -1,13 +1,19 @@
-/* test-fs.c - lib/base/fs.c: whole-file reads and their limit, path joins,
- * mkdir -p (nested, existing, a file in the way) and atomic output (a commit
- * leaves the file and no temporary, an abort leaves nothing). */
+/* test-fs.c - lib/base/fs.c: whole-file reads and their limit, a read that a
+ * cancel flag ends, path joins, links followed, mkdir -p (nested, existing, a
+ * file in the way) and atomic output (a commit leaves the file and no
+ * temporary, an abort leaves nothing; a replaced file keeps its mode; a
+ * symbolic link stays and its target is replaced; a FIFO or a device is
+ * written into). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/fs.h"
@@ -283,6 +289,156 @@ static void test_atomic(void)
 	      "!strcmp(listing(at(\"s\")), \".o.md.tmp.short\")");
 }
 
+static volatile int g_cancel;
+
+static void *raise_later(void *arg)
+{
+	(void)arg;
+	struct timespec ts = {0, 200 * 1000000L};
+	nanosleep(&ts, NULL);
+	g_cancel = 1;
+	return NULL;
+}
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* A read blocked on a pipe nobody writes ends when the flag is raised. */
+static void test_read_cancel(void)
+{
+	int p[2];
+	CHECK(pipe(p) == 0, "pipe");
+	char *text = (char *)1;
+	size_t n = 7;
+	g_cancel = 1;
+	errno = 0;
+	CHECK(ocr2_read_fd_cancel(p[0], 100, &g_cancel, &text, &n) == -1 && errno == EINTR &&
+		      !text && n == 0,
+	      "a raised flag: -1, EINTR, nothing read");
+	g_cancel = 0;
+	pthread_t th;
+	pthread_create(&th, NULL, raise_later, NULL);
+	double t0 = now();
+	int r = ocr2_read_fd_cancel(p[0], 100, &g_cancel, &text, &n);
+	double dt = now() - t0;
+	pthread_join(th, NULL);
+	CHECK(r == -1 && errno == EINTR && dt >= 0.15 && dt < 1.0,
+	      "blocked read cancelled after %.3f s (r %d)", dt, r);
+	/* bytes then the end: the flag never raised reads them all */
+	g_cancel = 0;
+	CHECK(write(p[1], "abc", 3) == 3, "write");
+	close(p[1]);
+	CHECK(ocr2_read_fd_cancel(p[0], 100, &g_cancel, &text, &n) == 0 && n == 3 &&
+		      !strcmp(text, "abc"),
+	      "read through the flag");
+	free(text);
+	close(p[0]);
+}
+
+static void test_targets(void)
+{
+	CHECK(ocr2_mkdir_p(at("t/real"), 0777) == 0, "mkdir t/real");
+	char *text;
+	size_t n;
+	ocr2_atomic a;
+	struct stat st;
+
+	/* a replaced file keeps its mode */
+	put(at("t/private.md"), "old");
+	chmod(at("t/private.md"), 0600);
+	CHECK(ocr2_atomic_open(&a, at("t/private.md"), OCR2_ATOMIC_SHARED) == 0, "open private");
+	fputs("new", a.f);
+	CHECK(ocr2_atomic_commit(&a) == 0, "commit private");
+	CHECK(stat(at("t/private.md"), &st) == 0 && (st.st_mode & 07777) == 0600,
+	      "replaced file's mode: %o", (unsigned)(st.st_mode & 07777));
+	chmod(at("t/private.md"), 0640);
+	CHECK(ocr2_atomic_open(&a, at("t/private.md"), OCR2_ATOMIC_ALONE) == 0, "open alone");
+	CHECK(ocr2_atomic_commit(&a) == 0, "commit alone");
+	CHECK(stat(at("t/private.md"), &st) == 0 && (st.st_mode & 07777) == 0640,
+	      "replaced file's mode (alone): %o", (unsigned)(st.st_mode & 07777));
+
+	/* a symbolic link (relative, through a second link) stays a link and
+	 * its target is replaced, beside the target */
+	put(at("t/real/doc.md"), "old");
+	CHECK(symlink("real/doc.md", at("t/link1")) == 0 && symlink("link1", at("t/link2")) == 0,
+	      "symlinks");
+	char *f = ocr2_path_follow(at("t/link2"));
+	CHECK(f && !strcmp(f, at("t/real/doc.md")), "ocr2_path_follow: %s", f ? f : "(null)");
+	free(f);
+	f = ocr2_path_follow(at("t/real/doc.md"));
+	CHECK(f && !strcmp(f, at("t/real/doc.md")), "ocr2_path_follow of a file: itself");
+	free(f);
+	CHECK(ocr2_atomic_open(&a, at("t/link2"), OCR2_ATOMIC_SHARED) == 0 &&
+		      !strncmp(a.tmp, at("t/real/.doc.md.tmp."), strlen(at("t/real/.doc.md.tmp."))),
+	      "the temporary beside the link's target: %s", a.tmp);
+	fputs("new", a.f);
+	CHECK(ocr2_atomic_commit(&a) == 0, "commit through a link");
+	CHECK(lstat(at("t/link2"), &st) == 0 && S_ISLNK(st.st_mode) && lstat(at("t/link1"), &st) == 0 &&
+		      S_ISLNK(st.st_mode),
+	      "the links stay links");
+	CHECK(ocr2_read_file(at("t/real/doc.md"), 100, OCR2_ERR_IO, &text, &n) == OCR2_OK &&
+		      !strcmp(text, "new"),
+	      "the target replaced");
+	free(text);
+	CHECK(!strcmp(listing(at("t/real")), "doc.md"), "no temporary left: %s",
+	      listing(at("t/real")));
+	/* a dangling link: its target is created */
+	CHECK(symlink("real/new.md", at("t/dangling")) == 0, "symlink dangling");
+	CHECK(ocr2_atomic_open(&a, at("t/dangling"), OCR2_ATOMIC_SHARED) == 0, "open dangling");
+	fputs("made", a.f);
+	CHECK(ocr2_atomic_commit(&a) == 0 && lstat(at("t/dangling"), &st) == 0 &&
+		      S_ISLNK(st.st_mode) && stat(at("t/real/new.md"), &st) == 0,
+	      "a dangling link's target made");
+
+	/* a character device is written into as it is */
+	CHECK(ocr2_atomic_open(&a, "/dev/null", OCR2_ATOMIC_SHARED) == 0 && a.direct,
+	      "/dev/null opened directly");
+	fputs("discarded", a.f);
+	CHECK(ocr2_atomic_commit(&a) == 0 && stat("/dev/null", &st) == 0 && S_ISCHR(st.st_mode),
+	      "/dev/null is still the device");
+	/* an abort of a direct output removes nothing */
+	CHECK(ocr2_atomic_open(&a, "/dev/null", OCR2_ATOMIC_SHARED) == 0, "open /dev/null");
+	ocr2_atomic_abort(&a);
+	CHECK(stat("/dev/null", &st) == 0 && S_ISCHR(st.st_mode), "abort left /dev/null");
+	/* /dev/full: the error comes back from the commit */
+	if (stat("/dev/full", &st) == 0 && S_ISCHR(st.st_mode)) {
+		CHECK(ocr2_atomic_open(&a, "/dev/full", OCR2_ATOMIC_SHARED) == 0, "open /dev/full");
+		fputs("x", a.f);
+		errno = 0;
+		CHECK(ocr2_atomic_commit(&a) == -1 && errno == ENOSPC, "/dev/full: ENOSPC (%s)",
+		      strerror(errno));
+	}
+
+	/* a FIFO: a reader on the other side gets the bytes, the FIFO stays */
+	CHECK(mkfifo(at("t/fifo"), 0600) == 0, "mkfifo");
+	pid_t pid = fork();
+	if (pid == 0) {
+		int fd = open(at("t/fifo"), O_RDONLY);
+		int out = open(at("t/from-fifo"), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		char buf[64];
+		ssize_t r;
+		while ((r = read(fd, buf, sizeof buf)) > 0)
+			if (write(out, buf, (size_t)r) != r)
+				_exit(1);
+		_exit(0);
+	}
+	CHECK(ocr2_atomic_open(&a, at("t/fifo"), OCR2_ATOMIC_SHARED) == 0 && a.direct,
+	      "FIFO opened directly");
+	fputs("through the fifo", a.f);
+	CHECK(ocr2_atomic_commit(&a) == 0, "commit into the FIFO");
+	int status;
+	waitpid(pid, &status, 0);
+	CHECK(stat(at("t/fifo"), &st) == 0 && S_ISFIFO(st.st_mode), "the FIFO stays a FIFO");
+	CHECK(ocr2_read_file(at("t/from-fifo"), 100, OCR2_ERR_IO, &text, &n) == OCR2_OK &&
+		      !strcmp(text, "through the fifo"),
+	      "the reader got the bytes");
+	free(text);
+}
+
 static int sign(int v)
 {
 	return v < 0 ? -1 : v > 0;
@@ -319,6 +475,8 @@ int main(void)
 	test_paths();
 	test_mkdir();
 	test_atomic();
+	test_read_cancel();
+	test_targets();
 	test_natural();
 	char cmd[512];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);

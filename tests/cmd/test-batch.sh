@@ -15,12 +15,13 @@ echo "not a document" >"$T/docs/a/notes.txt"
 
 # without -R: only the directory's own files
 expect_rc 0 "directory without -R" -- "$OCR2" scan -q -o "$T/flat" "$T/docs"
-[ "$(cd "$T/flat" && find . -type f | sort | tr '\n' ' ')" = "./top.md " ] ||
+# (outputs are listed without the hidden done marks beside them)
+[ "$(cd "$T/flat" && find . -type f -not -name '.*' | sort | tr '\n' ' ')" = "./top.md " ] ||
 	fail "directory without -R: got $(cd "$T/flat" && find . -type f | tr '\n' ' ')"
 
 # -R mirrors the tree; unsupported and hidden files are not taken
 expect_rc 0 "recursive directory" -- "$OCR2" scan -q -R -o "$T/res" "$T/docs"
-got=$(cd "$T/res" && find . -type f | sort | tr '\n' ' ')
+got=$(cd "$T/res" && find . -type f -not -name '.*' | sort | tr '\n' ' ')
 [ "$got" = "./a/b.md ./a/c/d.md ./top.md " ] || fail "mirrored names: got '$got'"
 for f in json jsonl text raw; do
 	expect_rc 0 "-R -f $f" -- "$OCR2" scan -q -R -f "$f" -o "$T/out-$f" "$T/docs"
@@ -50,7 +51,8 @@ echo "sentinel" >"$T/res/a/b.md"
 touch -d '2000-01-01' "$T/res/a/c/d.md"
 expect_rc 0 "re-run skips" -- "$OCR2" scan -R -o "$T/res" "$T/docs"
 [ "$(cat "$T/res/a/b.md")" = sentinel ] || fail "re-run overwrote a finished output"
-grep -q '3 outputs already present' "$T/err" || fail "re-run: no skip notice: $(cat "$T/err")"
+grep -q '3 inputs (3 done before, skipped: --force redoes them); pages: 0 ok' "$T/err" ||
+	fail "re-run: no skip notice: $(cat "$T/err")"
 expect_rc 0 "re-run -q is silent" -- "$OCR2" scan -q -R -o "$T/res" "$T/docs"
 [ -s "$T/err" ] && fail "-q re-run printed: $(cat "$T/err")"
 # a finished batch needs no model at all

@@ -46,7 +46,11 @@ fi
 stand_in "$CANNED/doc.raw"
 expect_rc 0 "one good image" -- "$OCR2" scan "$FIX/page.png"
 [ -s "$T/out" ] || fail "nothing on stdout"
-[ -s "$T/err" ] && fail "stderr not empty on success: $(head -1 "$T/err")"
+# stderr: the summary line only
+[ "$(cat "$T/err")" = "ocr2 scan: 1 input; pages: 1 ok, 0 truncated, 0 failed, 0 skipped (done before); $(sed -n 's/.*; \([0-9.]*s\)$/\1/p' "$T/err")" ] ||
+	fail "stderr on success is not the summary line: $(cat "$T/err")"
+expect_rc 0 "one good image, -q" -- "$OCR2" scan -q "$FIX/page.png"
+[ -s "$T/err" ] && fail "stderr not empty on success with -q: $(head -1 "$T/err")"
 if have_docs; then
 	expect_rc 0 "a JPEG" -- "$OCR2" scan "$FIX/photo.jpg"
 	expect_rc 0 "stdin" -- sh -c '"$0" scan - <"$1"' "$OCR2" "$FIX/page.png"
@@ -66,7 +70,17 @@ expect_rc 1 "one corrupt file among good ones" -- "$OCR2" scan -o "$T/out1" "$T/
 [ "$(grep -c 'b.png' "$T/err")" = 1 ] || fail "the corrupt file is not named on exactly one stderr line"
 expect_rc 1 "missing file among good ones" -- "$OCR2" scan -f jsonl "$T/in/a.png" "$T/in/missing.png" "$T/in/c.png"
 grep -q 'missing.png' "$T/err" || fail "missing file not named"
-[ "$(wc -l <"$T/out")" = 2 ] || fail "missing file: the two good pages are not on stdout"
+# JSONL: a record for every input, the unreadable one included, in order
+python3 - "$T/out" "$T/in" <<'X' || fail "missing file: not one record per input on stdout"
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])]
+d = sys.argv[2]
+assert [r['source'] for r in recs] == [d + '/a.png', d + '/missing.png', d + '/c.png'], recs
+assert [r['status'] for r in recs] == ['ok', 'error', 'ok']
+e = recs[1]
+assert e['page'] is None and e['format'] is None and 'missing.png' not in e['message'] and e['message'], e
+assert e['blocks'] == [] and e['markdown'] is None and e['tokens'] == 0
+X
 expect_rc 1 "lying format" -- "$OCR2" scan "$FIX/lying.png"
 grep -q 'lying.png' "$T/err" || fail "lying format: file not named"
 

@@ -112,7 +112,8 @@ if have_pdf; then
 	# page: 91 dpi is 364x273 = 99372 pixels, 92 would be 101568), one notice
 	# naming the file and the page once, and the JSON says the dpi it got
 	expect_rc 0 "PDF over the pixel limit" -- env OCR2_MAX_PIXELS=100000 "$OCR2" scan -f json -p 1 -r 2400 "$FIX/three.pdf"
-	[ "$(cat "$T/err")" = "ocr2 scan: notice: $FIX/three.pdf: page 1: drawn at 91 dpi, the most that fits the limit of 100000 pixels (-r 2400)" ] ||
+	[ "$(sed '$d' "$T/err")" = "ocr2 scan: notice: $FIX/three.pdf: page 1: drawn at 91 dpi, the most that fits the limit of 100000 pixels (-r 2400)" ] &&
+		grep -q '^ocr2 scan: 1 input; pages: 1 ok' <(tail -1 "$T/err") || # and the summary
 		fail "pixel limit notice: $(cat "$T/err")"
 	python3 -c "import json, sys; p = json.load(open(sys.argv[1]))['pages'][0]; assert (p['width'], p['height'], p['dpi']) == (364, 273, 91), p" "$T/out" ||
 		fail "pixel limit: page not 364x273 at 91 dpi"

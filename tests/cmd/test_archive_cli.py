@@ -275,7 +275,9 @@ def test_pdf_from_images():
     # several inputs under -o DIR: names with .pdf; the input itself is never replaced
     d = os.path.join(T, "pdfs")
     expect(0, ["-f", "pdf", "-o", d + "/", PHOTO, G4], "two inputs -o DIR")
-    check(sorted(os.listdir(d)) == ["photo.pdf", "tiff-g4.pdf"], f"-o DIR names: {os.listdir(d)}")
+    # (the dot files are the done marks of ocr2-scan(1)'s resume)
+    names = sorted(n for n in os.listdir(d) if not n.startswith("."))
+    check(names == ["photo.pdf", "tiff-g4.pdf"], f"-o DIR names: {os.listdir(d)}")
     own = os.path.join(T, "own.pdf")
     shutil.copy(BZIP2, own)
     _, err = expect(1, ["-f", "pdf", "--force", "-p", "1", "-o", own, own], "-o the input itself")
@@ -294,7 +296,37 @@ def test_pdf_interrupted():
     p.send_signal(signal.SIGINT)
     rc = p.wait(timeout=20)
     check(rc == 130, f"SIGINT during -f pdf: exit {rc}")
-    check(os.listdir(d) == [], f"SIGINT during -f pdf: files left: {os.listdir(d)}")
+    # no PDF and no temporary: only the journal of the finished pages, for the resume
+    left = os.listdir(d)
+    check(left in ([], [".m.pdf.ocr2-journal"]), f"SIGINT during -f pdf: files left: {left}")
+
+
+def test_resume():
+    """-f pdf and -f hocr interrupted mid-document, then run again: the
+    journaled pages are taken back (their pictures rendered again, no model)
+    and the output is byte-identical to an uninterrupted run's."""
+    d = os.path.join(T, "resume")
+    os.makedirs(d)
+    for fmt in ("pdf", "hocr"):
+        whole, part = os.path.join(d, "whole." + fmt), os.path.join(d, "part." + fmt)
+        args = ["-q", "-f", fmt, "-p", "1-6"]
+        expect(0, args + ["-o", whole, BZIP2], f"-f {fmt} uninterrupted")
+        p = subprocess.Popen([OCR2, "scan"] + args + ["-o", part, BZIP2],
+                             env=env_for("doc.raw", OCR2_STAND_IN_DELAY_MS=300),
+                             stderr=subprocess.DEVNULL)
+        time.sleep(1.2)
+        p.send_signal(signal.SIGINT)
+        rc = p.wait(timeout=20)
+        journal = os.path.join(d, ".part.%s.ocr2-journal" % fmt)
+        check(rc == 130 and os.path.exists(journal) and not os.path.exists(part),
+              f"-f {fmt} interrupted: exit {rc}, journal kept, no output")
+        out, err = expect(0, ["-f", fmt, "-p", "1-6", "-o", part, BZIP2], f"-f {fmt} resumed")
+        m = re.search(r"pages: (\d+) ok, 0 truncated, 0 failed, (\d+) skipped", err)
+        check(m and int(m.group(2)) >= 1 and int(m.group(1)) + int(m.group(2)) == 6,
+              f"-f {fmt} resumed: journaled pages taken back: {err!r}")
+        with open(whole, "rb") as a, open(part, "rb") as b:
+            check(a.read() == b.read(), f"-f {fmt} resumed: byte-identical to the whole run")
+        check(not os.path.exists(journal), f"-f {fmt} resumed: journal removed")
 
 
 def test_hocr():
@@ -401,7 +433,9 @@ def test_skip_text():
           p1["markdown"] == p1["blocks"][0]["text"], f"page 1 text layer: {p1}")
     own = pdftext(BZIP2, 1).split()
     check(p1["markdown"].split() == own, "page 1: the PDF's own text, in poppler's reading order")
-    check(err == "", f"--skip-text, no model needed: stderr quiet: {err!r}")
+    # nothing on stderr but the summary line (no model message)
+    check(err.count("\n") == 1 and err.startswith("ocr2 scan: 1 input; pages: 38 ok"),
+          f"--skip-text, no model needed: stderr quiet: {err!r}")
     out, _ = expect(0, nomodel + ["-f", "jsonl", "-p", "1-3", BZIP2], "--skip-text jsonl", stand_in=None)
     lines = [json.loads(x) for x in out.decode().splitlines()]
     check([x["status"] for x in lines] == ["text-layer"] * 3, "jsonl: status text-layer")
@@ -531,8 +565,8 @@ def main():
         if not STAND_IN:
             print("SKIP: needs a build with -Dstand_in=true")
             return 77
-        tests = (test_usage, test_pdf_from_pdf, test_pdf_from_images, test_pdf_interrupted, test_hocr,
-                 test_draw, test_skip_text)
+        tests = (test_usage, test_pdf_from_pdf, test_pdf_from_images, test_pdf_interrupted,
+                 test_resume, test_hocr, test_draw, test_skip_text)
     with tempfile.TemporaryDirectory(prefix="ocr2-archive-cli.") as tmp:
         T = tmp
         for t in tests:

@@ -176,6 +176,17 @@ int main(int argc, char **argv)
 	float *logits = malloc((size_t)V * sizeof *logits);
 	float *ref = malloc((size_t)V * sizeof *ref);
 
+	/* 0. a raised cancel flag stops a prefill between layers, the cache as
+	 * it was */
+	{
+		volatile int cancel = 1;
+		dec_ctx_cancel(c, &cancel);
+		ocr2_status sc = dec_prefill(c, ids, n, img, n_img, logits);
+		CHECK(sc == OCR2_ERR_INTERRUPTED && dec_ctx_len(c) == 0,
+		      "cancelled prefill: status %d, %d positions", sc, dec_ctx_len(c));
+		dec_ctx_cancel(c, NULL);
+	}
+
 	/* 1. prefill logits, whole vocabulary; residual stream per layer at the
 	 * last position */
 	int NL = cf.n_layers + 1;

@@ -9,7 +9,7 @@ secs=${1:-600}
 shift || true
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(fuzz-json fuzz-config fuzz-safetensors fuzz-tokenizer
-	fuzz-grounding fuzz-pagesel fuzz-shard fuzz-document fuzz-writers fuzz-hfref)
+	fuzz-grounding fuzz-pagesel fuzz-shard fuzz-document fuzz-writers fuzz-hfref fuzz-journal)
 B=${FUZZ_BUILD:-build-fuzz}
 command -v clang >/dev/null || { echo "fuzz: clang not installed"; exit 1; }
 if [ ! -d "$B" ]; then
@@ -20,7 +20,9 @@ if [ ! -d "$B" ]; then
 fi
 ninja -C "$B" $(printf 'tests/fuzz/%s ' "${targets[@]}") >/dev/null || { echo "fuzz: build failed"; exit 1; }
 export ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1
-# fontconfig's process-lifetime cache (cairo's label text in fuzz-writers) is not ours
+# the same LeakSanitizer suppressions as tests/run.sh: fontconfig's
+# process-lifetime cache (a PDF whose fonts are not embedded in fuzz-document,
+# cairo's label text in fuzz-writers) is not ours
 export LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp:print_suppressions=0
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 export OCR2_FUZZ_TOKENIZER=${OCR2_FUZZ_TOKENIZER:-testdata/cache/tokenizer.json}
