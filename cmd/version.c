@@ -14,6 +14,7 @@
 #include <jpeglib.h>
 #include <png.h>
 #include <poppler.h>
+#include <qpdf/qpdf-c.h>
 #include <tiffio.h>
 
 #include "cmd.h"
@@ -98,6 +99,7 @@ int cmd_version(int argc, char **argv)
 #else
 	printf("libjpeg %d", JPEG_LIB_VERSION);
 #endif
+	printf(", libqpdf %s", qpdf_get_qpdf_version());
 #if OCR2_HAVE_CURL
 	printf(", %s\n", curl_version());
 #else
