@@ -2,6 +2,9 @@
  * this process may use, whether the AVX-512 kernels run, and big zeroed
  * buffers in huge pages. A leaf. */
 #include <sched.h>
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <cpuid.h>
+#endif
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,8 +45,11 @@ static int level(void)
 		int l = 0;
 #if defined(__x86_64__) && defined(__GNUC__)
 		__builtin_cpu_init();
-		if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-		    __builtin_cpu_supports("f16c"))
+		/* F16C (q8's f16 scales) by CPUID leaf 1, ECX bit 29: clang's
+		 * __builtin_cpu_supports does not know the name */
+		unsigned a, b, c = 0, d;
+		bool f16c = __get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 29));
+		if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && f16c)
 			l = 1;
 		if (l && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
 		    __builtin_cpu_supports("avx512vl"))
