@@ -201,6 +201,22 @@ AVX512 static void q8x_quantize_avx512(const float *x, int k, int16_t *q, float 
 
 #define Q8_CBLOCKS 256 /* blocks per pass: c[] stays on the stack */
 
+/* Row r's block scales (one of sc, sh is NULL), and the prefetches of its
+ * weights and scales that both q8 kernels issue: the scales stream 1/16 (F16)
+ * or 1/8 (F32) as fast as the weights. */
+static inline void q8_row(const ocr2_tensor *w, int r, int k, const float **sc,
+			  const uint16_t **sh)
+{
+	int nb = k / 32;
+	*sc = w->scales ? w->scales + (size_t)r * nb : NULL;
+	*sh = w->scales_h ? w->scales_h + (size_t)r * nb : NULL;
+	prefetch_span((const int8_t *)w->data + (size_t)r * k, PREFETCH_AHEAD, (size_t)k);
+	if (*sh)
+		prefetch_span(*sh, PREFETCH_AHEAD / 16, (size_t)nb * 2);
+	else
+		prefetch_span(*sc, PREFETCH_AHEAD / 8, (size_t)nb * 4);
+}
+
 AVX512 static void gemv_q8_avx512(const ocr2_tensor *w, const int16_t *xq, const float *xs,
 				  int k, int r0, int r1, float *y)
 {
@@ -209,14 +225,9 @@ AVX512 static void gemv_q8_avx512(const ocr2_tensor *w, const int16_t *xq, const
 	_Alignas(64) float c[Q8_CBLOCKS];
 	for (int r = r0; r < r1; r++) {
 		const int8_t *a = W + (size_t)r * k;
-		const float *sc = w->scales ? w->scales + (size_t)r * nb : NULL;
-		const uint16_t *sh = w->scales_h ? w->scales_h + (size_t)r * nb : NULL;
-		/* the scales stream 1/16 (F16) or 1/8 (F32) as fast as the weights */
-		prefetch_span(a, PREFETCH_AHEAD, (size_t)k);
-		if (sh)
-			prefetch_span(sh, PREFETCH_AHEAD / 16, (size_t)nb * 2);
-		else
-			prefetch_span(sc, PREFETCH_AHEAD / 8, (size_t)nb * 4);
+		const float *sc;
+		const uint16_t *sh;
+		q8_row(w, r, k, &sc, &sh);
 		__m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
 		for (int b0 = 0; b0 < nb; b0 += Q8_CBLOCKS) {
 			int b1 = nb - b0 < Q8_CBLOCKS ? nb : b0 + Q8_CBLOCKS;
@@ -381,13 +392,9 @@ AVX2 static void gemv_q8_avx2(const ocr2_tensor *w, const int16_t *xq, const flo
 	_Alignas(32) float c[Q8_CBLOCKS];
 	for (int r = r0; r < r1; r++) {
 		const int8_t *a = W + (size_t)r * k;
-		const float *sc = w->scales ? w->scales + (size_t)r * nb : NULL;
-		const uint16_t *sh = w->scales_h ? w->scales_h + (size_t)r * nb : NULL;
-		prefetch_span(a, PREFETCH_AHEAD, (size_t)k);
-		if (sh)
-			prefetch_span(sh, PREFETCH_AHEAD / 16, (size_t)nb * 2);
-		else
-			prefetch_span(sc, PREFETCH_AHEAD / 8, (size_t)nb * 4);
+		const float *sc;
+		const uint16_t *sh;
+		q8_row(w, r, k, &sc, &sh);
 		__m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
 		for (int b0 = 0; b0 < nb; b0 += Q8_CBLOCKS) {
 			int b1 = nb - b0 < Q8_CBLOCKS ? nb : b0 + Q8_CBLOCKS;
