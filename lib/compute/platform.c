@@ -1,6 +1,7 @@
 /* platform.c - what the kernels need to know about the machine: the CPUs
  * this process may use, whether the AVX-512 kernels run, and big zeroed
- * buffers in huge pages. A leaf. */
+ * buffers in huge pages. A leaf of compute (it reads sysfs through base/fs.h). */
+#include <fcntl.h>
 #include <sched.h>
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <cpuid.h>
@@ -12,6 +13,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "base/fs.h"
 #include "compute/pool.h"
 
 void *ocr2_alloc_huge(size_t bytes)
@@ -119,42 +121,46 @@ int ocr2_cpu_quota_parse(const char *text, bool v1)
 	return n < 1 ? 1 : n;
 }
 
-static bool slurp(const char *path, char *buf, size_t n)
+/* A small /proc or /sys file, malloc'd and NUL-terminated; NULL when it
+ * cannot be read or is empty. */
+static char *read_small(const char *path)
 {
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return false;
-	size_t r = fread(buf, 1, n - 1, f);
-	fclose(f);
-	buf[r] = 0;
-	return r > 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	char *t = NULL;
+	size_t n = 0;
+	int r = ocr2_read_fd(fd, 1 << 16, &t, &n);
+	close(fd);
+	if (r != 0 || n == 0) {
+		free(t);
+		return NULL;
+	}
+	return t;
 }
 
 /* The smallest quota on the way from the process's cgroup up to the root
  * (a limit set on a parent binds its children too); 0 when none. */
 static int quota_up(const char *root, const char *cg, bool v1)
 {
-	char path[4096], text[128], q[64];
-	char dir[2048];
+	char path[4096], dir[2048];
 	snprintf(dir, sizeof dir, "%s", cg);
 	int best = 0;
 	for (;;) {
 		int c = 0;
-		if (v1) {
-			snprintf(path, sizeof path, "%s%s/cpu.cfs_quota_us", root, dir);
-			if (slurp(path, q, sizeof q)) {
-				snprintf(path, sizeof path, "%s%s/cpu.cfs_period_us", root, dir);
-				char per[64];
-				if (slurp(path, per, sizeof per)) {
-					snprintf(text, sizeof text, "%s %s", q, per);
-					c = ocr2_cpu_quota_parse(text, true);
-				}
-			}
-		} else {
-			snprintf(path, sizeof path, "%s%s/cpu.max", root, dir);
-			if (slurp(path, text, sizeof text))
-				c = ocr2_cpu_quota_parse(text, false);
+		snprintf(path, sizeof path, "%s%s/%s", root, dir, v1 ? "cpu.cfs_quota_us" : "cpu.max");
+		char *text = read_small(path);
+		if (text && v1) {
+			snprintf(path, sizeof path, "%s%s/cpu.cfs_period_us", root, dir);
+			char *per = read_small(path);
+			char both[160];
+			snprintf(both, sizeof both, "%s %s", text, per ? per : "");
+			c = per ? ocr2_cpu_quota_parse(both, true) : 0;
+			free(per);
+		} else if (text) {
+			c = ocr2_cpu_quota_parse(text, false);
 		}
+		free(text);
 		if (c > 0 && (best == 0 || c < best))
 			best = c;
 		char *s = strrchr(dir, '/');
@@ -170,8 +176,8 @@ static int quota_up(const char *root, const char *cg, bool v1)
 
 int ocr2_cgroup_cpus(const char *proc_cgroup, const char *root)
 {
-	char text[8192];
-	if (!slurp(proc_cgroup, text, sizeof text))
+	char *text = read_small(proc_cgroup);
+	if (!text)
 		return 0;
 	int best = 0;
 	char *save = NULL;
@@ -189,18 +195,10 @@ int ocr2_cgroup_cpus(const char *proc_cgroup, const char *root)
 		if (!strcmp(line, "0") && !*ctrl) {
 			c = quota_up(root, cg, false);
 		} else {
-			bool cpu = false;
+			/* the controllers, comma-separated: "cpu" among them */
 			char list[256];
-			snprintf(list, sizeof list, "%s", ctrl);
-			for (char *t = list; t && *t;) {
-				char *comma = strchr(t, ',');
-				if (comma)
-					*comma = 0;
-				if (!strcmp(t, "cpu"))
-					cpu = true;
-				t = comma ? comma + 1 : NULL;
-			}
-			if (!cpu)
+			snprintf(list, sizeof list, ",%s,", ctrl);
+			if (!strstr(list, ",cpu,"))
 				continue;
 			/* mounted as cpu,cpuacct (or cpu alone) under root */
 			snprintf(base, sizeof base, "%s/cpu,cpuacct", root);
@@ -211,6 +209,7 @@ int ocr2_cgroup_cpus(const char *proc_cgroup, const char *root)
 		if (c > 0 && (best == 0 || c < best))
 			best = c;
 	}
+	free(text);
 	return best;
 }
 

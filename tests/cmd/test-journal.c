@@ -177,7 +177,9 @@ int main(void)
 	free(s);
 
 	/* the file: a new journal, appends, a reopen that cuts a torn tail */
-	char dir[] = "/tmp/ocr2-test-journal-XXXXXX";
+	const char *tmp = getenv("TMPDIR");
+	char dir[200];
+	snprintf(dir, sizeof dir, "%s/ocr2-test-journal-XXXXXX", tmp && *tmp ? tmp : "/tmp");
 	if (!mkdtemp(dir)) {
 		FAIL("mkdtemp");
 		return check_done();
