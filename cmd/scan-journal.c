@@ -147,11 +147,8 @@ static bool parse_payload(const char *buf, size_t n, journal_page *p)
 
 static void sum_hex(const char *data, size_t n, char out[17])
 {
-	ocr2_sha256 h;
 	uint8_t d[32];
-	ocr2_sha256_init(&h);
-	ocr2_sha256_update(&h, data, n);
-	ocr2_sha256_final(&h, d);
+	ocr2_sha256_buf(data, n, d);
 	ocr2_hex(d, 8, out);
 }
 

@@ -550,11 +550,8 @@ static ocr2_status open_doc(const input *in, const ocr2_doc_params *dp, ocr2_doc
 		return ocr2_fail(errno == ENOMEM ? OCR2_ERR_NOMEM : OCR2_ERR_IO,
 				 "stdin: cannot read: %s", strerror(errno));
 	}
-	ocr2_sha256 h;
 	uint8_t d[32];
-	ocr2_sha256_init(&h);
-	ocr2_sha256_update(&h, buf, n);
-	ocr2_sha256_final(&h, d);
+	ocr2_sha256_buf(buf, n, d);
 	ocr2_hex(d, 32, stdin_sum);
 	ocr2_status s = ocr2_doc_open_memory(buf, n, "-", dp, doc);
 	free(buf);

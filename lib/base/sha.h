@@ -18,6 +18,8 @@ typedef struct {
 void ocr2_sha256_init(ocr2_sha256 *c);
 void ocr2_sha256_update(ocr2_sha256 *c, const void *data, size_t n);
 void ocr2_sha256_final(ocr2_sha256 *c, uint8_t out[32]);
+/* The SHA-256 of data[0..n) in one call. */
+void ocr2_sha256_buf(const void *data, size_t n, uint8_t out[32]);
 /* Whether the x86 SHA instructions are used (decided at first use);
  * ocr2_sha256_use_generic(1) forces the portable code (tests). */
 int ocr2_sha256_accelerated(void);

@@ -239,6 +239,14 @@ void ocr2_sha256_final(ocr2_sha256 *c, uint8_t out[32])
 	md_final(c->h, 8, c->buf, c->n, c->len, sha256_run, out);
 }
 
+void ocr2_sha256_buf(const void *data, size_t n, uint8_t out[32])
+{
+	ocr2_sha256 c;
+	ocr2_sha256_init(&c);
+	ocr2_sha256_update(&c, data, n);
+	ocr2_sha256_final(&c, out);
+}
+
 /* ---- SHA-1 ------------------------------------------------------------------ */
 
 static void sha1_blocks(uint32_t h[5], const uint8_t *p, size_t nblocks)

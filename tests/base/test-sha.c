@@ -46,6 +46,11 @@ static void vector(const char *what, const void *p, size_t n, const char *want25
 		if (!same)
 			return;
 	}
+	uint8_t d[32];
+	char one[65];
+	ocr2_sha256_buf(p, n, d);
+	ocr2_hex(d, 32, one);
+	CHECK(!strcmp(one, want256), "%s: ocr2_sha256_buf %s", what, one);
 	printf("ok %s\n", what);
 }
 

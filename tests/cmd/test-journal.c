@@ -55,12 +55,9 @@ static char *with_field(const journal_page *p, const char *name, const char *val
 		}
 	}
 	size_t npl = (size_t)(o - out);
-	ocr2_sha256 h;
 	uint8_t d[32];
 	char hex[65];
-	ocr2_sha256_init(&h);
-	ocr2_sha256_update(&h, out, npl);
-	ocr2_sha256_final(&h, d);
+	ocr2_sha256_buf(out, npl, d);
 	ocr2_hex(d, 8, hex);
 	char *head = journal_header_text(KEY, &hl);
 	char *s = malloc(hl + npl + 128);

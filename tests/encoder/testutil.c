@@ -10,11 +10,8 @@
 /* The library's SHA-256 (tested against FIPS 180-2 vectors and sha256sum). */
 void tu_sha256_hex(const void *data, size_t n, char *hex)
 {
-	ocr2_sha256 c;
 	uint8_t d[32];
-	ocr2_sha256_init(&c);
-	ocr2_sha256_update(&c, data, n);
-	ocr2_sha256_final(&c, d);
+	ocr2_sha256_buf(data, n, d);
 	ocr2_hex(d, 32, hex);
 }
 
