@@ -30,61 +30,7 @@
 #include "model/model.h"
 #include "model/tensors.h"
 #include "decoder.h"
-
-typedef struct {
-	const ocr2_tensor *wq, *wk, *wv, *wo;
-	float *ln_in, *ln_post;           /* [H] */
-	bool moe;
-	/* dense FFN */
-	const ocr2_tensor *gate, *up, *down;
-	/* MoE */
-	float *router_w;                  /* [n_experts, H], f32 copy */
-	ocr2_tensor router;               /* wraps router_w for ocr2_linear */
-	const ocr2_tensor *sh_gate, *sh_up, *sh_down;
-	const ocr2_tensor **e_gate, **e_up, **e_down; /* [n_experts] each */
-} dec_layer;
-
-struct dec_model {
-	ocr2_config cfg;
-	const ocr2_tensor *embed, *lm_head;
-	float *norm;                      /* [H] */
-	dec_layer *layers;                /* [n_layers] */
-	int q_dim, kv_dim, ffn_max;       /* n_heads*hd, n_kv_heads*hd, widest FFN */
-	ocr2_screen *screen;              /* lm_head's 8-bit copy for the choice, or NULL */
-};
-
-struct dec_ctx {
-	const dec_model *m;
-	ocr2_pool *pool;
-	int max_ctx, len;
-	float *kc, *vc;                   /* [n_layers][n_kv_heads][max_ctx][head_dim] */
-	size_t kv_bytes;                  /* of each */
-	/* scratch for up to cap rows, grown by prefill only */
-	int cap;
-	float *x, *xn, *q, *att, *tmp;    /* [cap, H] (q, att: [cap, q_dim]) */
-	float *kn, *vn;                   /* [cap, kv_dim] new keys and values */
-	float *g, *u;                     /* [cap, ffn_max] */
-	float *rl;                        /* [cap, n_experts] router probabilities */
-	float *rope;                      /* [cap, head_dim] cos, sin at this call's positions */
-	int *top;                         /* [cap, k] chosen experts */
-	float *topw;                      /* [cap, k] their weights */
-	int *etok;                        /* [cap * k] routed rows: token, by expert */
-	float *ew;                        /* [cap * k] their router weights */
-	int *eoff;                        /* [n_experts + 1] each expert's first row */
-	float *erows, *eout;              /* [cap * k, H] gathered rows, expert output */
-	float *eg, *eu;                   /* [cap * k, moe_intermediate] */
-	float *wbuf;                      /* per thread: one expert widened to f32 */
-	_Atomic int *wbusy;               /* [pool size] which wbuf slots are taken */
-	/* attention score rows: [n_heads * att_blocks, max_ctx], sized once */
-	int att_blocks;
-	float *scores;
-	float *sbuf;                      /* ocr2_screen_argmax's scratch */
-	long long n_screened, n_full, n_exact; /* dec_ctx_choices */
-	double *prof;                     /* dec_ctx_profile: seconds per phase */
-	dec_trace_fn trace;               /* debugging hook, see decoder.h */
-	void *trace_user;
-	volatile int *cancel;             /* polled between a prefill's layers */
-};
+#include "state.h"
 
 /* ---- loading ------------------------------------------------------------- */
 
@@ -263,7 +209,7 @@ void dec_ctx_free(dec_ctx *c)
 
 /* Makes the row scratch hold n rows. Called once by dec_ctx_new (n = 1) and
  * by prefill when a longer prompt arrives; never in the per-token loop. */
-static ocr2_status reserve(dec_ctx *c, int n)
+ocr2_status dec_reserve(dec_ctx *c, int n)
 {
 	if (n <= c->cap)
 		return OCR2_OK;
@@ -326,7 +272,7 @@ ocr2_status dec_ctx_new(const dec_model *m, int max_ctx, ocr2_pool *pool, dec_ct
 		s = ocr2_fail(OCR2_ERR_NOMEM, "decoder: out of memory for a %d-position KV cache",
 			      max_ctx);
 	else
-		s = reserve(c, 1);
+		s = dec_reserve(c, 1);
 	if (s != OCR2_OK) {
 		dec_ctx_free(c);
 		return s;
@@ -345,8 +291,7 @@ void dec_ctx_profile(dec_ctx *c, double *sec)
 	c->prof = sec;
 }
 
-/* Adds the time since *t to phase i when profiling; *t moves on. */
-static void lap(dec_ctx *c, int i, double *t)
+void dec_lap(dec_ctx *c, int i, double *t)
 {
 	if (!c->prof)
 		return;
@@ -370,30 +315,35 @@ int dec_ctx_len(const dec_ctx *c)
 
 typedef struct {
 	dec_ctx *c;
-	const float *kc, *vc;             /* this layer's cache */
+	int l;                            /* layer */
 	int n, p0;                        /* new rows, position of the first */
 	int nb;                           /* query blocks per head */
 } att_job;
+
+void dec_attend_head(const dec_ctx *c, int l, int h, const float *q, int pos, float *s,
+		     float *o)
+{
+	const dec_model *m = c->m;
+	const ocr2_config *cf = &m->cfg;
+	int hd = cf->head_dim, kvh = h / (cf->n_heads / cf->n_kv_heads);
+	size_t layer = (size_t)c->max_ctx * m->kv_dim, head = (size_t)kvh * c->max_ctx * hd;
+	const float *K = c->kc + (size_t)l * layer + head, *V = c->vc + (size_t)l * layer + head;
+	ocr2_attend(q, K, V, pos + 1, hd, 1.0f / sqrtf((float)hd), s, o);
+}
 
 /* Item i = (head, block): the block handles query rows r ≡ block (mod blocks),
  * interleaved so the causal triangle's work spreads evenly. Each head's keys
  * and values are contiguous in the cache, one stream each. */
 static void att_part(void *arg, int i, int n_items)
 {
+	(void)n_items;
 	const att_job *j = arg;
 	const dec_model *m = j->c->m;
-	const ocr2_config *cf = &m->cfg;
-	int nb = j->nb, h = i / nb, b = i % nb, hd = cf->head_dim;
-	int kvh = h / (cf->n_heads / cf->n_kv_heads);
-	float scale = 1.0f / sqrtf((float)hd);
+	int nb = j->nb, h = i / nb, b = i % nb, hd = m->cfg.head_dim;
 	float *s = j->c->scores + (size_t)i * j->c->max_ctx;
-	const float *K = j->kc + (size_t)kvh * j->c->max_ctx * hd;
-	const float *V = j->vc + (size_t)kvh * j->c->max_ctx * hd;
-	for (int r = b; r < j->n; r += nb) {
-		const float *q = j->c->q + (size_t)r * m->q_dim + (size_t)h * hd;
-		float *o = j->c->att + (size_t)r * m->q_dim + (size_t)h * hd;
-		ocr2_attend(q, K, V, j->p0 + r + 1, hd, scale, s, o); /* causal: 0..p0+r */
-	}
+	for (int r = b; r < j->n; r += nb) /* causal: 0..p0+r */
+		dec_attend_head(j->c, j->l, h, j->c->q + (size_t)r * m->q_dim + (size_t)h * hd,
+				j->p0 + r, s, j->c->att + (size_t)r * m->q_dim + (size_t)h * hd);
 }
 
 /* xn [n, H] → tmp [n, H]; appends k, v at positions p0.. of layer l's cache. */
@@ -406,8 +356,8 @@ static void attention(dec_ctx *c, int l, int n, int p0)
 	size_t layer = (size_t)c->max_ctx * m->kv_dim;
 	float *kc = c->kc + (size_t)l * layer, *vc = c->vc + (size_t)l * layer;
 	if (n == 1) { /* decode: one job for the three products */
-		ocr2_gemv_task t[3] = {{L->wq, c->xn, c->q}, {L->wk, c->xn, c->kn},
-				       {L->wv, c->xn, c->vn}};
+		ocr2_gemv_task t[3] = {{L->wq, c->xn, c->q, 1}, {L->wk, c->xn, c->kn, 1},
+				       {L->wv, c->xn, c->vn, 1}};
 		ocr2_gemv_batch(c->pool, t, 3);
 	} else {
 		ocr2_linear(c->pool, c->xn, n, H, L->wq, NULL, c->q);   /* [n, q_dim] */
@@ -424,7 +374,7 @@ static void attention(dec_ctx *c, int l, int n, int p0)
 			memcpy(vc + at, c->vn + from, (size_t)hd * sizeof(float));
 		}
 	int nb = n < c->att_blocks ? n : c->att_blocks;
-	att_job j = {c, kc, vc, n, p0, nb};
+	att_job j = {c, l, n, p0, nb};
 	ocr2_pool_run(c->pool, att_part, &j, cf->n_heads * nb);
 	ocr2_linear(c->pool, c->att, n, m->q_dim, L->wo, NULL, c->tmp); /* [n, H] */
 }
@@ -437,7 +387,7 @@ static void swiglu(dec_ctx *c, const float *x, int n, const ocr2_tensor *gate,
 {
 	int H = c->m->cfg.hidden, I = (int)gate->shape[0];
 	if (n == 1) {
-		ocr2_gemv_task t[2] = {{gate, x, c->g}, {up, x, c->u}};
+		ocr2_gemv_task t[2] = {{gate, x, c->g, 1}, {up, x, c->u, 1}};
 		ocr2_gemv_batch_glu(c->pool, t, 1);
 	} else {
 		ocr2_linear(c->pool, x, n, H, gate, NULL, c->g); /* [n, I] */
@@ -468,6 +418,24 @@ static void topk(const float *p, int E, int k, int *idx, float *val)
 	}
 }
 
+void dec_moe_sum(const ocr2_config *cf, const int *top, const float *topw,
+		 const float *const *out, const float *shared, float *dst)
+{
+	int H = cf->hidden, K = cf->n_experts_per_tok;
+	memset(dst, 0, (size_t)H * sizeof *dst);
+	for (int e = 0; e < cf->n_experts; e++)
+		for (int j = 0; j < K; j++)
+			if (top[j] == e) {
+				const float *o = out[j];
+				float w = topw[j];
+				for (int d = 0; d < H; d++)
+					dst[d] += w * o[d];
+			}
+	if (shared)
+		for (int d = 0; d < H; d++)
+			dst[d] += shared[d];
+}
+
 /* Decode (one row, already routed): the K routed experts and the shared one
  * in two batched jobs (gate+up with silu, then down) instead of 3(K+1). Sums in the
  * same order as the general path (experts by index, then the shared one), so
@@ -483,33 +451,25 @@ static bool moe_one_row(dec_ctx *c, const dec_layer *L)
 	int n = 0;
 	for (int j = 0; j < K; j++) {
 		int e = c->top[j];
-		t[n++] = (ocr2_gemv_task){L->e_gate[e], c->xn, c->g + (size_t)j * I};
-		t[n++] = (ocr2_gemv_task){L->e_up[e], c->xn, c->u + (size_t)j * I};
+		t[n++] = (ocr2_gemv_task){L->e_gate[e], c->xn, c->g + (size_t)j * I, 1};
+		t[n++] = (ocr2_gemv_task){L->e_up[e], c->xn, c->u + (size_t)j * I, 1};
 	}
 	if (Is) {
-		t[n++] = (ocr2_gemv_task){L->sh_gate, c->xn, c->g + (size_t)K * I};
-		t[n++] = (ocr2_gemv_task){L->sh_up, c->xn, c->u + (size_t)K * I};
+		t[n++] = (ocr2_gemv_task){L->sh_gate, c->xn, c->g + (size_t)K * I, 1};
+		t[n++] = (ocr2_gemv_task){L->sh_up, c->xn, c->u + (size_t)K * I, 1};
 	}
 	ocr2_gemv_batch_glu(c->pool, t, n / 2);
 	n = 0;
 	for (int j = 0; j < K; j++)
 		t[n++] = (ocr2_gemv_task){L->e_down[c->top[j]], c->g + (size_t)j * I,
-					  c->eout + (size_t)j * H};
+					  c->eout + (size_t)j * H, 1};
 	if (Is)
-		t[n++] = (ocr2_gemv_task){L->sh_down, c->g + (size_t)K * I, c->eout + (size_t)K * H};
+		t[n++] = (ocr2_gemv_task){L->sh_down, c->g + (size_t)K * I, c->eout + (size_t)K * H, 1};
 	ocr2_gemv_batch(c->pool, t, n);
-	memset(c->tmp, 0, (size_t)H * sizeof *c->tmp);
-	for (int e = 0; e < cf->n_experts; e++)
-		for (int j = 0; j < K; j++)
-			if (c->top[j] == e) {
-				const float *o = c->eout + (size_t)j * H;
-				float w = c->topw[j];
-				for (int d = 0; d < H; d++)
-					c->tmp[d] += w * o[d];
-			}
-	if (Is)
-		for (int d = 0; d < H; d++)
-			c->tmp[d] += c->eout[(size_t)K * H + d];
+	const float *out[32];
+	for (int j = 0; j < K; j++)
+		out[j] = c->eout + (size_t)j * H;
+	dec_moe_sum(cf, c->top, c->topw, out, Is ? c->eout + (size_t)K * H : NULL, c->tmp);
 	return true;
 }
 
@@ -657,15 +617,11 @@ static bool moe_experts_parallel(dec_ctx *c, const dec_layer *L, int n)
 	return true;
 }
 
-/* MODEL.md §5 MoE: xn [n, H] → tmp [n, H]. Each expert runs once over the rows
- * routed to it (gathered), its output scattered back with the router weight. */
-static void moe(dec_ctx *c, const dec_layer *L, int n)
+void dec_route(dec_ctx *c, int n)
 {
 	const ocr2_config *cf = &c->m->cfg;
-	int H = cf->hidden, E = cf->n_experts, K = cf->n_experts_per_tok;
-	/* router in f32, softmax over all experts */
-	ocr2_linear(c->pool, c->xn, n, H, &L->router, NULL, c->rl); /* [n, E] */
-	for (int t = 0; t < n; t++) {
+	int E = cf->n_experts, K = cf->n_experts_per_tok;
+	for (int t = 0; t < n; t++) { /* softmax over all experts */
 		float *p = c->rl + (size_t)t * E;
 		ocr2_softmax(p, E);
 		int *idx = c->top + (size_t)t * K;
@@ -680,6 +636,16 @@ static void moe(dec_ctx *c, const dec_layer *L, int n)
 		for (int j = 0; j < K; j++)
 			w[j] = (norm ? w[j] / (sum + 1e-20f) : w[j]) * cf->routed_scaling;
 	}
+}
+
+/* MODEL.md §5 MoE: xn [n, H] → tmp [n, H]. Each expert runs once over the rows
+ * routed to it (gathered), its output scattered back with the router weight. */
+static void moe(dec_ctx *c, const dec_layer *L, int n)
+{
+	const ocr2_config *cf = &c->m->cfg;
+	int H = cf->hidden;
+	ocr2_linear(c->pool, c->xn, n, H, &L->router, NULL, c->rl); /* router in f32: [n, E] */
+	dec_route(c, n);
 	if (n == 1 && moe_one_row(c, L))
 		return;
 	memset(c->tmp, 0, (size_t)n * H * sizeof *c->tmp);
@@ -713,30 +679,30 @@ static bool forward(dec_ctx *c, int n, float *logits)
 		if (n > 1 && c->cancel && *c->cancel)
 			return false;
 		ocr2_rmsnorm(c->pool, c->xn, c->x, L->ln_in, n, H, cf->rms_eps);
-		lap(c, DEC_PROF_OTHER, &t);
+		dec_lap(c, DEC_PROF_OTHER, &t);
 		attention(c, l, n, p0);
 		for (size_t i = 0; i < nh; i++)
 			c->x[i] += c->tmp[i];
 		ocr2_rmsnorm(c->pool, c->xn, c->x, L->ln_post, n, H, cf->rms_eps);
-		lap(c, DEC_PROF_ATTENTION, &t);
+		dec_lap(c, DEC_PROF_ATTENTION, &t);
 		if (L->moe)
 			moe(c, L, n);
 		else
 			swiglu(c, c->xn, n, L->gate, L->up, L->down, c->tmp);
 		for (size_t i = 0; i < nh; i++)
 			c->x[i] += c->tmp[i];
-		lap(c, DEC_PROF_FFN, &t);
+		dec_lap(c, DEC_PROF_FFN, &t);
 		if (c->trace)
 			c->trace(c->trace_user, l + 1, c->x, n, H);
 	}
 	c->len += n;
 	const float *last = c->x + (size_t)(n - 1) * H;
 	ocr2_rmsnorm(c->pool, c->xn, last, m->norm, 1, H, cf->rms_eps);
-	lap(c, DEC_PROF_OTHER, &t);
+	dec_lap(c, DEC_PROF_OTHER, &t);
 	if (!logits) /* the caller chooses from c->xn itself */
 		return true;
 	ocr2_linear(c->pool, c->xn, 1, H, m->lm_head, NULL, logits); /* [vocab] */
-	lap(c, DEC_PROF_LM_HEAD, &t);
+	dec_lap(c, DEC_PROF_LM_HEAD, &t);
 	return true;
 }
 
@@ -767,7 +733,7 @@ ocr2_status dec_prefill(dec_ctx *c, const int32_t *ids, int n, const float *img,
 		return ocr2_fail(OCR2_ERR_INVALID,
 				 "decoder: prompt has %d image tokens but %d image embeddings", want,
 				 n_img);
-	ocr2_status s = reserve(c, n);
+	ocr2_status s = dec_reserve(c, n);
 	if (s != OCR2_OK)
 		return s;
 	/* MODEL.md §6: image rows replace the placeholders in order */
@@ -850,13 +816,13 @@ ocr2_status dec_step_greedy(dec_ctx *c, int32_t id, const int32_t *banned, int n
 			c->n_screened++;
 			c->n_exact += n_exact;
 			*next = t_id;
-			lap(c, DEC_PROF_LM_HEAD, &t);
+			dec_lap(c, DEC_PROF_LM_HEAD, &t);
 			return OCR2_OK;
 		}
 		/* undecided: the full product, as without a screen */
 		c->n_full++;
 		ocr2_linear(c->pool, c->xn, 1, m->cfg.hidden, m->lm_head, NULL, logits);
-		lap(c, DEC_PROF_LM_HEAD, &t);
+		dec_lap(c, DEC_PROF_LM_HEAD, &t);
 	}
 	dec_ban(logits, m->cfg.vocab, banned, nb);
 	*next = dec_argmax(logits, m->cfg.vocab);

@@ -81,6 +81,32 @@ void dec_ctx_choices(const dec_ctx *c, long long *screened, long long *full,
 int dec_ngram_banned(const int32_t *seq, int len, int n, int window, const int32_t *whitelist,
 		     int n_whitelist, int32_t *banned, int max_banned);
 
+/* ---- several sequences at once (batch.c) ----
+ *
+ * Batch invariance: each row of dec_step_batch is computed with the
+ * arithmetic of dec_step on its context alone, in the same order (the same
+ * kernels on the same numbers); only the weights are read once for all the
+ * rows, a routed expert once for all the rows routed to it. A sequence's
+ * logits and ids are therefore bit-identical whatever else is in the batch
+ * and whatever its size. */
+typedef struct dec_batch dec_batch;
+/* Scratch for steps of up to max_rows rows (1..4096), allocated once. */
+ocr2_status dec_batch_new(const dec_model *m, int max_rows, ocr2_pool *pool, dec_batch **out);
+void dec_batch_free(dec_batch *b);
+int dec_batch_max(const dec_batch *b);
+/* ctx[i] (n distinct contexts of b's model) takes ids[i] at its next
+ * position, and next[i] is the choice dec_step_greedy with banned[i] (nb[i]
+ * ids; nb NULL: none) would make. A row that cannot step (an id outside the
+ * vocabulary, a full context) gets its failure in st[i] and next[i] = -1,
+ * and the other rows go on: st[i] is OCR2_OK for them. Fails as a whole
+ * only for n outside 1..dec_batch_max. No allocation. */
+ocr2_status dec_step_batch(dec_batch *b, dec_ctx *const *ctx, int n, const int32_t *ids,
+			   const int32_t *const *banned, const int *nb, int32_t *next,
+			   ocr2_status *st);
+/* The logits [rows, vocab] of the last step's rows that stepped, in order,
+ * before any ban: every row computes them in full (dec_step's numbers). */
+const float *dec_batch_logits(const dec_batch *b);
+
 typedef struct {
 	int max_tokens;              /* <= 0: until the context is full */
 	int ngram, ngram_window;     /* ngram 0 = off; window 0 with !whole_sequence = off too */
@@ -92,6 +118,33 @@ typedef struct {
 	void *user;
 	float *first_logits;         /* if not NULL, receives the prefill logits [vocab] */
 } dec_gen_params;
+
+/* One sequence's greedy generation a token at a time: dec_generate is the
+ * loop over it; the batched pipeline steps several together. p (and what it
+ * points to) must outlive g. */
+typedef struct dec_gen dec_gen;
+/* Prefills c with the prompt from the cache's current length and takes the
+ * first token from the prefill's logits (or ends at once: EOS, no room). */
+ocr2_status dec_gen_start(dec_ctx *c, const int32_t *prompt, int n_prompt, const float *img,
+			  int n_img, const dec_gen_params *p, dec_gen **out);
+/* Ended: EOS chosen, max_tokens or the context reached, or failed. */
+bool dec_gen_done(const dec_gen *g);
+/* OCR2_OK, or why it failed (also OCR2_ERR_INTERRUPTED when cancelled). */
+ocr2_status dec_gen_status(const dec_gen *g);
+int dec_gen_count(const dec_gen *g); /* tokens generated so far */
+dec_ctx *dec_gen_ctx(const dec_gen *g);
+/* One more token for g alone (dec_step_greedy). Returns its status. */
+ocr2_status dec_gen_step(dec_gen *g);
+/* One more token for each of g[0..n) not yet ended, together through b
+ * (dec_step_batch, in pieces of dec_batch_max rows): the same tokens as
+ * dec_gen_step on each. A sequence that fails or is cancelled ends with its
+ * own status; the others go on. */
+void dec_gen_step_batch(dec_batch *b, dec_gen *const *g, int n);
+/* Hands over the generated ids (*out malloc'd, also when empty; EOS
+ * excluded) and whether EOS ended them, and frees g. Returns g's status
+ * (then *out is NULL). */
+ocr2_status dec_gen_finish(dec_gen *g, int32_t **out, int *n_out, bool *hit_eos);
+void dec_gen_free(dec_gen *g);
 
 /* Greedy decoding (argmax after the ban; ties -> lowest id, as torch.argmax)
  * to EOS, max_tokens or a full context. *out (malloc'd, also when empty)

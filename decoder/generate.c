@@ -1,6 +1,7 @@
 /* generate.c - greedy decoding (MODEL.md §8): the n-gram repetition guard in
  * its two official forms, argmax, EOS / length / cancel handling. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -89,6 +90,216 @@ static int bans(const dec_gen_params *p, const int32_t *seq, int n_prompt, int g
 				p->whitelist, p->n_whitelist, banned, max_banned);
 }
 
+struct dec_gen {
+	dec_ctx *c;
+	dec_gen_params p;
+	int n_prompt, limit, g;  /* g: tokens generated */
+	int32_t *seq, *banned;   /* prompt + generated; the bans' buffer */
+	int max_banned;
+	float *logits;           /* [vocab] for dec_step_greedy */
+	int32_t last;            /* the last token taken: the next step's input */
+	bool done, eos;
+	ocr2_status st;
+	char msg[256];           /* st's message */
+};
+
+void dec_gen_free(dec_gen *g)
+{
+	if (!g)
+		return;
+	free(g->seq);
+	free(g->banned);
+	free(g->logits);
+	free(g);
+}
+
+/* Ends g with status st and the thread's last message. */
+static ocr2_status gen_fail(dec_gen *g, ocr2_status st)
+{
+	g->st = st;
+	g->done = true;
+	snprintf(g->msg, sizeof g->msg, "%s", ocr2_errmsg());
+	return st;
+}
+
+/* Takes the chosen token t: EOS ends it (not kept), else t is kept and
+ * reported, and the limit may end it. */
+static void take(dec_gen *g, int32_t t)
+{
+	if (t == dec_eos(g->c)) {
+		g->eos = g->done = true;
+		return;
+	}
+	g->seq[g->n_prompt + g->g++] = t;
+	g->last = t;
+	if (g->p.on_token)
+		g->p.on_token(g->p.user, t, g->g);
+	if (g->g == g->limit)
+		g->done = true;
+}
+
+static bool cancelled(dec_gen *g)
+{
+	if (!g->p.cancel || !*g->p.cancel)
+		return false;
+	gen_fail(g, ocr2_fail(OCR2_ERR_INTERRUPTED, "decoder: cancelled"));
+	return true;
+}
+
+/* The bans before the next token. */
+static int next_bans(dec_gen *g)
+{
+	return bans(&g->p, g->seq, g->n_prompt, g->g, g->banned, g->max_banned);
+}
+
+ocr2_status dec_gen_start(dec_ctx *c, const int32_t *prompt, int n_prompt, const float *img,
+			  int n_img, const dec_gen_params *p, dec_gen **out)
+{
+	*out = NULL;
+	int V = dec_vocab(c);
+	if (n_prompt <= 0)
+		return ocr2_fail(OCR2_ERR_INVALID, "decoder: empty prompt");
+	if (p->ngram < 0 || p->ngram_window < 0)
+		return ocr2_fail(OCR2_ERR_INVALID, "decoder: negative n-gram size or window");
+	dec_gen *g = calloc(1, sizeof *g);
+	if (!g)
+		return ocr2_fail(OCR2_ERR_NOMEM, "decoder: out of memory");
+	g->c = c;
+	g->p = *p;
+	g->n_prompt = n_prompt;
+	/* vLLM: prompt + output never exceed the context (max_model_len). */
+	int room = dec_ctx_max(c) - dec_ctx_len(c) - n_prompt;
+	g->limit = p->max_tokens > 0 && p->max_tokens < room ? p->max_tokens : room;
+	if (g->limit < 0)
+		g->limit = 0;
+	size_t seq_len = (size_t)n_prompt + (size_t)g->limit;
+	g->max_banned = (int)seq_len + 1;
+	g->logits = malloc((size_t)V * sizeof *g->logits);
+	g->seq = malloc((seq_len + 1) * sizeof *g->seq);
+	g->banned = malloc((seq_len + 1) * sizeof *g->banned);
+	ocr2_status s;
+	if (!g->logits || !g->seq || !g->banned) {
+		s = ocr2_fail(OCR2_ERR_NOMEM, "decoder: out of memory");
+		goto fail;
+	}
+	memcpy(g->seq, prompt, (size_t)n_prompt * sizeof *g->seq);
+	dec_ctx_cancel(c, p->cancel);
+	if ((s = dec_prefill(c, prompt, n_prompt, img, n_img, g->logits)) != OCR2_OK)
+		goto fail;
+	if (p->first_logits)
+		memcpy(p->first_logits, g->logits, (size_t)V * sizeof *g->logits);
+	if (g->limit == 0) {
+		g->done = true;
+	} else {
+		if (p->cancel && *p->cancel) {
+			s = ocr2_fail(OCR2_ERR_INTERRUPTED, "decoder: cancelled");
+			goto fail;
+		}
+		/* the first token from the prefill's logits */
+		dec_ban(g->logits, V, g->banned, next_bans(g));
+		take(g, dec_argmax(g->logits, V));
+	}
+	*out = g;
+	return OCR2_OK;
+fail:
+	dec_gen_free(g);
+	return s;
+}
+
+bool dec_gen_done(const dec_gen *g)
+{
+	return g->done;
+}
+
+ocr2_status dec_gen_status(const dec_gen *g)
+{
+	return g->st;
+}
+
+int dec_gen_count(const dec_gen *g)
+{
+	return g->g;
+}
+
+dec_ctx *dec_gen_ctx(const dec_gen *g)
+{
+	return g->c;
+}
+
+ocr2_status dec_gen_step(dec_gen *g)
+{
+	if (g->done || cancelled(g))
+		return g->st;
+	int32_t t;
+	ocr2_status s = dec_step_greedy(g->c, g->last, g->banned, next_bans(g), g->logits, &t);
+	if (s != OCR2_OK)
+		return gen_fail(g, s);
+	take(g, t);
+	return OCR2_OK;
+}
+
+#define STEP_PIECE 256 /* rows per dec_step_batch call at most */
+
+void dec_gen_step_batch(dec_batch *b, dec_gen *const *g, int n)
+{
+	dec_gen *live[STEP_PIECE];
+	int k = 0, max = dec_batch_max(b) < STEP_PIECE ? dec_batch_max(b) : STEP_PIECE;
+	int total = 0;
+	for (int i = 0; i < n; i++)
+		total += !g[i]->done;
+	if (total == 1) { /* alone: dec_step_greedy, with lm_head's screen */
+		for (int i = 0; i < n; i++)
+			dec_gen_step(g[i]);
+		return;
+	}
+	for (int i = 0; i <= n; i++) {
+		if (i < n && !g[i]->done && !cancelled(g[i]))
+			live[k++] = g[i];
+		if (k == 0 || (k < max && i < n))
+			continue;
+		dec_ctx *ctx[STEP_PIECE];
+		int32_t ids[STEP_PIECE], next[STEP_PIECE];
+		const int32_t *banned[STEP_PIECE];
+		int nb[STEP_PIECE];
+		ocr2_status st[STEP_PIECE];
+		for (int r = 0; r < k; r++) {
+			ctx[r] = live[r]->c;
+			ids[r] = live[r]->last;
+			banned[r] = live[r]->banned;
+			nb[r] = next_bans(live[r]);
+		}
+		ocr2_status s = dec_step_batch(b, ctx, k, ids, banned, nb, next, st);
+		for (int r = 0; r < k; r++) {
+			if (s != OCR2_OK)
+				gen_fail(live[r], s);
+			else if (st[r] != OCR2_OK)
+				gen_fail(live[r], st[r]);
+			else
+				take(live[r], next[r]);
+		}
+		k = 0;
+	}
+}
+
+ocr2_status dec_gen_finish(dec_gen *g, int32_t **out, int *n_out, bool *hit_eos)
+{
+	*out = NULL;
+	*n_out = 0;
+	*hit_eos = false;
+	ocr2_status s = g->st;
+	if (s != OCR2_OK) {
+		ocr2_fail(s, "%s", g->msg); /* the caller's message is this sequence's */
+	} else if (!(*out = malloc(((size_t)g->g + 1) * sizeof **out))) {
+		s = ocr2_fail(OCR2_ERR_NOMEM, "decoder: out of memory");
+	} else {
+		memcpy(*out, g->seq + g->n_prompt, (size_t)g->g * sizeof **out);
+		*n_out = g->g;
+		*hit_eos = g->eos;
+	}
+	dec_gen_free(g);
+	return s;
+}
+
 ocr2_status dec_generate(dec_ctx *c, const int32_t *prompt, int n_prompt, const float *img,
 			 int n_img, const dec_gen_params *p, int32_t **out, int *n_out,
 			 bool *hit_eos)
@@ -96,71 +307,11 @@ ocr2_status dec_generate(dec_ctx *c, const int32_t *prompt, int n_prompt, const 
 	*out = NULL;
 	*n_out = 0;
 	*hit_eos = false;
-	int V = dec_vocab(c), eos = dec_eos(c);
-	if (n_prompt <= 0)
-		return ocr2_fail(OCR2_ERR_INVALID, "decoder: empty prompt");
-	if (p->ngram < 0 || p->ngram_window < 0)
-		return ocr2_fail(OCR2_ERR_INVALID, "decoder: negative n-gram size or window");
-	/* vLLM: prompt + output never exceed the context (max_model_len). */
-	int room = dec_ctx_max(c) - dec_ctx_len(c) - n_prompt;
-	int limit = p->max_tokens > 0 && p->max_tokens < room ? p->max_tokens : room;
-	if (limit < 0)
-		limit = 0;
-	size_t seq_len = (size_t)n_prompt + (size_t)limit;
-	float *logits = malloc((size_t)V * sizeof *logits);
-	int32_t *seq = malloc((seq_len + 1) * sizeof *seq);
-	int32_t *banned = malloc((seq_len + 1) * sizeof *banned);
-	ocr2_status s = OCR2_OK;
-	if (!logits || !seq || !banned) {
-		s = ocr2_fail(OCR2_ERR_NOMEM, "decoder: out of memory");
-		goto done;
-	}
-	memcpy(seq, prompt, (size_t)n_prompt * sizeof *seq);
-	dec_ctx_cancel(c, p->cancel);
-	if ((s = dec_prefill(c, prompt, n_prompt, img, n_img, logits)) != OCR2_OK)
-		goto done;
-	if (p->first_logits)
-		memcpy(p->first_logits, logits, (size_t)V * sizeof *logits);
-	/* the first token from the prefill's logits, each next one from
-	 * dec_step_greedy, which needs the bans before the step */
-	int g = 0;
-	int32_t t = 0;
-	if (limit > 0) {
-		if (p->cancel && *p->cancel) {
-			s = ocr2_fail(OCR2_ERR_INTERRUPTED, "decoder: cancelled");
-			goto done;
-		}
-		dec_ban(logits, V, banned, bans(p, seq, n_prompt, 0, banned, (int)seq_len + 1));
-		t = dec_argmax(logits, V);
-	}
-	while (limit > 0) {
-		if (t == eos) {
-			*hit_eos = true;
-			break;
-		}
-		seq[n_prompt + g++] = t;
-		if (p->on_token)
-			p->on_token(p->user, t, g);
-		if (g == limit)
-			break;
-		if (p->cancel && *p->cancel) {
-			s = ocr2_fail(OCR2_ERR_INTERRUPTED, "decoder: cancelled");
-			goto done;
-		}
-		int nb = bans(p, seq, n_prompt, g, banned, (int)seq_len + 1);
-		if ((s = dec_step_greedy(c, t, banned, nb, logits, &t)) != OCR2_OK)
-			goto done;
-	}
-	*out = malloc(((size_t)g + 1) * sizeof **out);
-	if (!*out) {
-		s = ocr2_fail(OCR2_ERR_NOMEM, "decoder: out of memory");
-		goto done;
-	}
-	memcpy(*out, seq + n_prompt, (size_t)g * sizeof **out);
-	*n_out = g;
-done:
-	free(logits);
-	free(seq);
-	free(banned);
-	return s;
+	dec_gen *g;
+	ocr2_status s = dec_gen_start(c, prompt, n_prompt, img, n_img, p, &g);
+	if (s != OCR2_OK)
+		return s;
+	while (!g->done)
+		dec_gen_step(g);
+	return dec_gen_finish(g, out, n_out, hit_eos);
 }

@@ -24,12 +24,16 @@ void ocr2_linear_vision(ocr2_pool *pool, const float *x, int n, int k, const ocr
 /* Same for a row range [r0, r1) of W, writing y[n, r1-r0] (experts, vocab slices). */
 void ocr2_linear_rows(ocr2_pool *pool, const float *x, int n, int k, const ocr2_tensor *w,
 		      int r0, int r1, const float *bias, float *y);
-/* Several independent y = W x products (one input row each) as ONE pool job,
- * so a decode step pays one hand-over for e.g. all its routed experts. */
+/* Several independent y = W x products as ONE pool job, so a decode step
+ * pays one hand-over for e.g. all its routed experts. A task may carry
+ * several inputs (rows > 1: the decode rows of several pages): W is then
+ * read from memory once for all of them, and each row's y is bit for bit
+ * what a task of that row alone gives (the same kernel on the same row). */
 typedef struct {
 	const ocr2_tensor *w; /* [m, k] */
-	const float *x;       /* [k] */
-	float *y;             /* [m] */
+	const float *x;       /* [rows, k] */
+	float *y;             /* [rows, m] */
+	int rows;             /* 0 counts as 1 */
 } ocr2_gemv_task;
 void ocr2_gemv_batch(ocr2_pool *pool, const ocr2_gemv_task *tasks, int n_tasks);
 /* The gate and up products of n_pairs SwiGLU blocks in one job: tasks[2i] is

@@ -36,22 +36,38 @@ typedef struct {
 
 #define GEMV_CHUNK 16 /* rows: the smallest piece a thread takes */
 
+/* Rows of W per piece when several inputs read it: about 16 KiB of weights,
+ * which the first input brings in from memory and the others find in the
+ * cache, so W is streamed once however many inputs there are. Each input's
+ * numbers are those of a call of its own: a row's dot product is the same
+ * whichever piece it lies in. */
+static int shared_piece(const ocr2_tensor *w)
+{
+	size_t row = w->shape[0] > 0 ? w->nbytes / (size_t)w->shape[0] : 1;
+	size_t rows = ((size_t)16 << 10) / (row ? row : 1);
+	return rows < 1 ? 1 : rows > 256 ? 256 : (int)rows;
+}
+
 /* Rows [a, b) of the job's range, for each of its n inputs. */
 static void gemv_range(void *arg, int64_t a64, int64_t b64)
 {
 	const lin_job *j = arg;
-	int m = j->r1 - j->r0, a = (int)a64, b = (int)b64;
-	for (int t = 0; t < j->n; t++) {
-		const float *xt = j->x + (size_t)t * j->k;
-		float *yt = j->y + (size_t)t * m;
-		if (j->xq)
-			ocr2_gemv_rows_q8x(j->w, j->xq + (size_t)t * j->k, j->xs + (size_t)t * (j->k / 32),
-					   j->k, j->r0 + a, j->r0 + b, yt + a);
-		else
-			ocr2_gemv_rows(j->w, xt, j->k, j->r0 + a, j->r0 + b, yt + a);
-		if (j->bias)
-			for (int r = a; r < b; r++)
-				yt[r] += j->bias[j->r0 + r];
+	int m = j->r1 - j->r0, piece = j->n > 1 ? shared_piece(j->w) : (int)(b64 - a64);
+	for (int a = (int)a64; a < (int)b64; a += piece) {
+		int b = a + piece < (int)b64 ? a + piece : (int)b64;
+		for (int t = 0; t < j->n; t++) {
+			const float *xt = j->x + (size_t)t * j->k;
+			float *yt = j->y + (size_t)t * m;
+			if (j->xq)
+				ocr2_gemv_rows_q8x(j->w, j->xq + (size_t)t * j->k,
+						   j->xs + (size_t)t * (j->k / 32), j->k, j->r0 + a,
+						   j->r0 + b, yt + a);
+			else
+				ocr2_gemv_rows(j->w, xt, j->k, j->r0 + a, j->r0 + b, yt + a);
+			if (j->bias)
+				for (int r = a; r < b; r++)
+					yt[r] += j->bias[j->r0 + r];
+		}
 	}
 }
 
@@ -77,19 +93,42 @@ typedef struct {
 	const int64_t *off; /* first row of each task (pair) in the joined rows */
 } batch_job;
 
+static int task_rows(const ocr2_gemv_task *t)
+{
+	return t->rows > 1 ? t->rows : 1;
+}
+
+/* Rows [r0, r1) of task ti for each of its inputs, W in shared pieces; with
+ * glu, task ti is a gate, ti + 1 its up, and the gate's y becomes
+ * silu(gate) * up. */
 static void batch_rows(const batch_job *j, int ti, int r0, int r1)
 {
 	const ocr2_gemv_task *t = &j->t[ti];
-	int k = (int)t->w->shape[1];
-	if (j->xq && j->xq[ti])
-		ocr2_gemv_rows_q8x(t->w, j->xq[ti], j->xs[ti], k, r0, r1, t->y + r0);
-	else
-		ocr2_gemv_rows(t->w, t->x, k, r0, r1, t->y + r0);
+	int k = (int)t->w->shape[1], m = (int)t->w->shape[0], n = task_rows(t);
+	int piece = n > 1 ? shared_piece(t->w) : r1 - r0;
+	for (int a = r0; a < r1; a += piece) {
+		int b = a + piece < r1 ? a + piece : r1;
+		for (int i = 0; i < (j->glu ? 2 : 1); i++) {
+			const ocr2_gemv_task *u = t + i;
+			const int16_t *xq = j->xq ? j->xq[ti + i] : NULL;
+			const float *xs = j->xq ? j->xs[ti + i] : NULL;
+			for (int r = 0; r < n; r++) {
+				float *y = u->y + (size_t)r * m;
+				if (xq)
+					ocr2_gemv_rows_q8x(u->w, xq + (size_t)r * k,
+							   xs + (size_t)r * (k / 32), k, a, b, y + a);
+				else
+					ocr2_gemv_rows(u->w, u->x + (size_t)r * k, k, a, b, y + a);
+			}
+		}
+		if (j->glu)
+			for (int r = 0; r < n; r++)
+				ocr2_silu_mul_range(t->y + (size_t)r * m, t[1].y + (size_t)r * m, a, b);
+	}
 }
 
-
 /* Rows [a, b) of all the tasks' rows joined end to end, each task's part in
- * turn; a gate and its up together, then gate = silu(gate) * up there. */
+ * turn; a gate and its up together. */
 static void batch_range(void *arg, int64_t a, int64_t b)
 {
 	const batch_job *j = arg;
@@ -100,10 +139,6 @@ static void batch_range(void *arg, int64_t a, int64_t b)
 		int64_t e = j->off[u + 1] < b ? j->off[u + 1] : b;
 		int r0 = (int)(a - j->off[u]), r1 = (int)(e - j->off[u]);
 		batch_rows(j, u * step, r0, r1);
-		if (j->glu) {
-			batch_rows(j, u * step + 1, r0, r1);
-			ocr2_silu_mul_range(j->t[u * step].y, j->t[u * step + 1].y, r0, r1);
-		}
 		a = e;
 	}
 }
@@ -118,7 +153,7 @@ static void *batch_q8x(const ocr2_gemv_task *tasks, int n_tasks, const int16_t *
 		xq[i] = NULL;
 		xs[i] = NULL;
 		if (tasks[i].w->dtype == OCR2_DT_Q8)
-			total += (int)tasks[i].w->shape[1];
+			total += (int)tasks[i].w->shape[1] * task_rows(&tasks[i]);
 	}
 	if (!total)
 		return NULL;
@@ -130,17 +165,20 @@ static void *batch_q8x(const ocr2_gemv_task *tasks, int n_tasks, const int16_t *
 	for (int i = 0; i < n_tasks; i++) {
 		if (tasks[i].w->dtype != OCR2_DT_Q8)
 			continue;
-		int k = (int)tasks[i].w->shape[1];
+		int k = (int)tasks[i].w->shape[1], rows = task_rows(&tasks[i]);
 		for (int p = 0; p < i && !xq[i]; p++)
-			if (xq[p] && tasks[p].x == tasks[i].x && tasks[p].w->shape[1] == k) {
+			if (xq[p] && tasks[p].x == tasks[i].x && tasks[p].w->shape[1] == k &&
+			    task_rows(&tasks[p]) == rows) {
 				xq[i] = xq[p];
 				xs[i] = xs[p];
 			}
 		if (!xq[i]) {
-			ocr2_q8x_quantize(tasks[i].x, k, q + n, s + n / 32);
+			for (int r = 0; r < rows; r++)
+				ocr2_q8x_quantize(tasks[i].x + (size_t)r * k, k, q + n + r * k,
+						  s + (n + r * k) / 32);
 			xq[i] = q + n;
 			xs[i] = s + n / 32;
-			n += k;
+			n += k * rows;
 		}
 	}
 	return buf;

@@ -150,7 +150,7 @@ static void test_q8x(int m, int k)
 	ocr2_gemv_rows(&t, x, k, 0, m, y[1]);
 	ocr2_pool *pool = ocr2_pool_new(2);
 	ocr2_linear(pool, x, 1, k, &t, NULL, y[2]);
-	ocr2_gemv_task task = {&t, x, y[3]};
+	ocr2_gemv_task task = {&t, x, y[3], 1};
 	ocr2_gemv_batch(pool, &task, 1);
 	for (int i = 0; i < 5; i++)
 		memcpy(xs5 + (size_t)i * k, x, (size_t)k * 4);
@@ -315,8 +315,8 @@ static void test_glu(void)
 	}
 	ocr2_gemv_task t0[2 * PAIRS], t1[2 * PAIRS];
 	for (int i = 0; i < 2 * PAIRS; i++) {
-		t0[i] = (ocr2_gemv_task){&w[i], x[(i / 2) % 2], y0[i]};
-		t1[i] = (ocr2_gemv_task){&w[i], x[(i / 2) % 2], y1[i]};
+		t0[i] = (ocr2_gemv_task){&w[i], x[(i / 2) % 2], y0[i], 1};
+		t1[i] = (ocr2_gemv_task){&w[i], x[(i / 2) % 2], y1[i], 1};
 	}
 	int threads[] = {1, 2, 3};
 	for (int ti = 0; ti < 3; ti++) {
