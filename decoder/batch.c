@@ -298,7 +298,8 @@ ocr2_status dec_step_batch(dec_batch *b, dec_ctx *const *ctx, int n, const int32
 	ocr2_gemv_task lm = {m->lm_head, s->xn, b->logits, k};
 	ocr2_gemv_batch(b->pool, &lm, 1);
 	for (int r = 0; r < k; r++) {
-		int i = at[r], nbi = nb ? nb[i] : 0;
+		int i = at[r], nbi = nb && banned ? nb[i] : 0;
+		const int32_t *ban = nbi ? banned[i] : NULL;
 		float *lg = b->logits + (size_t)r * V;
 		/* the ban goes on the logits, which then get their banned entries
 		 * back: dec_batch_logits shows the product as computed */
@@ -312,12 +313,12 @@ ocr2_status dec_step_batch(dec_batch *b, dec_ctx *const *ctx, int n, const int32
 			b->keep_cap = nbi;
 		}
 		for (int q = 0; q < nbi; q++)
-			b->keep[q] = banned[i][q] >= 0 && banned[i][q] < V ? lg[banned[i][q]] : 0;
-		dec_ban(lg, V, banned[i], nbi);
+			b->keep[q] = ban[q] >= 0 && ban[q] < V ? lg[ban[q]] : 0;
+		dec_ban(lg, V, ban, nbi);
 		next[i] = dec_argmax(lg, V);
 		for (int q = nbi - 1; q >= 0; q--) /* backwards: a repeated id gets its first value */
-			if (banned[i][q] >= 0 && banned[i][q] < V)
-				lg[banned[i][q]] = b->keep[q];
+			if (ban[q] >= 0 && ban[q] < V)
+				lg[ban[q]] = b->keep[q];
 	}
 	return OCR2_OK;
 }

@@ -246,6 +246,18 @@ ocr2_status dec_reserve(dec_ctx *c, int n)
 	return OCR2_OK;
 }
 
+/* The rows of scratch moe_one_row needs (K routed + shared experts' rows in
+ * g, u and eout): reserved from the start, so that every decode step takes
+ * that path whatever the prompt's length, with the same arithmetic. */
+static int one_row_cap(const dec_model *m)
+{
+	const ocr2_config *cf = &m->cfg;
+	int K = cf->n_experts_per_tok, I = cf->moe_intermediate;
+	int Is = cf->moe_intermediate * cf->n_shared_experts, fm = m->ffn_max > 0 ? m->ffn_max : 1;
+	int need = K + 1, by_ffn = (K * I + Is + fm - 1) / fm;
+	return need > by_ffn ? need : by_ffn;
+}
+
 ocr2_status dec_ctx_new(const dec_model *m, int max_ctx, ocr2_pool *pool, dec_ctx **out)
 {
 	*out = NULL;
@@ -272,7 +284,7 @@ ocr2_status dec_ctx_new(const dec_model *m, int max_ctx, ocr2_pool *pool, dec_ct
 		s = ocr2_fail(OCR2_ERR_NOMEM, "decoder: out of memory for a %d-position KV cache",
 			      max_ctx);
 	else
-		s = dec_reserve(c, 1);
+		s = dec_reserve(c, one_row_cap(m));
 	if (s != OCR2_OK) {
 		dec_ctx_free(c);
 		return s;
@@ -445,9 +457,9 @@ static bool moe_one_row(dec_ctx *c, const dec_layer *L)
 	const ocr2_config *cf = &c->m->cfg;
 	int H = cf->hidden, K = cf->n_experts_per_tok, I = cf->moe_intermediate;
 	int Is = L->sh_gate ? (int)L->sh_gate->shape[0] : 0;
-	if (K > 32 || (size_t)c->cap * c->m->ffn_max < (size_t)K * I + Is || c->cap < K + 1)
+	if (K > 64 || (size_t)c->cap * c->m->ffn_max < (size_t)K * I + Is || c->cap < K + 1)
 		return false;
-	ocr2_gemv_task t[2 * 32 + 2];
+	ocr2_gemv_task t[2 * 64 + 2];
 	int n = 0;
 	for (int j = 0; j < K; j++) {
 		int e = c->top[j];
@@ -466,7 +478,7 @@ static bool moe_one_row(dec_ctx *c, const dec_layer *L)
 	if (Is)
 		t[n++] = (ocr2_gemv_task){L->sh_down, c->g + (size_t)K * I, c->eout + (size_t)K * H, 1};
 	ocr2_gemv_batch(c->pool, t, n);
-	const float *out[32];
+	const float *out[64];
 	for (int j = 0; j < K; j++)
 		out[j] = c->eout + (size_t)j * H;
 	dec_moe_sum(cf, c->top, c->topw, out, Is ? c->eout + (size_t)K * H : NULL, c->tmp);
