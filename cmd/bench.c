@@ -199,12 +199,94 @@ static int time_view(enc_model *enc, ocr2_pool *pool, const ocr2_config *c, int 
 	return ok;
 }
 
-enum { OPT_IMAGES = 256, OPT_DECODE_TOKENS, OPT_REPS, OPT_NO_ENCODER };
+/* ---- several sequences decoded together ------------------------------------ */
+
+/* Times n_dec steps of b sequences together, each a copy of the prefilled
+ * cache src fed its own random ids (as b pages after their prompts: the
+ * rows route to different experts); b == 1 is the one-sequence step with
+ * lm_head's screen, as a scan of one page at a time decodes. Returns the
+ * aggregate tokens/s, 0 on failure (reported). */
+static double time_batch(dec_model *dec, ocr2_pool *pool, const ocr2_config *cfg,
+			 const dec_ctx *src, int n_ctx, int n_dec, int b, dec_ctx **ctx)
+{
+	dec_batch *bt = NULL;
+	int32_t *ids = malloc((size_t)b * sizeof *ids), *next = malloc((size_t)b * sizeof *next);
+	ocr2_status *st = malloc((size_t)b * sizeof *st);
+	float *logits = malloc((size_t)cfg->vocab * sizeof *logits);
+	double tps = 0, t = 0;
+	if (!ids || !next || !st || !logits || dec_batch_new(dec, b, pool, &bt) != OCR2_OK)
+		goto out;
+	for (int i = 0; i < b; i++)
+		if ((!ctx[i] && dec_ctx_new(dec, n_ctx, pool, &ctx[i]) != OCR2_OK) ||
+		    dec_ctx_copy(ctx[i], src, n_ctx - n_dec - 1) != OCR2_OK)
+			goto out;
+	for (int s = 0; s < n_dec; s++) {
+		for (int i = 0; i < b; i++)
+			ids[i] = (int32_t)((frand() * 0.5f + 0.5f) * (cfg->vocab - 1));
+		double t0 = ocr2_now();
+		ocr2_status r = b == 1 ? dec_step_greedy(ctx[0], ids[0], NULL, 0, logits, next)
+				       : dec_step_batch(bt, ctx, b, ids, NULL, NULL, next, st);
+		t += ocr2_now() - t0;
+		if (r != OCR2_OK || (b > 1 && st[0] != OCR2_OK))
+			goto out;
+	}
+	tps = (double)b * n_dec / t;
+out:
+	if (tps == 0)
+		cli_error("bench", "batch of %d: %s", b, ocr2_errmsg());
+	dec_batch_free(bt);
+	free(ids);
+	free(next);
+	free(st);
+	free(logits);
+	return tps;
+}
+
+/* The --batch table: 1, 2, 4, ... and n sequences together. page_enc: the
+ * encoder's seconds for an A4 page (NAN: not timed). */
+static bool bench_batch(dec_model *dec, ocr2_pool *pool, const ocr2_config *cfg,
+			const dec_ctx *src, int n_ids, int n_dec, int n, double page_enc,
+			double t_prefill)
+{
+	dec_ctx **ctx = calloc((size_t)n, sizeof *ctx);
+	bool ok = ctx != NULL;
+	double one = 0;
+	printf("batch        %d steps each, sequences after a %d-token prompt (its cache copied), "
+	       "fed random ids\n", n_dec, n_ids);
+	for (int b = 1; ok; b = b * 2 > n && b < n ? n : b * 2) {
+		double tps = time_batch(dec, pool, cfg, src, n_ids + n_dec + 1, n_dec, b, ctx);
+		if (tps == 0) {
+			ok = false;
+			break;
+		}
+		if (b == 1)
+			one = tps;
+		/* an A4 page: the encoder and the prefill alone, then 1000 tokens
+		 * at the batch's per-page share of the rate */
+		double page = page_enc + t_prefill + 1000.0 / tps;
+		printf("batch %-6d %.2f tokens/s together (%.2fx one), %.2f per sequence, peak RSS %.0f MB",
+		       b, tps, tps / one, tps / b, peak_rss_mb());
+		if (!isnan(page_enc))
+			printf(", %.0f A4 pages/hour", 3600.0 / page);
+		printf("\n");
+		printf("bench-batch: batch=%d decode_tps=%.3f ratio=%.3f peak_rss_mb=%.0f "
+		       "pages_per_hour=%.1f\n",
+		       b, tps, tps / one, peak_rss_mb(), isnan(page_enc) ? 0.0 : 3600.0 / page);
+		if (b >= n)
+			break;
+	}
+	for (int i = 0; ctx && i < n; i++)
+		dec_ctx_free(ctx[i]);
+	free(ctx);
+	return ok;
+}
+
+enum { OPT_IMAGES = 256, OPT_DECODE_TOKENS, OPT_REPS, OPT_NO_ENCODER, OPT_BATCH };
 
 const cli_cmd cli_bench = {
 	.name = "bench",
 	.synopsis = "[-m DIR|NAME] [-t N] [--images N] [--decode-tokens N] [--reps N]\n"
-		    "[--no-encoder]",
+		    "[--no-encoder] [--batch N]",
 	.about = "Times one model directory: load, encoder per 1024 view and 768 crop, prefill\n"
 		 "and decode, peak RSS, and decode as a fraction of the memory-bandwidth bound\n"
 		 "(active weight bytes per token / measured triad bandwidth). Prints a table\n"
@@ -221,6 +303,10 @@ const cli_cmd cli_bench = {
 		{"reps", OPT_REPS, "N", ARG_INT, .range = &RANGE_REPS,
 		 .help = "encoder repetitions, best taken (default 1)"},
 		{"no-encoder", OPT_NO_ENCODER, NULL, ARG_NONE, .help = "skip the encoder timings"},
+		{"batch", OPT_BATCH, "N", ARG_INT, .range = &RANGE_BATCH,
+		 .help = "also time N sequences decoded together (1, 2, 4, ... N\n"
+			 "of them), each after the prompt: aggregate tokens/s, peak\n"
+			 "RSS and pages per hour"},
 		CLI_OPT_HELP,
 		CLI_OPT_END,
 	},
@@ -230,7 +316,7 @@ const cli_cmd cli_bench = {
 int cmd_bench(int argc, char **argv)
 {
 	const char *model = NULL;
-	int threads = 0, n_img = 1121, n_dec = 32, reps = 1, no_enc = 0, c;
+	int threads = 0, n_img = 1121, n_dec = 32, reps = 1, no_enc = 0, batch = 0, c;
 	cli_parser cp;
 	cli_begin(&cp, &cli_bench, argc, argv);
 	while ((c = cli_next(&cp)) > 0) {
@@ -241,6 +327,7 @@ int cmd_bench(int argc, char **argv)
 		case OPT_DECODE_TOKENS: n_dec = (int)cp.n; break;
 		case OPT_REPS: reps = (int)cp.n; break;
 		case OPT_NO_ENCODER: no_enc = 1; break;
+		case OPT_BATCH: batch = (int)cp.n; break;
 		}
 	}
 	if (c < 0)
@@ -375,6 +462,9 @@ int cmd_bench(int argc, char **argv)
 	       "fraction=%.4f peak_rss_mb=%.0f enc_bf16=%d read_gbs=%.2f lm_head_mb=%.2f\n",
 	       nt, t_load, enc1024, enc768, n_ids, n_ids / t_prefill, tps, bytes / 1e6, bw, bound,
 	       tps / bound, peak_rss_mb(), ocr2_gemm_bf16_enabled() ? 1 : 0, rd, lm_read / 1e6);
+	if (batch > 0 && !bench_batch(dec, pool, cfg, ctx, n_ids, n_dec, batch, no_enc ? NAN :
+				      enc1024 + 6 * enc768, t_prefill))
+		rc = EXIT_PARTIAL;
 out:
 	dec_ctx_free(ctx);
 	free(ids);

@@ -12,6 +12,7 @@
 const cli_range RANGE_DPI = {1, 2400};
 const cli_range RANGE_THREADS = {0, 4096};
 const cli_range RANGE_TOKENS = {1, 1 << 20};
+const cli_range RANGE_BATCH = {0, 256};
 const cli_range RANGE_NGRAM = {0, 1 << 20};
 const cli_range RANGE_REPS = {1, 1000};
 const cli_range RANGE_IMAGE_ROWS = {0, 1 << 16};

@@ -34,6 +34,7 @@ typedef struct {
 extern const cli_range RANGE_DPI;        /* raster resolution, dots per inch */
 extern const cli_range RANGE_THREADS;    /* threads; 0 = the CPUs this process may use */
 extern const cli_range RANGE_TOKENS;     /* tokens per page */
+extern const cli_range RANGE_BATCH;      /* pages decoded together */
 extern const cli_range RANGE_NGRAM;      /* repetition guard sizes; 0 = off */
 extern const cli_range RANGE_REPS;       /* repetitions of a timing */
 extern const cli_range RANGE_IMAGE_ROWS; /* image embeddings in a prompt */

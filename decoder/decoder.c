@@ -318,6 +318,23 @@ void dec_ctx_trace(dec_ctx *c, dec_trace_fn fn, void *user)
 	c->trace_user = user;
 }
 
+ocr2_status dec_ctx_copy(dec_ctx *dst, const dec_ctx *src, int len)
+{
+	const dec_model *m = src->m;
+	if (dst->m != m || len < 0 || len > src->len || dst->max_ctx < len)
+		return ocr2_fail(OCR2_ERR_INVALID, "decoder: cannot copy %d positions of a cache", len);
+	size_t hd = (size_t)m->cfg.head_dim, n = (size_t)len * hd * sizeof(float);
+	for (int l = 0; l < m->cfg.n_layers; l++)
+		for (int h = 0; h < m->cfg.n_kv_heads; h++) {
+			size_t a = (size_t)l * dst->max_ctx * m->kv_dim + (size_t)h * dst->max_ctx * hd;
+			size_t b = (size_t)l * src->max_ctx * m->kv_dim + (size_t)h * src->max_ctx * hd;
+			memcpy(dst->kc + a, src->kc + b, n);
+			memcpy(dst->vc + a, src->vc + b, n);
+		}
+	dst->len = len;
+	return OCR2_OK;
+}
+
 int dec_ctx_len(const dec_ctx *c)
 {
 	return c->len;

@@ -35,6 +35,9 @@ void dec_ctx_profile(dec_ctx *c, double *sec);
 typedef void (*dec_trace_fn)(void *user, int layer, const float *x, int n, int hidden);
 void dec_ctx_trace(dec_ctx *c, dec_trace_fn fn, void *user);
 int dec_ctx_len(const dec_ctx *c);  /* positions in the cache */
+/* dst's cache becomes a copy of src's first len positions (same model):
+ * for ocr2 bench, which times several sequences after one prefill. */
+ocr2_status dec_ctx_copy(dec_ctx *dst, const dec_ctx *src, int len);
 int dec_ctx_max(const dec_ctx *c);  /* max_ctx */
 int dec_vocab(const dec_ctx *c);    /* length of a logits vector */
 int dec_eos(const dec_ctx *c);      /* config eos_token_id */

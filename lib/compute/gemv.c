@@ -262,20 +262,10 @@ AVX512 static void gemv_q8_avx512(const ocr2_tensor *w, const int16_t *xq, const
  * weights prefetched ahead. The tail past the last full vector is summed
  * in the portable order. */
 #if HAVE_X86
-#define AVX2 __attribute__((target("avx2,fma,f16c")))
-
 AVX2 static inline __m256 bf16x8(const uint16_t *p)
 {
 	__m128i h = _mm_loadu_si128((const __m128i *)p);
 	return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
-}
-
-AVX2 static inline float hsum8(__m256 v)
-{
-	__m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-	s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-	s = _mm_add_ss(s, _mm_movehdup_ps(s));
-	return _mm_cvtss_f32(s);
 }
 
 AVX2 static void gemv_bf16_avx2(const ocr2_tensor *w, const float *x, int k, int r0, int r1,

@@ -225,3 +225,55 @@ int ocr2_ncpu(void)
 	cached = n > 0 ? n : 1;
 	return cached;
 }
+
+/* Bytes a cgroup v2 memory limit still allows the process's cgroup and its
+ * parents (memory.max - memory.current, the least on the way up); 0 for no
+ * limit or an unreadable one. */
+static uint64_t cgroup_mem_room(void)
+{
+	char *text = read_small("/proc/self/cgroup");
+	if (!text)
+		return 0;
+	char *cg = strstr(text, "0::");
+	uint64_t best = 0;
+	if (cg && (cg == text || cg[-1] == '\n')) {
+		cg += 3;
+		cg[strcspn(cg, "\n")] = 0;
+		char dir[2048], path[4096];
+		snprintf(dir, sizeof dir, "%s", cg);
+		for (;;) {
+			snprintf(path, sizeof path, "/sys/fs/cgroup%s/memory.max", dir);
+			char *mx = read_small(path);
+			snprintf(path, sizeof path, "/sys/fs/cgroup%s/memory.current", dir);
+			char *cur = read_small(path);
+			unsigned long long m, c;
+			if (mx && cur && sscanf(mx, "%llu", &m) == 1 && sscanf(cur, "%llu", &c) == 1) {
+				uint64_t room = m > c ? m - c : 1;
+				if (best == 0 || room < best)
+					best = room;
+			}
+			free(mx);
+			free(cur);
+			char *sl = strrchr(dir, '/');
+			if (!sl || sl == dir)
+				break;
+			*sl = 0;
+		}
+	}
+	free(text);
+	return best;
+}
+
+uint64_t ocr2_mem_available(void)
+{
+	char *text = read_small("/proc/meminfo");
+	unsigned long long kb = 0;
+	const char *at = text ? strstr(text, "MemAvailable:") : NULL;
+	if (!at || sscanf(at, "MemAvailable: %llu kB", &kb) != 1)
+		kb = 0;
+	free(text);
+	uint64_t avail = (uint64_t)kb * 1024, room = cgroup_mem_room();
+	if (room && (!avail || room < avail))
+		avail = room;
+	return avail;
+}

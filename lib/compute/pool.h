@@ -38,6 +38,11 @@ int ocr2_cpu_quota_parse(const char *text, bool v1);
  * (/proc/self/cgroup's format) under the cgroup mount root; 0 for none. */
 int ocr2_cgroup_cpus(const char *proc_cgroup, const char *root);
 
+/* Bytes of memory the process may still take: MemAvailable, lowered to
+ * what a cgroup v2 memory limit leaves (memory.max - memory.current, the
+ * least on the way up); 0 when unknown. */
+uint64_t ocr2_mem_available(void);
+
 /* ocr2_pool_run for items that call sgemm themselves (attention heads, the
  * experts of prefill): OpenBLAS runs single-threaded meanwhile, as its own
  * threads contend with the pool's (measured 3.4x slower on 2 cores), then is

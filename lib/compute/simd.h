@@ -1,6 +1,7 @@
-/* simd.h - the AVX-512 pieces several compute files inline: the target
- * attribute, the weight-stream prefetch, bf16 widening and exp(-x). Private
- * to lib/compute/; every caller checks ocr2_have_avx512() before using them. */
+/* simd.h - the SIMD pieces several compute files inline: the target
+ * attributes, the weight-stream prefetch, bf16 widening, exp(-x) and the
+ * AVX2 horizontal sum. Private to lib/compute/; every caller checks
+ * ocr2_have_avx512() or ocr2_have_avx2() before using them. */
 #ifndef OCR2_COMPUTE_SIMD_H
 #define OCR2_COMPUTE_SIMD_H
 
@@ -16,6 +17,16 @@
 
 #if HAVE_X86
 #define AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,fma")))
+#define AVX2 __attribute__((target("avx2,fma,f16c")))
+
+/* The sum of v's 8 lanes: halves added, then pairs, then the last two. */
+AVX2 static inline float hsum8(__m256 v)
+{
+	__m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+	s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+	s = _mm_add_ss(s, _mm_movehdup_ps(s));
+	return _mm_cvtss_f32(s);
+}
 
 /* The weight kernels below ask for the rows PREFETCH_AHEAD bytes ahead of the
  * one they read: the hardware prefetchers alone keep too few misses in flight

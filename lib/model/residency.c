@@ -28,21 +28,6 @@
 #define MADV_POPULATE_READ 22
 #endif
 
-/* kB of MemAvailable from /proc/meminfo; 0 when unknown. */
-static uint64_t mem_available_kb(void)
-{
-	FILE *f = fopen("/proc/meminfo", "r");
-	if (!f)
-		return 0;
-	char line[256];
-	unsigned long long kb = 0;
-	while (fgets(line, sizeof line, f))
-		if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1)
-			break;
-	fclose(f);
-	return kb;
-}
-
 /* Transparent huge pages for madvise'd memory: "[always]" or "[madvise]". */
 static bool thp_usable(void)
 {
@@ -285,7 +270,7 @@ static ocr2_status copy_all(ocr2_weights *w, ocr2_pool *pool, volatile int *canc
 	uint64_t total = 0;
 	for (int i = 0; i < w->n_files; i++)
 		total += w->files[i].size;
-	uint64_t avail = mem_available_kb();
+	uint64_t avail = ocr2_mem_available() / 1024; /* kB */
 	if (avail && total / 1024 > avail / 4 * 3)
 		return ocr2_fail(OCR2_ERR_NOMEM,
 				 "%s: OCR2_WEIGHTS=copy: the weights (%llu MB) do not fit in 3/4 of "

@@ -239,79 +239,129 @@ static ocr2_status write_dump(const char *dir, const float *emb, int n_emb, int 
 	return write_raw(dir, "dump.json", js, (size_t)jl);
 }
 
-typedef struct {
-	const ocr2_recognize_params *rp;
-	double t_first;
-} gen_user;
+/* One page between its start (encoder, prompt, prefill, first token) and its
+ * end (the text): what ocr2_recognize runs in one go and a batch
+ * (lib/pipeline/batch.c) runs with other pages' steps in between. Never
+ * moves once made: the generation's parameters point into it. */
+struct ocr2_page_run {
+	ocr2_pipeline *p;
+	ocr2_recognize_params rp;
+	float *emb, *logits;
+	int32_t *ids;
+	int n_emb, n_ids;
+	dec_ctx *ctx;
+	dec_gen *gen;
+	int32_t white[2];
+	dec_gen_params gp;
+	double t0, t1, t_first; /* start, encoder done, first token */
+	double t_encode;
+};
+
+void ocr2_page_run_free(ocr2_page_run *pr)
+{
+	if (!pr)
+		return;
+	dec_gen_free(pr->gen);
+	dec_ctx_free(pr->ctx);
+	free(pr->emb);
+	free(pr->ids);
+	free(pr->logits);
+	free(pr);
+}
 
 static void on_token(void *user, int32_t id, int n)
 {
-	gen_user *u = user;
+	ocr2_page_run *pr = user;
 	(void)id;
 	if (n == 1)
-		u->t_first = ocr2_now();
-	if (u->rp->on_token)
-		u->rp->on_token(u->rp->user, n);
+		pr->t_first = ocr2_now();
+	if (pr->rp.on_token)
+		pr->rp.on_token(pr->rp.user, n);
 }
 
-ocr2_status ocr2_pipeline_recognize(ocr2_pipeline *p, const ocr2_image *img,
-				    const ocr2_recognize_params *rp, ocr2_result *r)
+ocr2_status ocr2_page_start(ocr2_pipeline *p, const ocr2_image *img,
+			    const ocr2_recognize_params *rp, ocr2_page_run **out)
 {
-	memset(r, 0, sizeof *r);
-	float *emb = NULL, *logits = NULL;
-	int32_t *ids = NULL, *out = NULL;
-	int n_emb = 0, n_ids = 0, n_out = 0;
-	dec_ctx *ctx = NULL;
-	char *text = NULL;
-	size_t text_len = 0;
+	*out = NULL;
+	ocr2_page_run *pr = calloc(1, sizeof *pr);
+	if (!pr)
+		return ocr2_fail(OCR2_ERR_NOMEM, "out of memory");
+	pr->p = p;
+	pr->rp = *rp;
 	ocr2_status st;
-	double t0 = ocr2_now();
+	pr->t0 = ocr2_now();
 	p->enc->cancel = rp->cancel;
-	st = enc_image(p->enc, p->pool, img, rp->no_crop != 0, &emb, &n_emb);
+	st = enc_image(p->enc, p->pool, img, rp->no_crop != 0, &pr->emb, &pr->n_emb);
 	p->enc->cancel = NULL;
 	if (st)
-		goto out;
-	double t1 = ocr2_now();
-	r->t_encode = t1 - t0;
-	if ((st = build_prompt(p, rp->prompt ? rp->prompt : OCR2_PROMPT_DOCUMENT, n_emb, &ids, &n_ids)))
-		goto out;
+		goto fail;
+	pr->t1 = ocr2_now();
+	pr->t_encode = pr->t1 - pr->t0;
+	if ((st = build_prompt(p, rp->prompt ? rp->prompt : OCR2_PROMPT_DOCUMENT, pr->n_emb,
+			       &pr->ids, &pr->n_ids)))
+		goto fail;
 	int max_ctx = p->cfg.max_pos;
-	if (n_ids >= max_ctx) {
-		st = ocr2_fail(OCR2_ERR_INVALID, "the prompt has %d tokens, the context %d", n_ids,
-			       max_ctx);
-		goto out;
+	if (pr->n_ids >= max_ctx) {
+		st = ocr2_fail(OCR2_ERR_INVALID, "the prompt has %d tokens, the context %d",
+			       pr->n_ids, max_ctx);
+		goto fail;
 	}
 	int max_new = rp->max_tokens > 0 ? rp->max_tokens : 8192;
-	if (max_new > max_ctx - n_ids)
-		max_new = max_ctx - n_ids; /* vLLM: max_model_len bounds prompt + output */
-	if ((st = dec_ctx_new(p->dec, n_ids + max_new, p->pool, &ctx)))
-		goto out;
-	if (rp->dump_dir && !(logits = malloc((size_t)p->cfg.vocab * sizeof *logits))) {
+	if (max_new > max_ctx - pr->n_ids)
+		max_new = max_ctx - pr->n_ids; /* vLLM: max_model_len bounds prompt + output */
+	if ((st = dec_ctx_new(p->dec, pr->n_ids + max_new, p->pool, &pr->ctx)))
+		goto fail;
+	if (rp->dump_dir && !(pr->logits = malloc((size_t)p->cfg.vocab * sizeof *pr->logits))) {
 		st = ocr2_fail(OCR2_ERR_NOMEM, "out of memory");
-		goto out;
+		goto fail;
 	}
-	int32_t white[2] = {p->td, p->td_close};
-	gen_user gu = {rp, 0};
-	dec_gen_params gp = {
+	pr->white[0] = p->td;
+	pr->white[1] = p->td_close;
+	pr->gp = (dec_gen_params){
 		.max_tokens = max_new,
 		.ngram = rp->ngram,
 		.ngram_window = rp->ngram_window,
 		.whole_sequence = rp->ngram > 0 && rp->ngram_window == 0,
-		.whitelist = white,
+		.whitelist = pr->white,
 		.n_whitelist = 2,
 		.cancel = rp->cancel,
 		.on_token = on_token,
-		.user = &gu,
-		.first_logits = logits,
+		.user = pr,
+		.first_logits = pr->logits,
 	};
+	if ((st = dec_gen_start(pr->ctx, pr->ids, pr->n_ids, pr->emb, pr->n_emb, &pr->gp,
+				&pr->gen)))
+		goto fail;
+	*out = pr;
+	return OCR2_OK;
+fail:
+	ocr2_page_run_free(pr);
+	return st;
+}
+
+struct dec_gen *ocr2_page_gen(ocr2_page_run *pr)
+{
+	return pr->gen;
+}
+
+ocr2_status ocr2_page_finish(ocr2_page_run *pr, ocr2_result *r)
+{
+	memset(r, 0, sizeof *r);
+	ocr2_pipeline *p = pr->p;
+	int32_t *out = NULL;
+	int n_out = 0;
 	bool eos = false;
-	st = dec_generate(ctx, ids, n_ids, emb, n_emb, &gp, &out, &n_out, &eos);
+	char *text = NULL;
+	size_t text_len = 0;
+	ocr2_status st = dec_gen_finish(pr->gen, &out, &n_out, &eos);
+	pr->gen = NULL;
 	double t2 = ocr2_now();
 	if (st)
 		goto out;
+	r->t_encode = pr->t_encode;
 	/* prefill ends when the first token is chosen */
-	r->t_prefill = (gu.t_first > 0 ? gu.t_first : t2) - t1;
-	r->t_decode = t2 - t1 - r->t_prefill;
+	r->t_prefill = (pr->t_first > 0 ? pr->t_first : t2) - pr->t1;
+	r->t_decode = t2 - pr->t1 - r->t_prefill;
 	if ((st = ocr2_tokenizer_decode(p->tok, out, n_out, &text, &text_len)))
 		goto out;
 	r->text = text;
@@ -319,21 +369,29 @@ ocr2_status ocr2_pipeline_recognize(ocr2_pipeline *p, const ocr2_image *img,
 	r->tokens = out;
 	out = NULL;
 	r->n_tokens = n_out;
-	r->n_prompt = n_ids;
+	r->n_prompt = pr->n_ids;
 	r->status = eos ? OCR2_PAGE_OK : OCR2_PAGE_TRUNCATED;
-	if (rp->dump_dir &&
-	    (st = write_dump(rp->dump_dir, emb, n_emb, p->cfg.hidden, logits, p->cfg.vocab, r))) {
+	if (pr->rp.dump_dir && (st = write_dump(pr->rp.dump_dir, pr->emb, pr->n_emb, p->cfg.hidden,
+						pr->logits, p->cfg.vocab, r)))
 		ocr2_result_free(r);
-		goto out;
-	}
 out:
-	dec_ctx_free(ctx);
-	free(emb);
-	free(ids);
+	ocr2_page_run_free(pr);
 	free(out);
 	free(text);
-	free(logits);
 	return st;
+}
+
+ocr2_status ocr2_pipeline_recognize(ocr2_pipeline *p, const ocr2_image *img,
+				    const ocr2_recognize_params *rp, ocr2_result *r)
+{
+	memset(r, 0, sizeof *r);
+	ocr2_page_run *pr;
+	ocr2_status st = ocr2_page_start(p, img, rp, &pr);
+	if (st)
+		return st;
+	while (!dec_gen_done(pr->gen))
+		dec_gen_step(pr->gen);
+	return ocr2_page_finish(pr, r);
 }
 
 /* ---- the public interface (ocr2.h) ---------------------------------------- */

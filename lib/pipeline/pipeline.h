@@ -18,6 +18,19 @@ void ocr2_pipeline_free(ocr2_pipeline *p);
 ocr2_status ocr2_pipeline_recognize(ocr2_pipeline *p, const ocr2_image *img,
 				    const ocr2_recognize_params *rp, ocr2_result *r);
 const ocr2_config *ocr2_pipeline_config(const ocr2_pipeline *p);
+
+/* One page in two halves, for batches (lib/pipeline/batch.c): _start runs
+ * the encoder, builds the prompt, prefills and takes the first token;
+ * the page's generation (decoder.h's dec_gen) is then stepped, alone or
+ * with others; _finish turns it into the result as ocr2_recognize does
+ * (dump included) and frees pr. ocr2_pipeline_recognize is the two with
+ * dec_gen_step between them. rp is copied; what it points to must outlive pr. */
+typedef struct ocr2_page_run ocr2_page_run;
+ocr2_status ocr2_page_start(ocr2_pipeline *p, const ocr2_image *img,
+			    const ocr2_recognize_params *rp, ocr2_page_run **out);
+struct dec_gen *ocr2_page_gen(ocr2_page_run *pr);
+ocr2_status ocr2_page_finish(ocr2_page_run *pr, ocr2_result *r);
+void ocr2_page_run_free(ocr2_page_run *pr);
 struct enc_model;
 struct dec_model;
 /* For ocr2 bench: the pieces inside. */

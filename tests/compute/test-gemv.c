@@ -413,7 +413,7 @@ int main(void)
 	int qks[] = {32, 64, 96, 896, 1280, 6848, 8192 + 32};
 	for (size_t i = 0; i < sizeof qks / sizeof *qks; i++)
 		test_q8x(45, qks[i]);
-	/* one attention row: the SIMD kernel (hd % 16 == 0) against the plain loop,
+	/* one attention row: the SIMD kernel (AVX-512: hd % 16 == 0, AVX2: hd % 8) against the plain loop,
 	 * head sizes on both sides of its 128-column pass, odd key counts */
 	int hds[] = {8, 16, 48, 64, 128, 144, 256};
 	int nks[] = {1, 2, 17, 300, 1131};
