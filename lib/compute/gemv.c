@@ -357,59 +357,85 @@ AVX2 static void q8x_quantize_avx2(const float *x, int k, int16_t *q, float *s)
 	}
 }
 
-/* One block: two halves of 16 int8 weights widened to int16 and multiplied
- * by x's int16 in pairs (vpmaddwd); the two halves' int32 sums added: each of
- * the 8 lanes then sums 4 products, below 4 * 127 * 32767 < 2^24, so exact in
- * f32 as well. */
-#define Q8_STEP2(acc, u)                                                                     \
+/* A block: two halves of 16 int8 weights widened to int16 and multiplied
+ * by x's int16 in pairs (vpmaddwd); the two halves' int32 sums added: each
+ * of the 8 lanes then sums 4 products, below 4 * 127 * 32767 < 2^24, so
+ * exact in f32 as well. */
+/* Rows [r0, r1) of W against NG inputs at once (1 <= NG <= Q8_GROUP): a
+ * block's weights are widened once and multiplied by each input. Each input
+ * has two accumulators (even blocks, odd blocks) and its own block factors,
+ * so its sums are the same operations in the same order whatever the other
+ * inputs are: this is also the one-input kernel (NG = 1). */
+#define Q8_GROUP 4
+#define Q8_GROUP_STEP(blk, u)                                                                 \
 	do {                                                                                  \
-		const int8_t *ab = a + (size_t)(b + (u)) * 32;                                \
-		const int16_t *xb = xq + (b + (u)) * 32;                                      \
+		const int8_t *ab = a + (size_t)(blk) * 32;                                    \
 		__m256i w0 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)ab));      \
 		__m256i w1 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(ab + 16))); \
-		__m256i p = _mm256_add_epi32(                                                 \
-			_mm256_madd_epi16(w0, _mm256_loadu_si256((const __m256i *)xb)),          \
-			_mm256_madd_epi16(w1, _mm256_loadu_si256((const __m256i *)(xb + 16))));  \
-		acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(c[b - b0 + (u)]), \
-				      acc);                                                   \
+		_Pragma("GCC unroll 4") for (int j = 0; j < NG; j++)                          \
+		{                                                                             \
+			const int16_t *xb = xq[j] + (size_t)(blk) * 32;                       \
+			__m256i p = _mm256_add_epi32(                                         \
+				_mm256_madd_epi16(w0, _mm256_loadu_si256((const __m256i *)xb)),  \
+				_mm256_madd_epi16(w1,                                         \
+						  _mm256_loadu_si256((const __m256i *)(xb + 16)))); \
+			s[j][u] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p),                      \
+						  _mm256_broadcast_ss(c[j] + ((blk) - b0)), s[j][u]); \
+		}                                                                             \
 	} while (0)
-
-AVX2 static void gemv_q8_avx2(const ocr2_tensor *w, const int16_t *xq, const float *xs, int k,
-				int r0, int r1, float *y)
+AVX2 static inline __attribute__((always_inline)) void
+q8_avx2_group(const ocr2_tensor *w, const int16_t *const *xq, const float *const *xs, int k,
+	      int r0, int r1, float *const *y, const int NG)
 {
 	const int8_t *W = w->data;
 	int nb = k / 32;
-	_Alignas(32) float c[Q8_CBLOCKS];
+	_Alignas(32) float c[Q8_GROUP][Q8_CBLOCKS];
 	for (int r = r0; r < r1; r++) {
 		const int8_t *a = W + (size_t)r * k;
 		const float *sc;
 		const uint16_t *sh;
 		q8_row(w, r, k, &sc, &sh);
-		__m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+		__m256 s[Q8_GROUP][2];
+		_Pragma("GCC unroll 4") for (int j = 0; j < NG; j++)
+			s[j][0] = s[j][1] = _mm256_setzero_ps();
 		for (int b0 = 0; b0 < nb; b0 += Q8_CBLOCKS) {
 			int b1 = nb - b0 < Q8_CBLOCKS ? nb : b0 + Q8_CBLOCKS;
-			int i = b0;
-			for (; i + 8 <= b1; i += 8) {
-				__m256 ws = sc ? _mm256_loadu_ps(sc + i)
-					       : _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(sh + i)));
-				_mm256_store_ps(c + (i - b0), _mm256_mul_ps(ws, _mm256_loadu_ps(xs + i)));
+			for (int j = 0; j < NG; j++) {
+				int i = b0;
+				for (; i + 8 <= b1; i += 8) {
+					__m256 ws = sc ? _mm256_loadu_ps(sc + i)
+						       : _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(sh + i)));
+					_mm256_store_ps(c[j] + (i - b0), _mm256_mul_ps(ws, _mm256_loadu_ps(xs[j] + i)));
+				}
+				for (; i < b1; i++)
+					c[j][i - b0] = (sc ? sc[i] : ocr2_f16_to_f32(sh[i])) * xs[j][i];
 			}
-			for (; i < b1; i++)
-				c[i - b0] = (sc ? sc[i] : ocr2_f16_to_f32(sh[i])) * xs[i];
 			int b = b0;
-			for (; b + 4 <= b1; b += 4) {
-				Q8_STEP2(s0, 0);
-				Q8_STEP2(s1, 1);
-				Q8_STEP2(s2, 2);
-				Q8_STEP2(s3, 3);
+			for (; b + 2 <= b1; b += 2) {
+				Q8_GROUP_STEP(b, 0);
+				Q8_GROUP_STEP(b + 1, 1);
 			}
-			for (; b < b1; b++)
-				Q8_STEP2(s0, 0);
+			if (b < b1)
+				Q8_GROUP_STEP(b, 0);
 		}
-		y[r - r0] = hsum8(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
+		_Pragma("GCC unroll 4") for (int j = 0; j < NG; j++)
+			y[j][r - r0] = hsum8(_mm256_add_ps(s[j][0], s[j][1]));
 	}
 }
-#undef Q8_STEP2
+#undef Q8_GROUP_STEP
+
+AVX2 static void gemv_q8_avx2(const ocr2_tensor *w, int nx, const int16_t *const *xq,
+			      const float *const *xs, int k, int r0, int r1, float *const *y)
+{
+	for (int j = 0; j < nx; j += Q8_GROUP) {
+		switch (nx - j < Q8_GROUP ? nx - j : Q8_GROUP) {
+		case 1: q8_avx2_group(w, xq + j, xs + j, k, r0, r1, y + j, 1); break;
+		case 2: q8_avx2_group(w, xq + j, xs + j, k, r0, r1, y + j, 2); break;
+		case 3: q8_avx2_group(w, xq + j, xs + j, k, r0, r1, y + j, 3); break;
+		default: q8_avx2_group(w, xq + j, xs + j, k, r0, r1, y + j, 4); break;
+		}
+	}
+}
 #endif
 
 /* ---- dispatch ------------------------------------------------------------ */
@@ -514,11 +540,26 @@ void ocr2_gemv_rows_q8x(const ocr2_tensor *w, const int16_t *xq, const float *xs
 		return;
 	}
 	if (ocr2_have_avx2()) {
-		gemv_q8_avx2(w, xq, xs, k, r0, r1, y);
+		gemv_q8_avx2(w, 1, &xq, &xs, k, r0, r1, &y);
 		return;
 	}
 #endif
 	gemv_q8_ref(w, xq, xs, k, r0, r1, y);
+}
+
+void ocr2_gemv_rows_q8x_multi(const ocr2_tensor *w, int nx, const int16_t *const *xq,
+			      const float *const *xs, int k, int r0, int r1, float *const *y)
+{
+#if HAVE_X86
+	if (!ocr2_have_avx512() && ocr2_have_avx2()) {
+		gemv_q8_avx2(w, nx, xq, xs, k, r0, r1, y);
+		return;
+	}
+#endif
+	/* one input after another over a piece of W small enough to stay in
+	 * the cache meanwhile (the callers give pieces of about 16 KiB) */
+	for (int j = 0; j < nx; j++)
+		ocr2_gemv_rows_q8x(w, xq[j], xs[j], k, r0, r1, y[j]);
 }
 
 void ocr2_gemv_rows(const ocr2_tensor *w, const float *x, int k, int r0, int r1, float *y)

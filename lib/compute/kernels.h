@@ -104,6 +104,12 @@ void ocr2_q8x_quantize(const float *x, int k, int16_t *q, float *s);
 void ocr2_q8x_quantize_ref(const float *x, int k, int16_t *q, float *s);
 void ocr2_gemv_rows_q8x(const ocr2_tensor *w, const int16_t *xq, const float *xs, int k, int r0,
 			int r1, float *y);
+/* ocr2_gemv_rows_q8x for nx inputs over the same rows, y[j][r - r0] for
+ * input j: each input's numbers are those of ocr2_gemv_rows_q8x on it alone
+ * (the AVX2 kernel widens a block's weights once for up to four inputs;
+ * elsewhere the inputs take turns over the rows). */
+void ocr2_gemv_rows_q8x_multi(const ocr2_tensor *w, int nx, const int16_t *const *xq,
+			      const float *const *xs, int k, int r0, int r1, float *const *y);
 const char *ocr2_gemv_kernel_name(void);
 
 /* The vision encoder's attention products in register tiles (lib/compute/tiles.c),

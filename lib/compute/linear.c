@@ -34,6 +34,26 @@ typedef struct {
 	const float *xs;
 } lin_job;
 
+/* Rows [a, b) of q8 W for n rounded inputs (xq [n, k], xs [n, k/32]) into
+ * y + r * ldy for input r, through the multi-input kernel in groups. */
+static void q8_rows(const ocr2_tensor *w, int n, const int16_t *xq, const float *xs, int k,
+		    int a, int b, float *y, int ldy)
+{
+	enum { G = 64 };
+	const int16_t *q[G];
+	const float *s[G];
+	float *o[G];
+	for (int r0 = 0; r0 < n; r0 += G) {
+		int g = n - r0 < G ? n - r0 : G;
+		for (int j = 0; j < g; j++) {
+			q[j] = xq + (size_t)(r0 + j) * k;
+			s[j] = xs + (size_t)(r0 + j) * (k / 32);
+			o[j] = y + (size_t)(r0 + j) * ldy;
+		}
+		ocr2_gemv_rows_q8x_multi(w, g, q, s, k, a, b, o);
+	}
+}
+
 #define GEMV_CHUNK 16 /* rows: the smallest piece a thread takes */
 
 /* Rows of W per piece when several inputs read it: about 16 KiB of weights,
@@ -55,15 +75,13 @@ static void gemv_range(void *arg, int64_t a64, int64_t b64)
 	int m = j->r1 - j->r0, piece = j->n > 1 ? shared_piece(j->w) : (int)(b64 - a64);
 	for (int a = (int)a64; a < (int)b64; a += piece) {
 		int b = a + piece < (int)b64 ? a + piece : (int)b64;
+		if (j->xq)
+			q8_rows(j->w, j->n, j->xq, j->xs, j->k, j->r0 + a, j->r0 + b, j->y + a, m);
 		for (int t = 0; t < j->n; t++) {
-			const float *xt = j->x + (size_t)t * j->k;
 			float *yt = j->y + (size_t)t * m;
-			if (j->xq)
-				ocr2_gemv_rows_q8x(j->w, j->xq + (size_t)t * j->k,
-						   j->xs + (size_t)t * (j->k / 32), j->k, j->r0 + a,
-						   j->r0 + b, yt + a);
-			else
-				ocr2_gemv_rows(j->w, xt, j->k, j->r0 + a, j->r0 + b, yt + a);
+			if (!j->xq)
+				ocr2_gemv_rows(j->w, j->x + (size_t)t * j->k, j->k, j->r0 + a, j->r0 + b,
+					       yt + a);
 			if (j->bias)
 				for (int r = a; r < b; r++)
 					yt[r] += j->bias[j->r0 + r];
@@ -112,14 +130,12 @@ static void batch_rows(const batch_job *j, int ti, int r0, int r1)
 			const ocr2_gemv_task *u = t + i;
 			const int16_t *xq = j->xq ? j->xq[ti + i] : NULL;
 			const float *xs = j->xq ? j->xs[ti + i] : NULL;
-			for (int r = 0; r < n; r++) {
-				float *y = u->y + (size_t)r * m;
-				if (xq)
-					ocr2_gemv_rows_q8x(u->w, xq + (size_t)r * k,
-							   xs + (size_t)r * (k / 32), k, a, b, y + a);
-				else
-					ocr2_gemv_rows(u->w, u->x + (size_t)r * k, k, a, b, y + a);
-			}
+			if (xq)
+				q8_rows(u->w, n, xq, xs, k, a, b, u->y + a, m);
+			else
+				for (int r = 0; r < n; r++)
+					ocr2_gemv_rows(u->w, u->x + (size_t)r * k, k, a, b,
+						       u->y + (size_t)r * m + a);
 		}
 		if (j->glu)
 			for (int r = 0; r < n; r++)
