@@ -196,6 +196,47 @@ typedef struct {
 ocr2_status ocr2_recognize(ocr2_model *m, const ocr2_image *img,
 			   const ocr2_recognize_params *p, ocr2_result *out);
 void ocr2_result_free(ocr2_result *r);
+/*
+ * Several pages at once. A batch keeps up to max_pages pages in flight on one
+ * model and decodes them together: each decode step reads the weights once
+ * for all of them (a routed expert once for all the pages routed to it), so
+ * a folder of documents takes less time than page after page. A page's
+ * result is bit for bit the one ocr2_recognize gives it alone, whatever
+ * else is in the batch and however many: each page's rows are computed with
+ * the arithmetic, in the order, of a page alone (lib/model/MODEL.md §11).
+ *
+ * The batch runs on the model's pool: while it holds pages, make no other
+ * call on the model (ocr2_recognize included). Like ocr2_recognize, one
+ * thread at a time. on_token and cancel work per page, on the calling thread.
+ */
+typedef struct ocr2_batch ocr2_batch;
+/* max_pages: 1..256. */
+ocr2_status ocr2_batch_new(ocr2_model *m, int max_pages, ocr2_batch **out);
+void ocr2_batch_free(ocr2_batch *b); /* drops the pages in flight */
+int ocr2_batch_max(const ocr2_batch *b);
+int ocr2_batch_count(const ocr2_batch *b); /* pages in flight */
+/* Starts a page: its encoder, prompt and prefill run here, while the other
+ * pages wait; then it decodes with them. p is copied, but what it points to
+ * (prompt, dump_dir, user) must stay valid until the page comes back; img
+ * may be freed on return. tag comes back with the page. On failure nothing
+ * is added: the batch was full (OCR2_ERR_INVALID), or the page failed as
+ * ocr2_recognize would have failed on it (bad image, prompt too long,
+ * cancelled, out of memory), with its message in ocr2_errmsg(). */
+ocr2_status ocr2_batch_add(ocr2_batch *b, const ocr2_image *img, const ocr2_recognize_params *p,
+			   void *tag);
+/* Decodes the pages in flight together until one of them ends, and hands it
+ * back: its tag, its result in *out (filled as ocr2_recognize fills it; its
+ * t_decode is the wall time it spent in the batch) and, as the return value,
+ * the status ocr2_recognize would have returned for it. Pages end in any
+ * order: a short page leaves early and another can be added in its place.
+ * A page that fails or is cancelled ends alone; the others go on.
+ * OCR2_ERR_INVALID with *tag NULL when the batch is empty. */
+ocr2_status ocr2_batch_next(ocr2_batch *b, void **tag, ocr2_result *out);
+/* The batch ocr2 scan uses when none is asked for: the size that decodes
+ * fastest on the machines measured (README, performance), lowered so that
+ * the pages' caches fit the memory the process may still take at
+ * max_tokens each (MemAvailable and a cgroup limit). At least 1. */
+int ocr2_batch_default(const ocr2_model *m, int max_tokens);
 
 #define OCR2_PROMPT_DOCUMENT "<image>\n<|grounding|>Convert the document to markdown."
 #define OCR2_PROMPT_FREE "<image>\nFree OCR."

@@ -457,6 +457,21 @@ ocr2_status ocr2_model_load(const char *dir, const ocr2_model_params *p, ocr2_mo
 	return OCR2_OK;
 }
 
+ocr2_pipeline *ocr2_model_pipeline(const ocr2_model *m)
+{
+	return m->real;
+}
+
+ocr2_standin *ocr2_model_standin(const ocr2_model *m)
+{
+#if OCR2_STAND_IN
+	return m->standin;
+#else
+	(void)m;
+	return NULL;
+#endif
+}
+
 void ocr2_model_free(ocr2_model *m)
 {
 	if (!m)

@@ -37,13 +37,22 @@ struct dec_model;
 void ocr2_pipeline_parts(ocr2_pipeline *p, struct enc_model **enc, struct dec_model **dec,
 			 ocr2_pool **pool, const ocr2_weights **w);
 
+/* What is behind a public model: the real pipeline or (test builds) the
+ * stand-in; exactly one is non-NULL. */
+ocr2_pipeline *ocr2_model_pipeline(const ocr2_model *m);
+typedef struct ocr2_standin ocr2_standin;
+ocr2_standin *ocr2_model_standin(const ocr2_model *m);
+
 /* Returns canned text from the file $OCR2_STAND_IN for every page (see
  * standin.c for the test knobs). ocr2_model_load picks it only in a build with
  * OCR2_STAND_IN=1 and only when the variable names a file. */
-typedef struct ocr2_standin ocr2_standin;
 ocr2_status ocr2_standin_load(const char *path, volatile int *cancel, ocr2_standin **out);
 void ocr2_standin_free(ocr2_standin *s);
 ocr2_status ocr2_standin_recognize(ocr2_standin *s, const ocr2_image *img,
 				   const ocr2_recognize_params *p, ocr2_result *out);
+/* The decode steps a stand-in page stays in a batch: its tokens, plus the
+ * next entry of $OCR2_STAND_IN_STEPS (comma-separated, used in turn, page by
+ * page), so that tests can make pages end out of order. */
+long ocr2_standin_steps(ocr2_standin *s, const ocr2_result *r);
 
 #endif

@@ -30,6 +30,9 @@
  *                                poll the cancel flag (for the SIGINT tests)
  *   OCR2_STAND_IN_LOAD_MS=N      loading takes N ms, in 10 ms steps that poll the
  *                                model's cancel flag (a slow model load)
+ *   OCR2_STAND_IN_STEPS=A,B,...  in a batch (ocr2_batch_*), a page stays for its
+ *                                tokens plus the next of these in turn (extra
+ *                                decode steps), so that pages end out of order
  *   OCR2_STAND_IN_LOG=FILE       each call appends "WIDTHxHEIGHT-FNV\n" (the page it
  *                                was given) to FILE, before any work: the pages
  *                                the model was asked to compute
@@ -47,6 +50,8 @@ struct ocr2_standin {
 	size_t len;
 	int *fail;
 	int n_fail;
+	int *steps;              /* OCR2_STAND_IN_STEPS */
+	int n_steps, step_at;
 	long delay_ms;
 	int calls;
 	char *log;
@@ -61,6 +66,7 @@ void ocr2_standin_free(ocr2_standin *s)
 		return;
 	free(s->text);
 	free(s->fail);
+	free(s->steps);
 	free(s->log);
 	free(s->ids);
 	ocr2_tokenizer_free(s->tok);
@@ -97,6 +103,31 @@ static ocr2_status load_ids(ocr2_standin *s, const char *ids_path)
 	return OCR2_OK;
 }
 
+/* "1,5,9" into a malloc'd array (NULL text: none); false when out of memory. */
+static bool int_list(const char *e, int **out, int *n)
+{
+	*n = 0;
+	if (!e || !*e)
+		return true;
+	if (!(*out = calloc(strlen(e) + 1, sizeof **out)))
+		return false;
+	for (const char *p = e; *p;) {
+		char *end;
+		long v = strtol(p, &end, 10);
+		if (end == p)
+			break;
+		(*out)[(*n)++] = (int)v;
+		p = *end == ',' ? end + 1 : end;
+	}
+	return true;
+}
+
+long ocr2_standin_steps(ocr2_standin *s, const ocr2_result *r)
+{
+	long extra = s->n_steps ? s->steps[s->step_at++ % s->n_steps] : 0;
+	return r->n_tokens + (extra > 0 ? extra : 0);
+}
+
 ocr2_status ocr2_standin_load(const char *path, volatile int *cancel, ocr2_standin **out)
 {
 	*out = NULL;
@@ -116,22 +147,12 @@ ocr2_status ocr2_standin_load(const char *path, volatile int *cancel, ocr2_stand
 		return ocr2_fail(OCR2_ERR_MODEL, "%s: cannot read stand-in text", path);
 	}
 
-	const char *e = getenv("OCR2_STAND_IN_FAIL");
-	if (e && *e) {
-		s->fail = calloc(strlen(e) + 1, sizeof *s->fail);
-		if (!s->fail) {
-			ocr2_standin_free(s);
-			return ocr2_fail(OCR2_ERR_NOMEM, "%s: out of memory", path);
-		}
-		for (const char *p = e; *p;) {
-			char *end;
-			long v = strtol(p, &end, 10);
-			if (end == p)
-				break;
-			s->fail[s->n_fail++] = (int)v;
-			p = *end == ',' ? end + 1 : end;
-		}
+	if (!int_list(getenv("OCR2_STAND_IN_FAIL"), &s->fail, &s->n_fail) ||
+	    !int_list(getenv("OCR2_STAND_IN_STEPS"), &s->steps, &s->n_steps)) {
+		ocr2_standin_free(s);
+		return ocr2_fail(OCR2_ERR_NOMEM, "%s: out of memory", path);
 	}
+	const char *e;
 	e = getenv("OCR2_STAND_IN_DELAY_MS");
 	if (e && *e)
 		s->delay_ms = strtol(e, NULL, 10);
