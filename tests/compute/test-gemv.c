@@ -269,6 +269,84 @@ static void test_q8x(int m, int k)
 /* ocr2_gemv_batch_glu against ocr2_gemv_batch then ocr2_silu_mul, bit for
  * bit: q8, bf16 and f32 pairs of different heights (big ones split into
  * pieces, small ones whole), two inputs, 1-3 threads. */
+/* Several input rows in one task (decode rows of several pages): each row's
+ * output is bit for bit the output of a task of that row alone, for every
+ * dtype and row count (the AVX2 q8 kernel takes the rows four at a time),
+ * through ocr2_gemv_batch, ocr2_gemv_batch_glu and ocr2_linear (n < 4). */
+static void test_rows(ocr2_dtype dt, bool half_scales, int m, int k)
+{
+	size_t n = (size_t)m * k;
+	enum { R = 9 };
+	void *data = malloc(n * 4);
+	float *sc = malloc(n / 32 * sizeof *sc);
+	uint16_t *sh = malloc(n / 32 * sizeof *sh);
+	for (size_t i = 0; i < n; i++) {
+		float v = frand();
+		if (dt == OCR2_DT_F32)
+			((float *)data)[i] = v;
+		else if (dt == OCR2_DT_BF16)
+			((uint16_t *)data)[i] = ocr2_f32_to_bf16(v);
+		else
+			((int8_t *)data)[i] = (int8_t)(v * 127.99f);
+	}
+	for (size_t b = 0; b < n / 32; b++) {
+		sc[b] = (0.5f + frand()) * 0.01f;
+		sh[b] = 0x2000 + (uint16_t)(b % 512); /* f16 around 2^-7 */
+	}
+	ocr2_tensor t = {.name = "w", .dtype = dt, .ndim = 2, .shape = {m, k}, .nelem = (int64_t)n,
+			 .data = data, .nbytes = n * (dt == OCR2_DT_F32 ? 4 : dt == OCR2_DT_BF16 ? 2 : 1)};
+	if (dt == OCR2_DT_Q8) {
+		if (half_scales)
+			t.scales_h = sh;
+		else
+			t.scales = sc;
+	}
+	float *x = malloc((size_t)R * k * 4), *y = malloc((size_t)R * m * 4);
+	float *one = malloc((size_t)m * 4), *g = malloc((size_t)R * m * 4);
+	float *u = malloc((size_t)R * m * 4), *g1 = malloc((size_t)m * 4), *u1 = malloc((size_t)m * 4);
+	for (int i = 0; i < R * k; i++)
+		x[i] = frand() * (i % 97 == 0 ? 50.0f : 1.0f);
+	ocr2_pool *pool = ocr2_pool_new(2);
+	for (int rows = 1; rows <= R; rows++) {
+		ocr2_gemv_task tk = {&t, x, y, rows};
+		ocr2_gemv_batch(pool, &tk, 1);
+		ocr2_gemv_task glu[2] = {{&t, x, g, rows}, {&t, x + k, u, rows}};
+		if (rows < R)
+			ocr2_gemv_batch_glu(pool, glu, 1);
+		int bad = 0, bad_glu = 0, bad_lin = 0;
+		for (int r = 0; r < rows; r++) {
+			ocr2_gemv_task t1 = {&t, x + (size_t)r * k, one, 1};
+			ocr2_gemv_batch(pool, &t1, 1);
+			bad += !same_bits(one, y + (size_t)r * m, (size_t)m * 4);
+			if (rows < R) {
+				ocr2_gemv_task p1[2] = {{&t, x + (size_t)r * k, g1, 1},
+							{&t, x + (size_t)(r + 1) * k, u1, 1}};
+				ocr2_gemv_batch_glu(pool, p1, 1);
+				bad_glu += !same_bits(g1, g + (size_t)r * m, (size_t)m * 4);
+			}
+		}
+		if (rows < 4) { /* ocr2_linear's row loop */
+			ocr2_linear(pool, x, rows, k, &t, NULL, u);
+			bad_lin = !same_bits(u, y, (size_t)rows * m * 4);
+		}
+		CHECK(!bad && !bad_glu && !bad_lin,
+		      "%s%s m=%d k=%d, %d rows in one task: %d rows differ from alone (glu %d, linear %d)",
+		      ocr2_dtype_name(dt), half_scales ? " (f16 scales)" : "", m, k, rows, bad,
+		      bad_glu, bad_lin);
+	}
+	ocr2_pool_free(pool);
+	free(data);
+	free(sc);
+	free(sh);
+	free(x);
+	free(y);
+	free(one);
+	free(g);
+	free(u);
+	free(g1);
+	free(u1);
+}
+
 static void test_glu(void)
 {
 	enum { PAIRS = 5, K = 256 };
@@ -410,6 +488,11 @@ int main(void)
 	test_dtype(OCR2_DT_BF16, 1000, 1280);
 	test_ranges();
 	test_glu();
+	test_rows(OCR2_DT_F32, false, 300, 100);
+	test_rows(OCR2_DT_BF16, false, 300, 1281);
+	test_rows(OCR2_DT_Q8, false, 300, 1280);
+	test_rows(OCR2_DT_Q8, true, 300, 896);
+	test_rows(OCR2_DT_Q8, true, 50, 8192 + 32);
 	int qks[] = {32, 64, 96, 896, 1280, 6848, 8192 + 32};
 	for (size_t i = 0; i < sizeof qks / sizeof *qks; i++)
 		test_q8x(45, qks[i]);
