@@ -84,7 +84,7 @@ void dec_ctx_choices(const dec_ctx *c, long long *screened, long long *full,
 int dec_ngram_banned(const int32_t *seq, int len, int n, int window, const int32_t *whitelist,
 		     int n_whitelist, int32_t *banned, int max_banned);
 
-/* ---- several sequences at once (batch.c) ----
+/* ---- several sequences at once (batch.c, MODEL.md §12) ----
  *
  * Batch invariance: each row of dec_step_batch is computed with the
  * arithmetic of dec_step on its context alone, in the same order (the same

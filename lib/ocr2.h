@@ -203,7 +203,7 @@ void ocr2_result_free(ocr2_result *r);
  * a folder of documents takes less time than page after page. A page's
  * result is bit for bit the one ocr2_recognize gives it alone, whatever
  * else is in the batch and however many: each page's rows are computed with
- * the arithmetic, in the order, of a page alone (lib/model/MODEL.md §11).
+ * the arithmetic, in the order, of a page alone (lib/model/MODEL.md §12).
  *
  * The batch runs on the model's pool: while it holds pages, make no other
  * call on the model (ocr2_recognize included). Like ocr2_recognize, one
