@@ -1062,7 +1062,11 @@ static void wait_one(run *r)
 	if (!pg) /* the batch was empty */
 		return;
 	pg->res = res;
-	if (!pg->j) { /* its input failed meanwhile */
+	if (!pg->j) { /* its input failed meanwhile: off the orphans' list */
+		pend **at = &r->orphans;
+		while (*at != pg)
+			at = &(*at)->next;
+		*at = pg->next;
 		pend_free(pg);
 		return;
 	}

@@ -154,6 +154,18 @@ import json, sys
 d = [json.loads(l) for l in open(sys.argv[1])]
 assert d and d[-1]["interrupted"] is True, d' "$T/int.json" || fail "SIGINT -f json --batch 3: not valid JSON"
 
+# ---- an output that fails with its pages in flight: they are dropped, the next inputs go on
+for b in 1 3; do
+	mkdir -p "$T/of$b/.three.md.ocr2-journal" # a journal that cannot be written
+	scan --batch $b -o "$T/of$b" "${INPUTS[@]:0:4}" 2>"$T/of$b.err"
+	echo $? >"$T/of$b.rc"
+done
+[ "$(cat "$T/of1.rc")" = 1 ] && [ "$(cat "$T/of3.rc")" = 1 ] || fail "a failed output: exit status, wanted 1"
+diff -r "$T/of1" "$T/of3" >/dev/null || fail "a failed output with pages in flight: other outputs than --batch 1"
+[ -s "$T/of3/six.md" ] && [ ! -e "$T/of3/three.md" ] || fail "a failed output: $(ls -A "$T/of3" | tr '\n' ' ')"
+cmp -s <(sed 's/; [0-9.hms]*$//; s/of1/ofN/' "$T/of1.err") <(sed 's/; [0-9.hms]*$//; s/of3/ofN/' "$T/of3.err") ||
+	fail "a failed output: --batch 3 says other things: $(cat "$T/of3.err")"
+
 # ---- --shard: the slices together are the whole -----------------------------------------
 scan -q --batch 1 -o "$T/sh-all" "${INPUTS[@]:0:4}" || fail "--shard: whole run"
 for k in 1 2; do
