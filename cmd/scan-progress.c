@@ -111,7 +111,9 @@ void progress_draw(bool force)
 
 void on_token(void *user, int n)
 {
-	g_prog.page_tokens = n;
+	int *own = user;
+	g_prog.page_tokens += n - *own;
+	*own = n;
 	progress_draw(false);
 }
 

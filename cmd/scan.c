@@ -46,10 +46,11 @@ static void install_signals(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
-/* The outputs being written (0: the document's, 1: a figure's): committed
- * when done, aborted on failure, and aborted by cmd_scan after an interrupt
- * (the signal handler only sets g_cancel; nothing is removed from inside it). */
-static ocr2_atomic g_tmp[2];
+/* The figure being written: committed when done, aborted on failure, and
+ * aborted by cmd_scan after an interrupt (the signal handler only sets
+ * g_cancel; nothing is removed from inside it). The documents' outputs are
+ * their inputs' (job.tmp), aborted when the run stops (drop_all). */
+static ocr2_atomic g_fig;
 
 /* Standard input, output and error opened when they were closed (">&-"): on
  * /dev/null in the wrong direction, so that a write to a closed stdout fails
@@ -75,15 +76,22 @@ typedef struct {
 	const char *prompt;
 	ocr2_pagesel *sel;
 	int status;           /* the worst exit code so far */
-	/* scan-archive.c: the current input's archive outputs; why the model is missing */
-	archive *ar;
-	char model_err[1024];
-	bool stop;            /* end the batch now: full disk, stdout gone, no model */
+	char model_err[1024]; /* why the model is missing */
+	bool stop;            /* end the batch now: full disk, stdout gone */
+	bool halt;            /* end it too: no model, interrupted while opening */
 	bool broken_pipe;     /* stdout's reader went away: end as SIGPIPE would */
 	/* the summary line */
 	int n_inputs, n_done_before, n_unreadable;
 	int n_ok, n_truncated, n_failed, n_kept;
 	int lost_to_stdout;   /* finished pages of interrupted stream outputs */
+	/* pages in flight (run_inputs): the batch, made with the model; the open
+	 * inputs and their pages, each queue in order; pages of failed inputs
+	 * still decoding */
+	ocr2_batch *batch;
+	struct job *jobs, *jobs_tail;
+	struct pend *pend, *pend_tail, *orphans;
+	int n_pend;
+	double t_page_out;    /* when the last page was written (the ETA) */
 } run;
 
 static void worse(run *r, int code)
@@ -251,17 +259,17 @@ static bool save_figures(run *r, const input *in, const ocr2_image *img, page_re
 			       (size_t)crop.width * 3);
 		snprintf(name, sizeof name, "%s-%d-%d.png", stem, p->page, n);
 		char *path = join(r->o.images, name);
-		if (ocr2_atomic_open(&g_tmp[1], path, OCR2_ATOMIC_SHARED) != 0) {
+		if (ocr2_atomic_open(&g_fig, path, OCR2_ATOMIC_SHARED) != 0) {
 			if (disk_full(errno))
 				write_failed(r, path, errno, false);
 			else
 				msg("%s: cannot create: %s", path, strerror(errno));
 			ok = false;
-		} else if (ocr2_image_write_png(&crop, g_tmp[1].tmp) != OCR2_OK) {
+		} else if (ocr2_image_write_png(&crop, g_fig.tmp) != OCR2_OK) {
 			msg("%s", ocr2_errmsg());
-			ocr2_atomic_abort(&g_tmp[1]);
+			ocr2_atomic_abort(&g_fig);
 			ok = false;
-		} else if (ocr2_atomic_commit(&g_tmp[1]) != 0) {
+		} else if (ocr2_atomic_commit(&g_fig) != 0) {
 			write_failed(r, path, errno, false);
 			ok = false;
 		}
@@ -284,6 +292,61 @@ typedef struct {
 	const char *page_key;
 	int n_written;          /* pages in the output */
 } doc_out;
+
+/* An input from its opening to its end. Inputs wait in a queue, in input
+ * order: the next input's pages join the batch while this one's last pages
+ * still decode, but only the queue's head writes (its writer began), so that
+ * outputs on standard output follow each other whole. */
+typedef struct job {
+	struct job *next;
+	const input *in;
+	char *unreadable;       /* not NULL: the input could not be read; said in its turn */
+	ocr2_doc *doc;
+	doc_out d;
+	archive ar;             /* -f pdf, -f hocr, --draw, --skip-text (scan-archive.c) */
+	ocr2_atomic tmp;        /* the output's temporary, committed at the end */
+	out_keys keys;
+	bool keyed;
+	char *out;              /* the output, links followed */
+	bool pdf_style;         /* PDF and TIFF figure links */
+	char fname[16];         /* the document's format, lower case (the writer's) */
+	int n, next_page;       /* the document's pages, the next one to start */
+	bool begun;             /* writer_begin done: the head of the queue */
+} job;
+
+/* A page from its start to its place in the output: rendered and given to
+ * the batch, back from it (done), then finished and written when every page
+ * before it was (the page queue, in input and page order). It keeps its
+ * image until then: the figures and the archive outputs draw on it. */
+enum { PG_MODEL, PG_REPLAY, PG_UNSELECTED };
+
+typedef struct pend {
+	struct pend *next;
+	job *j;                 /* NULL: its input failed while it decoded (dropped when back) */
+	int kind, index;
+	const journal_page *jp; /* PG_REPLAY */
+	bool in_batch, done;
+	bool interrupted, failed, no_model;
+	page_rec p;
+	ocr2_image img;
+	ocr2_result res;
+	double t0, t_render, t_done;
+	int live_tokens;        /* on_token's count, in g_prog.page_tokens until it ends */
+	char dump[PATH_MAX];    /* --dump: the page's folder (the batch keeps a pointer) */
+	char errbuf[PATH_MAX + 1024];
+} pend;
+
+static void pend_free(pend *pg)
+{
+	if (!pg)
+		return;
+	g_prog.page_tokens -= pg->live_tokens;
+	ocr2_image_free(&pg->img);
+	ocr2_result_free(&pg->res);
+	ocr2_blocks_free(&pg->p.blocks);
+	free(pg->p.markdown);
+	free(pg);
+}
 
 /* Puts a page into the output: journaled first when it was computed now
  * (so that a crash from here on loses nothing), then written. False when the
@@ -320,8 +383,9 @@ static bool put_page(run *r, doc_out *d, const page_rec *p, bool computed)
 /* A page finished by an earlier run, from its journal record. The archive
  * outputs (-f pdf, -f hocr, --draw) draw on the page's picture: it is
  * rendered again (no model work). */
-static bool replay_page(run *r, doc_out *d, ocr2_doc *doc, int index, const journal_page *jp)
+static bool replay_page(run *r, job *j, int index, const journal_page *jp)
 {
+	doc_out *d = &j->d;
 	page_rec p;
 	memset(&p, 0, sizeof p);
 	p.page = jp->page;
@@ -343,12 +407,12 @@ static bool replay_page(run *r, doc_out *d, ocr2_doc *doc, int index, const jour
 	r->n_kept++;
 	ocr2_image img = {0};
 	if (r->o.fmt == FMT_PDF || r->o.fmt == FMT_HOCR || r->o.draw) {
-		if (ocr2_doc_render(doc, index, &img) != OCR2_OK) {
+		if (ocr2_doc_render(j->doc, index, &img) != OCR2_OK) {
 			msg("%s", errmsg_for_page(d->in->path, p.page));
 			worse(r, EXIT_PARTIAL);
 		}
 	}
-	if (!archive_page(r->ar, index, img.rgb ? &img : NULL, &p))
+	if (!archive_page(&j->ar, index, img.rgb ? &img : NULL, &p))
 		worse(r, EXIT_PARTIAL);
 	ocr2_image_free(&img);
 	bool ok = put_page(r, d, &p, false);
@@ -356,60 +420,91 @@ static bool replay_page(run *r, doc_out *d, ocr2_doc *doc, int index, const jour
 	return ok;
 }
 
-/* Returns false when the run must stop (interrupted, or see put_page). */
-static bool do_page(run *r, doc_out *d, ocr2_doc *doc, int index, bool pdf_style)
+/* The batch, made with the model: --batch N, else the size measured to
+ * decode fastest, lowered to fit the memory (ocr2_batch_default). */
+static bool batch_open(run *r)
 {
-	const input *in = d->in;
-	page_rec p;
-	memset(&p, 0, sizeof p);
-	p.page = index + 1;
-	p.dpi = ocr2_doc_format(doc) == OCR2_FMT_PDF ? r->o.dpi : 0;
-	p.status = "ok";
-	double t0 = now_s();
-	ocr2_image img = {0};
-	ocr2_result res;
-	memset(&res, 0, sizeof res);
-	bool interrupted = false, failed = false, no_model = false;
-	char dump[PATH_MAX];
-	char errbuf[PATH_MAX + 1024];
+	if (r->batch)
+		return true;
+	int n = r->o.batch ? r->o.batch : ocr2_batch_default(r->model, r->o.max_tokens);
+	if (ocr2_batch_new(r->model, n, &r->batch) != OCR2_OK) {
+		msg("%s", ocr2_errmsg());
+		return false;
+	}
+	return true;
+}
 
-	g_prog.page = p.page;
-	g_prog.page_tokens = 0;
+/* A page is back from the model (or never got into the batch) with status s. */
+static void page_returned(pend *pg, ocr2_status s)
+{
+	pg->in_batch = false;
+	pg->done = true;
+	pg->t_done = now_s();
+	if (s == OCR2_ERR_INTERRUPTED || g_cancel) {
+		pg->interrupted = true;
+	} else if (s != OCR2_OK) {
+		snprintf(pg->errbuf, sizeof pg->errbuf, "%s",
+			 errmsg_for_page(pg->j ? pg->j->in->path : "", pg->p.page));
+		pg->failed = true;
+	}
+}
+
+/* The first half of a page that needs the model: rendered, then --skip-text's
+ * text layer, or into the batch. A page that does not get there is done at
+ * once (failed, interrupted or a text layer). */
+static void page_start(run *r, pend *pg)
+{
+	job *j = pg->j;
+	const input *in = j->in;
+	page_rec *p = &pg->p;
+	int index = pg->index;
+	p->page = index + 1;
+	p->dpi = ocr2_doc_format(j->doc) == OCR2_FMT_PDF ? r->o.dpi : 0;
+	p->status = "ok";
+	pg->t0 = now_s();
+	pg->done = true; /* unless it gets into the batch */
+
+	g_prog.page = p->page;
 	progress_draw(true);
 
-	ocr2_status s = ocr2_doc_render(doc, index, &img);
-	double t_render = now_s() - t0;
+	ocr2_status s = ocr2_doc_render(j->doc, index, &pg->img);
+	pg->t_render = now_s() - pg->t0;
 	if (s != OCR2_OK) {
-		snprintf(errbuf, sizeof errbuf, "%s", errmsg_for_page(in->path, p.page));
-		failed = true;
-		goto done;
+		snprintf(pg->errbuf, sizeof pg->errbuf, "%s", errmsg_for_page(in->path, p->page));
+		pg->failed = true;
+		return;
 	}
-	p.width = img.width;
-	p.height = img.height;
-	if (ocr2_doc_render_dpi(doc) > 0 && ocr2_doc_render_dpi(doc) < p.dpi) {
+	p->width = pg->img.width;
+	p->height = pg->img.height;
+	if (ocr2_doc_render_dpi(j->doc) > 0 && ocr2_doc_render_dpi(j->doc) < p->dpi) {
 		/* over the pixel limit at -r: drawn at the largest dpi that fits */
 		if (!r->o.quiet)
 			msg("notice: %s: page %d: drawn at %g dpi, the most that fits the limit of "
-			    "%lld pixels (-r %g)", in->path, p.page, ocr2_doc_render_dpi(doc),
+			    "%lld pixels (-r %g)", in->path, p->page, ocr2_doc_render_dpi(j->doc),
 			    (long long)ocr2_doc_default_params().max_pixels, r->o.dpi);
-		p.dpi = ocr2_doc_render_dpi(doc);
+		p->dpi = ocr2_doc_render_dpi(j->doc);
 	}
 	if (g_cancel) {
-		interrupted = true;
-		goto done;
+		pg->interrupted = true;
+		return;
 	}
 	/* --skip-text (scan-archive.c): a page with its own text skips the model,
 	 * which is loaded by the first page that needs it */
-	int text_layer = archive_text_layer(r->ar, index, &p, errbuf, sizeof errbuf);
+	int text_layer = archive_text_layer(&j->ar, index, p, pg->errbuf, sizeof pg->errbuf);
 	if (text_layer) {
-		failed = text_layer < 0;
-		goto done;
+		pg->failed = text_layer < 0;
+		return;
 	}
 	if (!load_model(r)) {
-		snprintf(errbuf, sizeof errbuf, "no model: %s", r->model_err);
-		failed = no_model = true;
-		r->ar->need_model++;
-		goto done;
+		snprintf(pg->errbuf, sizeof pg->errbuf, "no model: %s", r->model_err);
+		pg->failed = pg->no_model = true;
+		j->ar.need_model++;
+		return;
+	}
+	if (!batch_open(r)) {
+		snprintf(pg->errbuf, sizeof pg->errbuf, "%s", ocr2_errmsg());
+		pg->failed = true;
+		return;
 	}
 
 	ocr2_recognize_params rp = ocr2_recognize_default_params();
@@ -420,86 +515,100 @@ static bool do_page(run *r, doc_out *d, ocr2_doc *doc, int index, bool pdf_style
 	rp.no_crop = r->o.no_crop;
 	rp.cancel = &g_cancel;
 	rp.on_token = on_token;
+	rp.user = &pg->live_tokens;
 	if (r->o.dump) {
 		char *stem = with_ext(in->rel, "");
 		char page[32];
-		snprintf(page, sizeof page, "page-%d", p.page);
+		snprintf(page, sizeof page, "page-%d", p->page);
 		char *doc_dir = oom_check(ocr2_path_join(r->o.dump, stem));
 		char *page_dir = join(doc_dir, page);
-		snprintf(dump, sizeof dump, "%s", page_dir);
+		snprintf(pg->dump, sizeof pg->dump, "%s", page_dir);
 		free(page_dir);
 		free(doc_dir);
 		free(stem);
-		if (mkdirs(dump, true) != 0) {
-			snprintf(errbuf, sizeof errbuf, "--dump %s: %s", dump, strerror(errno));
-			failed = true;
-			goto done;
+		if (mkdirs(pg->dump, true) != 0) {
+			snprintf(pg->errbuf, sizeof pg->errbuf, "--dump %s: %s", pg->dump,
+				 strerror(errno));
+			pg->failed = true;
+			return;
 		}
-		rp.dump_dir = dump;
+		rp.dump_dir = pg->dump;
 	}
-	s = ocr2_recognize(r->model, &img, &rp, &res);
-	if (s == OCR2_ERR_INTERRUPTED || g_cancel) {
-		interrupted = true;
+	s = ocr2_batch_add(r->batch, &pg->img, &rp, pg);
+	if (s == OCR2_OK) {
+		pg->in_batch = true;
+		pg->done = false;
+		return;
+	}
+	page_returned(pg, s); /* failed as ocr2_recognize would have */
+}
+
+/* The second half of a page that went to the model, in its turn: its blocks,
+ * figures and Markdown, its archive outputs, then the output. Returns false
+ * when its input must stop (interrupted, or see put_page). */
+static bool page_finish(run *r, pend *pg)
+{
+	job *j = pg->j;
+	doc_out *d = &j->d;
+	const input *in = j->in;
+	page_rec *p = &pg->p;
+	ocr2_result *res = &pg->res;
+	int index = pg->index;
+	/* the time it waited for the pages before it is not its own */
+	double t_wait = now_s() - pg->t_done;
+	bool interrupted = pg->interrupted, failed = pg->failed, no_model = pg->no_model;
+	char *errbuf = pg->errbuf;
+	size_t errn = sizeof pg->errbuf;
+	if (interrupted || failed || !strcmp(p->status, "text-layer"))
 		goto done;
-	}
-	if (s != OCR2_OK) {
-		snprintf(errbuf, sizeof errbuf, "%s", errmsg_for_page(in->path, p.page));
-		failed = true;
-		goto done;
-	}
-	p.raw = res.text;
-	p.tokens = res.n_tokens;
-	p.prompt_tokens = res.n_prompt;
-	if (res.status == OCR2_PAGE_TRUNCATED)
-		p.status = "truncated";
-	if (ocr2_blocks_parse(res.text, &p.blocks) != OCR2_OK) {
-		snprintf(errbuf, sizeof errbuf, "%s", ocr2_errmsg());
+	p->raw = res->text;
+	p->tokens = res->n_tokens;
+	p->prompt_tokens = res->n_prompt;
+	if (res->status == OCR2_PAGE_TRUNCATED)
+		p->status = "truncated";
+	if (ocr2_blocks_parse(res->text, &p->blocks) != OCR2_OK) {
+		snprintf(errbuf, errn, "%s", ocr2_errmsg());
 		failed = true;
 		goto done;
 	}
 	char tmpl[PATH_MAX + 32];
-	const char *links = pdf_style ? "images/%p_%n.jpg" : NULL;
-	int link_page = pdf_style ? index : p.page;
+	const char *links = j->pdf_style ? "images/%p_%n.jpg" : NULL;
+	int link_page = j->pdf_style ? index : p->page;
 	if (r->o.fmt == FMT_TEXT || (!r->o.images && !r->o.official_links)) {
 		links = ""; /* no link to a file nobody writes (--image-links) */
 	} else if (r->o.images) {
-		if (!save_figures(r, in, &img, &p, tmpl, sizeof tmpl))
+		if (!save_figures(r, in, &pg->img, p, tmpl, sizeof tmpl))
 			worse(r, EXIT_PARTIAL);
 		links = tmpl;
-		link_page = p.page;
+		link_page = p->page;
 		if (r->stop) {
 			interrupted = true; /* a full disk: the page is not kept */
 			goto done;
 		}
 	}
-	if (ocr2_markdown_from_raw(res.text, link_page, links, &p.markdown) != OCR2_OK) {
-		snprintf(errbuf, sizeof errbuf, "%s", ocr2_errmsg());
+	if (ocr2_markdown_from_raw(res->text, link_page, links, &p->markdown) != OCR2_OK) {
+		snprintf(errbuf, errn, "%s", ocr2_errmsg());
 		failed = true;
 		goto done;
 	}
 done:
-	if (interrupted) {
-		ocr2_image_free(&img);
-		ocr2_result_free(&res);
-		ocr2_blocks_free(&p.blocks);
-		free(p.markdown);
+	if (interrupted)
 		return false;
-	}
-	p.seconds = now_s() - t0;
+	p->seconds = now_s() - t_wait - pg->t0;
 	if (failed) {
-		ocr2_blocks_free(&p.blocks);
-		free(p.markdown);
-		p.markdown = NULL;
-		p.raw = NULL;
-		p.status = "error";
-		p.message = errbuf;
+		ocr2_blocks_free(&p->blocks);
+		free(p->markdown);
+		p->markdown = NULL;
+		p->raw = NULL;
+		p->status = "error";
+		p->message = errbuf;
 		if (!no_model) /* said once, when the model was loaded */
-			msg("%s: page %d: %s", in->path, p.page, errbuf);
+			msg("%s: page %d: %s", in->path, p->page, errbuf);
 		worse(r, no_model ? EXIT_MODEL : EXIT_PARTIAL);
 		r->n_failed++;
-	} else if (!strcmp(p.status, "truncated")) {
-		msg("%s: page %d: truncated after %d tokens (--max-tokens %d)", in->path, p.page,
-		    p.tokens, r->o.max_tokens);
+	} else if (!strcmp(p->status, "truncated")) {
+		msg("%s: page %d: truncated after %d tokens (--max-tokens %d)", in->path, p->page,
+		    p->tokens, r->o.max_tokens);
 		worse(r, EXIT_PARTIAL);
 		r->n_truncated++;
 	} else {
@@ -508,30 +617,32 @@ done:
 	if (!failed)
 		d->w.n_good++;
 	/* -f pdf, -f hocr, --draw (scan-archive.c) */
-	if (!archive_page(r->ar, index, p.width > 0 ? &img : NULL, &p))
+	if (!archive_page(&j->ar, index, p->width > 0 ? &pg->img : NULL, p))
 		worse(r, EXIT_PARTIAL);
-	bool ok = put_page(r, d, &p, true);
-	if (ok && r->o.verbose && !failed && strcmp(p.status, "text-layer")) {
+	bool ok = put_page(r, d, p, true);
+	if (ok && r->o.verbose && !failed && strcmp(p->status, "text-layer")) {
 		/* a rate only over enough time to mean something (one token takes
 		 * no decode step: it comes from the prefill's logits) */
 		char rate[32] = "";
-		if (res.t_decode >= 0.05)
-			snprintf(rate, sizeof rate, ", %.1f tok/s", res.n_tokens / res.t_decode);
+		if (res->t_decode >= 0.05)
+			snprintf(rate, sizeof rate, ", %.1f tok/s", res->n_tokens / res->t_decode);
 		msg("%s: page %d: render %.2fs, preprocess %.2fs, encode %.2fs, prefill %.2fs, "
 		    "decode %.2fs (%d tokens%s), total %.2fs",
-		    in->path, p.page, t_render, res.t_preprocess, res.t_encode, res.t_prefill,
-		    res.t_decode, res.n_tokens, rate, p.seconds);
+		    in->path, p->page, pg->t_render, res->t_preprocess, res->t_encode,
+		    res->t_prefill, res->t_decode, res->n_tokens, rate, p->seconds);
 	}
 	g_prog.pages_done++;
-	g_prog.tokens += p.tokens;
-	g_prog.page_tokens = 0;
-	g_prog.t_pages += p.seconds;
+	g_prog.tokens += p->tokens;
+	g_prog.page_tokens -= pg->live_tokens;
+	pg->live_tokens = 0;
+	/* pages decoded together overlap: the ETA counts the wall time between
+	 * pages written, which is a page's own time when they go one by one */
+	double t = now_s();
+	g_prog.t_pages += r->batch && ocr2_batch_max(r->batch) > 1 ? t - r->t_page_out
+								       : p->seconds;
+	r->t_page_out = t;
 	if (ok)
 		progress_draw(true);
-	ocr2_image_free(&img);
-	ocr2_result_free(&res);
-	ocr2_blocks_free(&p.blocks);
-	free(p.markdown);
 	return ok;
 }
 
@@ -575,27 +686,73 @@ static void input_failed(run *r, const input *in, const char *message)
 	}
 }
 
-/* Returns false when the run must stop (interrupted, full disk, standard
- * output gone, model missing). */
-static bool do_input(run *r, const input *in)
+static void job_free(job *j)
+{
+	if (!j)
+		return;
+	archive_free(&j->ar);
+	ocr2_atomic_abort(&j->tmp);
+	journal_close(&j->d.jf);
+	journal_free(&j->d.jr);
+	free(j->d.journal_path);
+	free(j->out);
+	free(j->unreadable);
+	ocr2_doc_free(j->doc);
+	free(j);
+}
+
+static void job_push(run *r, job *j)
+{
+	if (r->jobs_tail)
+		r->jobs_tail->next = j;
+	else
+		r->jobs = j;
+	r->jobs_tail = j;
+}
+
+static job *job_pop(run *r)
+{
+	job *j = r->jobs;
+	r->jobs = j->next;
+	if (!r->jobs)
+		r->jobs_tail = NULL;
+	return j;
+}
+
+/* Opens an input: its document, its output's temporary, its journal, the
+ * model when a page needs it, its archive outputs; then it joins the queue
+ * (so does an unreadable input, said in its turn). Sets r->halt when the run
+ * must end (model missing, interrupted). */
+static void job_open(run *r, const input *in)
 {
 	ocr2_doc_params dp = ocr2_doc_default_params();
 	dp.dpi = r->o.dpi;
-	ocr2_doc *doc = NULL;
 	char stdin_sum[65] = "";
+	job *j = calloc(1, sizeof *j);
+	if (!j) {
+		msg("out of memory");
+		worse(r, EXIT_PARTIAL);
+		r->halt = true;
+		return;
+	}
+	j->in = in;
+	j->d.jf.fd = -1;
 	g_prog.name = in->rel;
 	g_prog.page = 0;
 	g_prog.doc_pages = 0;
 	r->n_inputs++;
-	ocr2_status os = open_doc(in, &dp, &doc, stdin_sum);
+	ocr2_status os = open_doc(in, &dp, &j->doc, stdin_sum);
 	g_prog.files_opened++;
-	if (os == OCR2_ERR_INTERRUPTED && g_cancel)
-		return false;
-	if (os != OCR2_OK) {
-		input_failed(r, in, errmsg_for(in->path));
-		return !r->stop;
+	if (os == OCR2_ERR_INTERRUPTED && g_cancel) {
+		r->halt = true;
+		goto drop;
 	}
-	int n = ocr2_doc_page_count(doc), sel = 0;
+	if (os != OCR2_OK) {
+		j->unreadable = xstrdup(errmsg_for(in->path));
+		job_push(r, j);
+		return;
+	}
+	int n = ocr2_doc_page_count(j->doc), sel = 0;
 	for (int i = 0; i < n; i++)
 		sel += ocr2_pagesel_has(r->sel, i + 1) ? 1 : 0;
 	g_prog.doc_pages = n;
@@ -603,205 +760,376 @@ static bool do_input(run *r, const input *in)
 		char m[128];
 		snprintf(m, sizeof m, "no page selected by -p %s (the document has %d)", r->o.pages,
 			 n);
-		input_failed(r, in, m);
-		ocr2_doc_free(doc);
-		return !r->stop;
+		j->unreadable = xstrdup(m);
+		ocr2_doc_free(j->doc);
+		j->doc = NULL;
+		job_push(r, j);
+		return;
 	}
+	j->n = n;
 
-	doc_out d;
-	memset(&d, 0, sizeof d);
-	d.in = in;
-	d.jf.fd = -1;
-	d.pipe = !in->out;
-	out_keys keys;
-	bool keyed = in->out && output_keys(&r->o, in, *stdin_sum ? stdin_sum : NULL, &keys);
-	char *out = in->out ? oom_check(ocr2_path_follow(in->out)) : NULL;
-	bool ok = true, stop = false;
-	if (in->out && *stdin_sum && !r->o.force && keyed && output_done_key(out, keys.whole)) {
+	doc_out *d = &j->d;
+	d->in = in;
+	d->jf.fd = -1;
+	d->pipe = !in->out;
+	j->keyed = in->out && output_keys(&r->o, in, *stdin_sum ? stdin_sum : NULL, &j->keys);
+	j->out = in->out ? oom_check(ocr2_path_follow(in->out)) : NULL;
+	if (in->out && *stdin_sum && !r->o.force && j->keyed && output_done_key(j->out, j->keys.whole)) {
 		/* standard input's identity is known only now */
 		if (r->o.verbose)
 			msg("%s: %s is done, skipped", in->path, in->out);
 		r->n_done_before++;
 		r->n_inputs--;
-		goto end;
+		goto drop;
 	}
 	if (in->out) {
 		ocr2_atomic_remove_stale(in->out);
-		if (mkdirs(out, false) != 0 || ocr2_atomic_open(&g_tmp[0], in->out, OCR2_ATOMIC_SHARED) != 0) {
+		if (mkdirs(j->out, false) != 0 ||
+		    ocr2_atomic_open(&j->tmp, in->out, OCR2_ATOMIC_SHARED) != 0) {
 			int e = errno;
 			if (disk_full(e))
 				write_failed(r, in->out, e, false);
 			else
 				msg("%s: cannot create: %s", in->out, strerror(e));
 			worse(r, EXIT_PARTIAL);
-			stop = r->stop;
-			goto end;
+			goto drop;
 		}
-		d.w.f = g_tmp[0].f;
-		d.name = in->out;
-		d.pipe = g_tmp[0].direct;
-		if (!g_tmp[0].direct && keyed) {
+		d->w.f = j->tmp.f;
+		d->name = in->out;
+		d->pipe = j->tmp.direct;
+		if (!j->tmp.direct && j->keyed) {
 			/* a regular file: its finished pages are journaled beside it */
-			d.journal_path = side_path(out, JOURNAL_SUFFIX);
-			d.page_key = keys.pages;
+			d->journal_path = side_path(j->out, JOURNAL_SUFFIX);
+			d->page_key = j->keys.pages;
 			/* what a run killed while starting a journal or marking an
 			 * output done left behind */
-			ocr2_atomic_remove_stale(d.journal_path);
-			char *mark = side_path(out, DONE_SUFFIX);
+			ocr2_atomic_remove_stale(d->journal_path);
+			char *mark = side_path(j->out, DONE_SUFFIX);
 			ocr2_atomic_remove_stale(mark);
 			free(mark);
-			int jl = r->o.force ? 1 : journal_load(d.journal_path, &d.jr);
+			int jl = r->o.force ? 1 : journal_load(d->journal_path, &d->jr);
 			if (jl < 0 && !r->o.quiet)
 				msg("notice: %s: not a journal ocr2 can trust; ignored, its pages are "
 				    "computed again",
-				    d.journal_path);
-			if (jl == 0 && strcmp(d.jr.key, keys.pages)) {
+				    d->journal_path);
+			if (jl == 0 && strcmp(d->jr.key, j->keys.pages)) {
 				/* abandoned: made for another input or other options */
 				if (r->o.verbose)
 					msg("%s: journal made with other options or input; started "
 					    "again",
-					    d.journal_path);
-				journal_free(&d.jr);
+					    d->journal_path);
+				journal_free(&d->jr);
 			}
 		}
 	} else {
-		d.w.f = stdout;
+		d->w.f = stdout;
 	}
 
 	/* the model only when a page needs computing */
 	int kept = 0;
 	for (int i = 0; i < n; i++)
-		if (ocr2_pagesel_has(r->sel, i + 1) && journal_find(&d.jr, i + 1))
+		if (ocr2_pagesel_has(r->sel, i + 1) && journal_find(&d->jr, i + 1))
 			kept++;
 	g_prog.pages_known += sel - kept;
 	if (kept < sel && !r->o.skip_text && !load_model(r)) {
 		if (!g_cancel)
 			worse(r, EXIT_MODEL);
-		ocr2_atomic_abort(&g_tmp[0]);
-		stop = true;
-		goto end;
+		r->halt = true;
+		goto drop;
 	}
 
-	ocr2_format ff = ocr2_doc_format(doc);
-	char fname[16];
-	snprintf(fname, sizeof fname, "%s", ocr2_format_name(ff));
-	for (char *c = fname; *c; c++)
+	ocr2_format ff = ocr2_doc_format(j->doc);
+	snprintf(j->fname, sizeof j->fname, "%s", ocr2_format_name(ff));
+	for (char *c = j->fname; *c; c++)
 		*c = (char)(*c >= 'A' && *c <= 'Z' ? *c - 'A' + 'a' : *c);
-	d.w = (writer){d.w.f, r->o.fmt, in->path, fname, 0, 0, !in->out || d.pipe};
-	bool pdf_style = ff == OCR2_FMT_PDF || ff == OCR2_FMT_TIFF;
+	d->w = (writer){d->w.f, r->o.fmt, in->path, j->fname, 0, 0, !in->out || d->pipe};
+	j->pdf_style = ff == OCR2_FMT_PDF || ff == OCR2_FMT_TIFF;
 	/* -f pdf, -f hocr, --draw, --skip-text (scan-archive.c) */
-	archive ar;
-	if (!archive_begin(&ar, &r->o, in, doc, d.w.f, d.w.stream)) {
-		archive_free(&ar);
+	if (!archive_begin(&j->ar, &r->o, in, j->doc, d->w.f, d->w.stream)) {
 		worse(r, EXIT_PARTIAL);
-		ocr2_atomic_abort(&g_tmp[0]);
-		goto end;
+		goto drop;
 	}
-	r->ar = &ar;
+	job_push(r, j);
+	return;
+drop:
+	job_free(j);
+}
+
+/* The head of the queue begins its output. */
+static void job_begin(run *r, job *j)
+{
+	(void)r;
 	progress_clear();
-	writer_begin(&d.w);
-	for (int i = 0; i < n && ok; i++) {
-		if (!ocr2_pagesel_has(r->sel, i + 1)) {
-			if (!archive_unselected(&ar, i))
-				worse(r, EXIT_PARTIAL);
-			continue;
+	writer_begin(&j->d.w);
+	j->begun = true;
+}
+
+/* Interrupted, or the output, the journal or the disk failed: what is
+ * journaled stays for the next run; a stream is closed so that it stays
+ * valid. An input that did not begin yet wrote nothing. */
+static void job_fail(run *r, job *j)
+{
+	const input *in = j->in;
+	doc_out *d = &j->d;
+	archive_free(&j->ar);
+	if (j->begun && (!in->out || d->pipe)) {
+		if (g_cancel && !r->broken_pipe) {
+			writer_end(&d->w, true);
+			flush_error(d->w.f);
 		}
-		const journal_page *jp = journal_find(&d.jr, i + 1);
-		if (g_cancel)
-			ok = false;
-		else if (jp)
-			ok = replay_page(r, &d, doc, i, jp);
-		else
-			ok = do_page(r, &d, doc, i, pdf_style);
+		if (!d->journal_path)
+			r->lost_to_stdout += d->n_written;
 	}
-	if (!ok) {
-		archive_free(&ar);
-		r->ar = NULL;
-		/* interrupted, or the output, the journal or the disk failed: what
-		 * is journaled stays for the next run; a stream is closed so that it
-		 * stays valid */
-		if (!in->out || d.pipe) {
-			if (g_cancel && !r->broken_pipe) {
-				writer_end(&d.w, true);
-				flush_error(d.w.f);
-			}
-			if (!d.journal_path)
-				r->lost_to_stdout += d.n_written;
-		}
-		if (in->out && d.pipe && !r->broken_pipe)
-			ocr2_atomic_commit(&g_tmp[0]);
-		ocr2_atomic_abort(&g_tmp[0]);
-		stop = true;
-		if (!g_cancel && !r->stop)
-			stop = false; /* this output failed; the batch goes on */
-		goto end;
-	}
-	writer_end(&d.w, false);
-	int archived = archive_end(&ar, in->out && !d.pipe ? g_tmp[0].tmp : NULL, d.w.n_good);
-	archive_free(&ar);
-	r->ar = NULL;
+	if (j->begun && in->out && d->pipe && !r->broken_pipe)
+		ocr2_atomic_commit(&j->tmp);
+	ocr2_atomic_abort(&j->tmp);
+}
+
+/* After its last page: the document's end, the archive outputs, then the
+ * output committed, marked done, its journal removed. */
+static void job_end(run *r, job *j)
+{
+	const input *in = j->in;
+	doc_out *d = &j->d;
+	const char *out = j->out;
+	writer_end(&d->w, false);
+	int archived = archive_end(&j->ar, in->out && !d->pipe ? j->tmp.tmp : NULL, d->w.n_good);
+	archive_free(&j->ar);
 	if (archived) {
-		ocr2_atomic_abort(&g_tmp[0]);
+		ocr2_atomic_abort(&j->tmp);
 		worse(r, archived);
-		goto end;
+		return;
 	}
-	int e = flush_error(d.w.f);
+	int e = flush_error(d->w.f);
 	if (e) {
-		write_failed(r, d.name, e, d.pipe);
-		ocr2_atomic_abort(&g_tmp[0]);
-		stop = r->stop;
-		goto end;
+		write_failed(r, d->name, e, d->pipe);
+		ocr2_atomic_abort(&j->tmp);
+		return;
 	}
 	if (!in->out)
-		goto end;
-	if (d.w.n_good == 0 && !d.pipe) {
+		return;
+	if (d->w.n_good == 0 && !d->pipe) {
 		/* nothing but failed pages: no output, so a re-run tries again */
-		ocr2_atomic_abort(&g_tmp[0]);
-		if (d.journal_path && d.jr.n == 0 && d.jf.fd < 0)
-			journal_remove(d.journal_path);
-		goto end;
+		ocr2_atomic_abort(&j->tmp);
+		if (d->journal_path && d->jr.n == 0 && d->jf.fd < 0)
+			journal_remove(d->journal_path);
+		return;
 	}
 	/* the old mark goes before the output it describes; the new one comes
 	 * after it, and the journal goes last: a crash in between leaves an
 	 * output that is not marked done, and a journal that rebuilds it */
-	bool complete = d.w.n_good == d.w.n_pages;
-	if (!d.pipe && keyed)
+	bool complete = d->w.n_good == d->w.n_pages;
+	if (!d->pipe && j->keyed)
 		done_unmark(out);
-	if (ocr2_atomic_commit(&g_tmp[0]) != 0) {
-		write_failed(r, in->out, errno, d.pipe);
-		stop = r->stop;
-		goto end;
+	if (ocr2_atomic_commit(&j->tmp) != 0) {
+		write_failed(r, in->out, errno, d->pipe);
+		return;
 	}
-	if (d.pipe || !keyed)
-		goto end;
-	if (complete && done_mark(out, keys.whole) != 0) {
+	if (d->pipe || !j->keyed)
+		return;
+	if (complete && done_mark(out, j->keys.whole) != 0) {
 		int e = errno;
 		char *mark = side_path(out, DONE_SUFFIX);
 		write_failed(r, mark, e, false);
 		free(mark);
-		stop = r->stop;
-		goto end;
+		return;
 	}
 	if (complete) {
-		journal_close(&d.jf);
-		journal_remove(d.journal_path);
+		journal_close(&d->jf);
+		journal_remove(d->journal_path);
 	}
 	/* else the journal keeps the good pages: a re-run computes the failed ones */
-end:
-	journal_close(&d.jf);
-	journal_free(&d.jr);
-	free(d.journal_path);
-	free(out);
-	ocr2_doc_free(doc);
-	return !stop && !g_cancel;
+}
+
+static void pend_push(run *r, pend *pg)
+{
+	if (r->pend_tail)
+		r->pend_tail->next = pg;
+	else
+		r->pend = pg;
+	r->pend_tail = pg;
+	r->n_pend++;
+}
+
+static pend *pend_pop(run *r)
+{
+	pend *pg = r->pend;
+	r->pend = pg->next;
+	if (!r->pend)
+		r->pend_tail = NULL;
+	pg->next = NULL;
+	r->n_pend--;
+	return pg;
+}
+
+/* Takes j's pages off the page queue (they lead it: j is the queue's head):
+ * those still in the batch are dropped when they come back. */
+static void pend_drop_job(run *r, job *j)
+{
+	while (r->pend && r->pend->j == j) {
+		pend *pg = pend_pop(r);
+		if (pg->in_batch) {
+			pg->j = NULL;
+			pg->next = r->orphans;
+			r->orphans = pg;
+		} else {
+			pend_free(pg);
+		}
+	}
+}
+
+/* Writes what can be written, in order: the queue's head input begins, its
+ * pages that are back go out, and it ends after its last one; then the next
+ * input. Stops at the first page still decoding. */
+static void flush(run *r)
+{
+	while (r->jobs && !r->stop && !r->halt) {
+		job *j = r->jobs;
+		bool pages_queued = r->pend && r->pend->j == j;
+		if (j->begun && !pages_queued && j->next_page >= j->n) {
+			job_end(r, j);
+			job_free(job_pop(r));
+			continue;
+		}
+		if (g_cancel)
+			return;
+		if (j->unreadable) {
+			input_failed(r, j->in, j->unreadable);
+			job_free(job_pop(r));
+			continue;
+		}
+		if (!j->begun)
+			job_begin(r, j);
+		if (!pages_queued || !r->pend->done)
+			return;
+		pend *pg = pend_pop(r);
+		bool ok;
+		if (pg->kind == PG_UNSELECTED) {
+			if (!archive_unselected(&j->ar, pg->index))
+				worse(r, EXIT_PARTIAL);
+			ok = true;
+		} else if (pg->kind == PG_REPLAY) {
+			ok = replay_page(r, j, pg->index, pg->jp);
+		} else {
+			ok = page_finish(r, pg);
+		}
+		pend_free(pg);
+		if (!ok) {
+			/* this output failed; the batch goes on unless the run stops */
+			job_fail(r, j);
+			pend_drop_job(r, j);
+			job_free(job_pop(r));
+		}
+	}
+}
+
+/* Starts the next page of j: an unselected one (-f pdf keeps it), one from
+ * the journal, or one for the model. */
+static void start_next(run *r, job *j)
+{
+	int i = j->next_page++;
+	pend *pg = calloc(1, sizeof *pg);
+	if (!pg) {
+		msg("out of memory");
+		worse(r, EXIT_PARTIAL);
+		r->halt = true;
+		return;
+	}
+	pg->j = j;
+	pg->index = i;
+	pend_push(r, pg);
+	if (!ocr2_pagesel_has(r->sel, i + 1)) {
+		pg->kind = PG_UNSELECTED;
+		pg->done = true;
+	} else if ((pg->jp = journal_find(&j->d.jr, i + 1))) {
+		pg->kind = PG_REPLAY;
+		pg->done = true;
+	} else {
+		pg->kind = PG_MODEL;
+		page_start(r, pg);
+		if (pg->done)
+			pg->t_done = now_s();
+	}
+}
+
+/* Decodes until a page comes back, and marks it done. */
+static void wait_one(run *r)
+{
+	void *tag = NULL;
+	ocr2_result res;
+	ocr2_status s = ocr2_batch_next(r->batch, &tag, &res);
+	pend *pg = tag;
+	if (!pg) /* the batch was empty */
+		return;
+	pg->res = res;
+	if (!pg->j) { /* its input failed meanwhile: off the orphans' list */
+		pend **at = &r->orphans;
+		while (*at != pg)
+			at = &(*at)->next;
+		*at = pg->next;
+		pend_free(pg);
+		return;
+	}
+	page_returned(pg, s);
+}
+
+/* Ends what is still open when the run stops (interrupted, full disk,
+ * standard output gone, model missing): the head's stream is closed validly,
+ * the others wrote nothing; the pages in flight are dropped. */
+static void drop_all(run *r)
+{
+	while (r->pend)
+		pend_free(pend_pop(r));
+	while (r->jobs) {
+		job *j = job_pop(r);
+		job_fail(r, j);
+		job_free(j);
+	}
+	ocr2_batch_free(r->batch);
+	r->batch = NULL;
+	while (r->orphans) {
+		pend *pg = r->orphans;
+		r->orphans = pg->next;
+		pend_free(pg);
+	}
+}
+
+/* The run: inputs opened in order, their pages started while the batch has
+ * room (and the pages waiting to be written stay few), a page decoded to its
+ * end when it has none, and everything written in order as it can be. */
+static void run_inputs(run *r, const input_list *l, const bool *run_it)
+{
+	int i = 0, k = 0;
+	while (!g_cancel && !r->stop && !r->halt) {
+		job *t = r->jobs_tail;
+		bool in_flight = r->batch && ocr2_batch_count(r->batch) > 0;
+		if (t && !t->unreadable && t->next_page < t->n) {
+			if (in_flight && (ocr2_batch_count(r->batch) == ocr2_batch_max(r->batch) ||
+					  r->n_pend >= 2 * ocr2_batch_max(r->batch) + 8))
+				wait_one(r);
+			else
+				start_next(r, t);
+		} else if (i < l->n) {
+			if (run_it[i]) {
+				g_prog.file_i = ++k;
+				job_open(r, &l->v[i]);
+			}
+			i++;
+		} else if (in_flight) {
+			wait_one(r);
+		} else {
+			break; /* everything was written */
+		}
+		flush(r);
+	}
+	drop_all(r);
 }
 
 /* The reader of standard output went away: end as SIGPIPE ends the tools
  * around us (the shell sees 128 + 13), with everything kept as on SIGINT. */
 static void end_by_sigpipe(void)
 {
-	ocr2_atomic_abort(&g_tmp[0]);
-	ocr2_atomic_abort(&g_tmp[1]);
+	ocr2_atomic_abort(&g_fig);
 	signal(SIGPIPE, SIG_DFL);
 	raise(SIGPIPE);
 }
@@ -845,6 +1173,7 @@ enum {
 	OPT_MODE = 256, OPT_PROMPT, OPT_FORCE, OPT_SHARD, OPT_MAX_TOKENS, OPT_NGRAM,
 	OPT_NGRAM_WINDOW, OPT_NO_CROP, OPT_DUMP, OPT_IMAGES, OPT_IMAGE_LINKS,
 	OPT_DRAW, OPT_SKIP_TEXT, /* scan-archive.c */
+	OPT_BATCH,
 };
 
 /* One row per option (cmd/opts.h says how to add one): --help, the
@@ -869,6 +1198,9 @@ static const cli_opt scan_opts[] = {
 	 .help = "process only the K-th of N deterministic slices"},
 	{"threads", 't', "N", ARG_INT, .range = &RANGE_THREADS,
 	 .help = "threads (default 0: the CPUs this process may use)"},
+	{"batch", OPT_BATCH, "N", ARG_INT, .range = &RANGE_BATCH,
+	 .help = "pages decoded together, 1-256 (default 0: the size\n"
+		 "measured fastest, lowered to fit the memory)"},
 	{"max-tokens", OPT_MAX_TOKENS, "N", ARG_INT, .range = &RANGE_TOKENS,
 	 .help = "stop a page after N tokens (default 8192)"},
 	{"ngram", OPT_NGRAM, "N", ARG_INT, .range = &RANGE_NGRAM,
@@ -960,6 +1292,7 @@ static int parse_options(int argc, char **argv, options *o)
 			break;
 		}
 		case 't': o->threads = cli_threads("scan", (int)p.n); break;
+		case OPT_BATCH: o->batch = (int)p.n; break;
 		case OPT_MAX_TOKENS: o->max_tokens = (int)p.n; break;
 		case OPT_NGRAM: o->ngram = (int)p.n; break;
 		case OPT_NGRAM_WINDOW: o->ngram_window = (int)p.n; break;
@@ -1073,14 +1406,9 @@ int cmd_scan(int argc, char **argv)
 	g_prog.n_files = todo;
 	g_prog.t_start = now_s();
 	r.n_done_before = skipped;
-	int k = 0;
-	for (int i = 0; i < l.n && todo > 0; i++) {
-		if (!run_it[i])
-			continue;
-		g_prog.file_i = ++k;
-		if (g_cancel || !do_input(&r, &l.v[i]))
-			break;
-	}
+	r.t_page_out = g_prog.t_start;
+	if (todo > 0)
+		run_inputs(&r, &l, run_it);
 	if (g_cancel)
 		worse(&r, EXIT_INTERRUPTED);
 	progress_clear();
@@ -1093,8 +1421,7 @@ int cmd_scan(int argc, char **argv)
 	if (r.broken_pipe)
 		end_by_sigpipe();
 	if (r.status == EXIT_INTERRUPTED) {
-		ocr2_atomic_abort(&g_tmp[0]);
-		ocr2_atomic_abort(&g_tmp[1]);
+		ocr2_atomic_abort(&g_fig);
 		if (r.lost_to_stdout)
 			msg("interrupted; %d page%s written to standard output %s not kept for a "
 			    "re-run (-o FILE keeps finished pages)",

@@ -26,6 +26,7 @@ typedef struct {
 	bool free_mode;
 	double dpi;
 	int threads, max_tokens, ngram, ngram_window;
+	int batch; /* --batch: pages decoded together, 0 = ocr2_batch_default */
 	bool no_crop, recursive, force, quiet, verbose;
 	bool official_links; /* --image-links official */
 	int shard_k, shard_n;
@@ -199,7 +200,8 @@ extern progress g_prog;
 double now_s(void);
 void progress_clear(void);
 void progress_draw(bool force);
-/* ocr2_recognize_params.on_token: redraws with the page's token count */
+/* ocr2_recognize_params.on_token, user the page's own count (an int, 0 at
+ * its start): g_prog.page_tokens sums the pages in flight; redraws */
 void on_token(void *user, int n);
 /* "ocr2 scan: ..." on stderr, the progress line cleared first */
 void msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -57,8 +57,10 @@ complete_ok() { # every output is a whole document: ends with the last line
 	done
 }
 
+# (--batch 1 where pages are counted against an interrupt or a full disk:
+# a batch computes up to its size ahead of what is written)
 # ---- 1: SIGINT in the middle ---------------------------------------------------
-OCR2_STAND_IN_DELAY_MS=30 "$OCR2" scan -q -R -o "$OUT" "$IN" 2>"$T/err1" &
+OCR2_STAND_IN_DELAY_MS=30 "$OCR2" scan -q --batch 1 -R -o "$OUT" "$IN" 2>"$T/err1" &
 pid=$!
 sleep 2
 kill -INT $pid
@@ -72,7 +74,7 @@ complete_ok
 snapshot >"$T/snap1"
 
 # ---- 2: SIGKILL in the middle --------------------------------------------------
-OCR2_STAND_IN_DELAY_MS=30 "$OCR2" scan -q -R -o "$OUT" "$IN" 2>"$T/err2" &
+OCR2_STAND_IN_DELAY_MS=30 "$OCR2" scan -q --batch 1 -R -o "$OUT" "$IN" 2>"$T/err2" &
 pid=$!
 sleep 3
 kill -KILL $pid
@@ -94,7 +96,7 @@ mkdir -p "$FULL"
 full_skipped=
 if mount -t tmpfs -o size=64k tmpfs "$FULL" 2>/dev/null; then
 	rm -f "$T/log3"
-	OCR2_STAND_IN_DELAY_MS=0 OCR2_STAND_IN_LOG=$T/log3 "$OCR2" scan -q -R -o "$FULL" "$IN" 2>"$T/err3"
+	OCR2_STAND_IN_DELAY_MS=0 OCR2_STAND_IN_LOG=$T/log3 "$OCR2" scan -q --batch 1 -R -o "$FULL" "$IN" 2>"$T/err3"
 	rc=$?
 	[ $rc -eq 1 ] || fail "full disk: exit $rc, expected 1"
 	[ "$(grep -c 'No space left on device; stopping: finished outputs and journaled pages are kept, a re-run resumes' "$T/err3")" = 1 ] ||
@@ -155,7 +157,7 @@ mkdir -p "$T/multi"
 OCR2_STAND_IN_LOG=$T/ref.log "$OCR2" scan -q -r 20 "$T/eight.pdf" -o "$T/multi/ref.md" || fail "reference run"
 ncalls() { [ -f "$1" ] && grep -c . "$1" || echo 0; }
 for sig in INT KILL; do
-	OCR2_STAND_IN_DELAY_MS=300 OCR2_STAND_IN_LOG=$T/m-$sig.log "$OCR2" scan -q -r 20 \
+	OCR2_STAND_IN_DELAY_MS=300 OCR2_STAND_IN_LOG=$T/m-$sig.log "$OCR2" scan -q --batch 1 -r 20 \
 		"$T/eight.pdf" -o "$T/multi/doc.md" 2>/dev/null &
 	pid=$!
 	for _ in $(seq 200); do [ "$(ncalls "$T/m-$sig.log")" -ge 3 ] && break; sleep 0.05; done

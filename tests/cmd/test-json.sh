@@ -112,7 +112,7 @@ python3 -c 'import json,sys; d=[json.loads(l) for l in open(sys.argv[1])]; asser
 	fail "-f json with two inputs: not two objects"
 
 # jsonl is streamed: the first page is out before the second is done
-OCR2_STAND_IN_DELAY_MS=1500 "$OCR2" scan -q -f jsonl "$FIX/page.png" "$FIX/small.png" >"$T/stream" &
+OCR2_STAND_IN_DELAY_MS=1500 "$OCR2" scan -q --batch 1 -f jsonl "$FIX/page.png" "$FIX/small.png" >"$T/stream" &
 pid=$!
 sleep 2.4
 [ "$(wc -l <"$T/stream")" = 1 ] || fail "jsonl: first page not flushed while the second runs ($(wc -l <"$T/stream") lines)"

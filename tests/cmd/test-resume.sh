@@ -17,9 +17,12 @@ DOC=$T/six.pdf
 printf '<|ref|>title<|/ref|><|det|>[[10, 10, 500, 40]]<|/det|>\n# Page {image}\n\nThe end.' >"$T/canned"
 stand_in "$T/canned"
 export OCR2_STAND_IN_LOG=$T/log
-scan() { "$OCR2" scan -r 20 "$@"; }
+# page by page (--batch 1): each interrupt below lands while one page is
+# computed, every page before it written and journaled (test-scan-batch.sh
+# interrupts batches)
+scan() { "$OCR2" scan --batch 1 -r 20 "$@"; }
 # in the background: $! is ocr2 itself, which the signals must reach
-bg_scan() { exec "$OCR2" scan -r 20 "$@"; }
+bg_scan() { exec "$OCR2" scan --batch 1 -r 20 "$@"; }
 calls() { [ -f "$T/log" ] && grep -c . "$T/log" || echo 0; }
 fresh_log() { rm -f "$T/log"; }
 # the JSON with the timings taken out (they differ from run to run)

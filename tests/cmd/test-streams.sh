@@ -34,9 +34,10 @@ grep -q '^<!-- page 1 -->$' "$T/closed.md" || fail "-o FILE with stdout closed: 
 grep -q 'ocr2 scan:' "$T/closed2.md" && fail "stderr closed: a message went into the output"
 
 # a closed pipe ends the run quietly, as SIGPIPE ends other tools, and no
-# more pages are computed
+# more pages are computed (--batch 1 here and below where timing counts: a
+# batch computes up to its size ahead of what is written; test-scan-batch.sh)
 rm -f "$T/log"
-OCR2_STAND_IN_DELAY_MS=300 "$OCR2" scan -f jsonl "$FIX/page.png" "$FIX/small.png" "$FIX/page.png" \
+OCR2_STAND_IN_DELAY_MS=300 "$OCR2" scan --batch 1 -f jsonl "$FIX/page.png" "$FIX/small.png" "$FIX/page.png" \
 	"$FIX/small.png" 2>"$T/err" | head -1 >"$T/first"
 rc=${PIPESTATUS[0]}
 [ $rc = 141 ] || fail "| head -1: exit $rc, wanted 141 (SIGPIPE)"
@@ -91,7 +92,7 @@ cmp -s "$T/private.md" "$T/plain-out" || fail "--force over 0600: not rewritten"
 
 # ---- streams are honest -----------------------------------------------------------
 # JSON on stdout interrupted: still valid, and says so
-OCR2_STAND_IN_DELAY_MS=1000 "$OCR2" scan -q -f json "$FIX/page.png" "$FIX/small.png" >"$T/int.json" 2>/dev/null &
+OCR2_STAND_IN_DELAY_MS=1000 "$OCR2" scan -q --batch 1 -f json "$FIX/page.png" "$FIX/small.png" >"$T/int.json" 2>/dev/null &
 pid=$!
 sleep 1.4
 kill -INT $pid
@@ -139,7 +140,7 @@ X
 if have_pdf; then
 	for fmt in markdown text; do
 		"$OCR2" scan -q -f $fmt -p 1-2 "$FIX/three.pdf" >"$T/whole.$fmt"
-		OCR2_STAND_IN_DELAY_MS=1500 "$OCR2" scan -q -f $fmt -p 1-2 "$FIX/three.pdf" >"$T/paged.$fmt" &
+		OCR2_STAND_IN_DELAY_MS=1500 "$OCR2" scan -q --batch 1 -f $fmt -p 1-2 "$FIX/three.pdf" >"$T/paged.$fmt" &
 		pid=$!
 		sleep 2.2
 		cp "$T/paged.$fmt" "$T/part.$fmt"

@@ -290,7 +290,7 @@ def test_pdf_interrupted():
     """SIGINT while a PDF is being built: exit 130, no PDF, no temporary."""
     d = os.path.join(T, "int")
     os.makedirs(d)
-    p = subprocess.Popen([OCR2, "scan", "-q", "-f", "pdf", "-o", os.path.join(d, "m.pdf"), MULTI],
+    p = subprocess.Popen([OCR2, "scan", "-q", "--batch", "1", "-f", "pdf", "-o", os.path.join(d, "m.pdf"), MULTI],
                          env=env_for("doc.raw", OCR2_STAND_IN_DELAY_MS=400), stderr=subprocess.DEVNULL)
     time.sleep(1.0)
     p.send_signal(signal.SIGINT)
@@ -311,7 +311,7 @@ def test_resume():
         whole, part = os.path.join(d, "whole." + fmt), os.path.join(d, "part." + fmt)
         args = ["-q", "-f", fmt, "-p", "1-6"]
         expect(0, args + ["-o", whole, BZIP2], f"-f {fmt} uninterrupted")
-        p = subprocess.Popen([OCR2, "scan"] + args + ["-o", part, BZIP2],
+        p = subprocess.Popen([OCR2, "scan", "--batch", "1"] + args + ["-o", part, BZIP2],
                              env=env_for("doc.raw", OCR2_STAND_IN_DELAY_MS=300),
                              stderr=subprocess.DEVNULL)
         time.sleep(1.2)
