@@ -25,6 +25,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+import st
+
 IMAGE_TOKEN = 128815
 BOS, EOS = 0, 1
 DOC_PROMPT = [201, 128820, 21842, 270, 4940, 304, 2121, 7919, 16]   # "\n<|grounding|>Convert the document to markdown."
@@ -37,37 +39,9 @@ MIN_CROPS, MAX_CROPS = 2, 6
 # safetensors
 
 
-def _bf16_to_f32(raw):
-	u = np.frombuffer(raw, dtype="<u2").astype(np.uint32) << 16
-	return u.view(np.float32)
-
-
 def load_safetensors(path):
-	"""{name: float32 torch tensor}. BF16/F16/F32 supported; header checked."""
-	with open(path, "rb") as f:
-		data = f.read()
-	(n,) = struct.unpack("<Q", data[:8])
-	header = json.loads(data[8:8 + n])
-	base = 8 + n
-	out = {}
-	for name, info in header.items():
-		if name == "__metadata__":
-			continue
-		b, e = info["data_offsets"]
-		raw = data[base + b:base + e]
-		dt = info["dtype"]
-		if dt == "BF16":
-			a = _bf16_to_f32(raw)
-		elif dt == "F16":
-			a = np.frombuffer(raw, dtype="<f2").astype(np.float32)
-		elif dt == "F32":
-			a = np.frombuffer(raw, dtype="<f4").copy()
-		elif dt == "I32":
-			a = np.frombuffer(raw, dtype="<i4").copy()
-		else:
-			raise ValueError("%s: %s: unsupported dtype %s" % (path, name, dt))
-		out[name] = torch.from_numpy(np.ascontiguousarray(a).reshape(info["shape"]))
-	return out
+	"""{name: float32 torch tensor} (st.load, numpy, wrapped)."""
+	return {k: torch.from_numpy(v) for k, v in st.load(path).items()}
 
 
 def save_safetensors(path, tensors, metadata=None):
