@@ -427,6 +427,10 @@ static bool batch_open(run *r)
 	if (r->batch)
 		return true;
 	int n = r->o.batch ? r->o.batch : ocr2_batch_default(r->model, r->o.max_tokens);
+	int fit = ocr2_batch_fit(r->model, r->o.max_tokens);
+	if (r->o.batch && fit > 0 && r->o.batch > fit && !r->o.quiet)
+		msg("notice: --batch %d: only %d pages' caches fit the memory left at --max-tokens %d "
+		    "each; pages that run that long may exhaust it", r->o.batch, fit, r->o.max_tokens);
 	if (ocr2_batch_new(r->model, n, &r->batch) != OCR2_OK) {
 		msg("%s", ocr2_errmsg());
 		return false;

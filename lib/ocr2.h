@@ -237,6 +237,10 @@ ocr2_status ocr2_batch_next(ocr2_batch *b, void **tag, ocr2_result *out);
  * the pages' caches fit the memory the process may still take at
  * max_tokens each (MemAvailable and a cgroup limit). At least 1. */
 int ocr2_batch_default(const ocr2_model *m, int max_tokens);
+/* How many pages' caches at max_tokens each fit three quarters of the memory
+ * the process may still take (ocr2_batch_default without the measured
+ * size); 0 when unknown. For a notice when a larger batch is asked for. */
+int ocr2_batch_fit(const ocr2_model *m, int max_tokens);
 
 #define OCR2_PROMPT_DOCUMENT "<image>\n<|grounding|>Convert the document to markdown."
 #define OCR2_PROMPT_FREE "<image>\nFree OCR."

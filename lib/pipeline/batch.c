@@ -193,11 +193,11 @@ ocr2_status ocr2_batch_next(ocr2_batch *b, void **tag, ocr2_result *out)
 	return st;
 }
 
-int ocr2_batch_default(const ocr2_model *m, int max_tokens)
+int ocr2_batch_fit(const ocr2_model *m, int max_tokens)
 {
 	ocr2_pipeline *p = ocr2_model_pipeline(m);
 	if (!p)
-		return BATCH_MEASURED;
+		return 0;
 	const ocr2_config *c = ocr2_pipeline_config(p);
 	/* a page's cache at its longest (an A4 page's prompt is ~1131 tokens;
 	 * the largest the crops allow stays under 2048), its row scratch and
@@ -207,10 +207,12 @@ int ocr2_batch_default(const ocr2_model *m, int max_tokens)
 		pos = c->max_pos;
 	double per_page = 2.0 * 4 * c->n_layers * c->n_kv_heads * c->head_dim * (double)pos +
 			  64.0 * 1024 * 1024;
-	double avail = (double)ocr2_mem_available() * 0.75;
-	if (avail <= 0)
-		return BATCH_MEASURED;
-	double fit = avail / per_page;
-	int n = fit < 1 ? 1 : fit > BATCH_MEASURED ? BATCH_MEASURED : (int)fit;
-	return n;
+	double avail = (double)ocr2_mem_available() * 0.75, fit = avail / per_page;
+	return avail <= 0 ? 0 : fit < 1 ? 1 : fit > 1e6 ? 1000000 : (int)fit;
+}
+
+int ocr2_batch_default(const ocr2_model *m, int max_tokens)
+{
+	int fit = ocr2_batch_fit(m, max_tokens);
+	return fit == 0 || fit > BATCH_MEASURED ? BATCH_MEASURED : fit;
 }

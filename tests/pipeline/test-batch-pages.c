@@ -151,7 +151,9 @@ int main(int argc, char **argv)
 	ocr2_batch_free(b); /* with pages in flight: freed (leaks show under ASan) */
 	CHECK(ocr2_batch_new(m, 0, &b) == OCR2_ERR_INVALID && !b, "a batch of 0");
 	CHECK(ocr2_batch_new(m, 257, &b) == OCR2_ERR_INVALID && !b, "a batch of 257");
-	CHECK(ocr2_batch_default(m, 8192) >= 1, "a default batch");
+	int def = ocr2_batch_default(m, 8192), fit = ocr2_batch_fit(m, 8192);
+	CHECK(def >= 1 && (fit == 0 || def <= fit), "a default batch of %d, %d fit", def, fit);
+	CHECK(fit == 0 || ocr2_batch_fit(m, 100) >= fit, "shorter pages: no fewer fit");
 	for (int i = 0; i < NPAGE; i++) {
 		ocr2_image_free(&pg[i].img);
 		ocr2_result_free(&pg[i].alone);
