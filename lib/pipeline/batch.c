@@ -109,15 +109,13 @@ ocr2_status ocr2_batch_add(ocr2_batch *b, const ocr2_image *img, const ocr2_reco
 	ocr2_recognize_params dflt = ocr2_recognize_default_params();
 	if (!p)
 		p = &dflt;
-	if (!img || !img->rgb || img->width <= 0 || img->height <= 0)
-		return ocr2_fail(OCR2_ERR_INVALID, "recognize: empty image");
-	if (p->max_tokens <= 0 || p->ngram < 0 || p->ngram_window < 0)
-		return ocr2_fail(OCR2_ERR_INVALID, "recognize: bad generation parameters");
+	ocr2_status st = ocr2_recognize_check(img, p);
+	if (st != OCR2_OK)
+		return st;
 	page *pg = calloc(1, sizeof *pg);
 	if (!pg)
 		return ocr2_fail(OCR2_ERR_NOMEM, "batch: out of memory");
 	pg->tag = tag;
-	ocr2_status st;
 	if (b->p) {
 		st = ocr2_page_start(b->p, img, p, &pg->run);
 	} else {

@@ -483,6 +483,15 @@ void ocr2_model_free(ocr2_model *m)
 	free(m);
 }
 
+ocr2_status ocr2_recognize_check(const ocr2_image *img, const ocr2_recognize_params *p)
+{
+	if (!img || !img->rgb || img->width <= 0 || img->height <= 0)
+		return ocr2_fail(OCR2_ERR_INVALID, "recognize: empty image");
+	if (p->max_tokens <= 0 || p->ngram < 0 || p->ngram_window < 0)
+		return ocr2_fail(OCR2_ERR_INVALID, "recognize: bad generation parameters");
+	return OCR2_OK;
+}
+
 ocr2_status ocr2_recognize(ocr2_model *m, const ocr2_image *img, const ocr2_recognize_params *p,
 			   ocr2_result *out)
 {
@@ -490,10 +499,9 @@ ocr2_status ocr2_recognize(ocr2_model *m, const ocr2_image *img, const ocr2_reco
 	ocr2_recognize_params dflt = ocr2_recognize_default_params();
 	if (!p)
 		p = &dflt;
-	if (!img || !img->rgb || img->width <= 0 || img->height <= 0)
-		return ocr2_fail(OCR2_ERR_INVALID, "recognize: empty image");
-	if (p->max_tokens <= 0 || p->ngram < 0 || p->ngram_window < 0)
-		return ocr2_fail(OCR2_ERR_INVALID, "recognize: bad generation parameters");
+	ocr2_status st = ocr2_recognize_check(img, p);
+	if (st != OCR2_OK)
+		return st;
 #if OCR2_STAND_IN
 	if (m->standin)
 		return ocr2_standin_recognize(m->standin, img, p, out);

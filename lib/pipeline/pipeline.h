@@ -37,6 +37,10 @@ struct dec_model;
 void ocr2_pipeline_parts(ocr2_pipeline *p, struct enc_model **enc, struct dec_model **dec,
 			 ocr2_pool **pool, const ocr2_weights **w);
 
+/* The arguments ocr2_recognize and ocr2_batch_add refuse: an empty image,
+ * bad generation parameters (OCR2_ERR_INVALID). */
+ocr2_status ocr2_recognize_check(const ocr2_image *img, const ocr2_recognize_params *p);
+
 /* What is behind a public model: the real pipeline or (test builds) the
  * stand-in; exactly one is non-NULL. */
 ocr2_pipeline *ocr2_model_pipeline(const ocr2_model *m);

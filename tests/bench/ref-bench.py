@@ -11,9 +11,7 @@ time (peak memory = the f32 model, ~14 GB at full size, not twice that).
 Prints stage timings and a final machine-readable line starting 'ref:'.
 """
 import argparse
-import json
 import os
-import struct
 import sys
 import time
 
@@ -23,34 +21,14 @@ import torch
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "testdata", "reference"))
 import reference as R  # noqa: E402
+import st  # noqa: E402
 
 
 def load_weights(model_dir):
 	W = {}
-	files = sorted(f for f in os.listdir(model_dir) if f.endswith(".safetensors"))
-	for fn in files:
-		path = os.path.join(model_dir, fn)
-		with open(path, "rb") as f:
-			(n,) = struct.unpack("<Q", f.read(8))
-			header = json.loads(f.read(n))
-		mm = np.memmap(path, dtype=np.uint8, mode="r")
-		base = 8 + n
-		for name, info in header.items():
-			if name == "__metadata__":
-				continue
-			b, e = info["data_offsets"]
-			raw = mm[base + b:base + e]
-			dt = info["dtype"]
-			if dt == "BF16":
-				a = (raw.view("<u2").astype(np.uint32) << 16).view(np.float32)
-			elif dt == "F16":
-				a = raw.view("<f2").astype(np.float32)
-			elif dt == "F32":
-				a = np.array(raw.view("<f4"))
-			else:
-				continue
-			W[name] = torch.from_numpy(a.reshape(info["shape"]))
-		del mm
+	for fn in sorted(f for f in os.listdir(model_dir) if f.endswith(".safetensors")):
+		arrays = st.load(os.path.join(model_dir, fn), skip_unknown=True)
+		W.update({k: torch.from_numpy(v) for k, v in arrays.items()})
 	return W
 
 
