@@ -82,7 +82,12 @@ int main(void)
 	pthread_join(th, NULL);
 	CHECK(st == OCR2_ERR_INTERRUPTED, "recognize with the flag raised after %ld ms: %d (%s)",
 	      g_after_ms, st, ocr2_errmsg());
-	CHECK(cut < whole * 0.6, "stopped after %.3f s of a %.3f s page", cut, whole);
+	/* 0.8, not 0.6: on a 2-core Zen 3, with another test sharing the cores,
+	 * the flag raised at 10 % stopped the page at 38-66 % of its time (the
+	 * tiny encoder's layers are long on one thread), and the release before
+	 * batched decoding failed 0.6 the same way (0.385 s of a 0.611 s page).
+	 * A flag that is not polled lets the page run to its end: 1.0. */
+	CHECK(cut < whole * 0.8, "stopped after %.3f s of a %.3f s page", cut, whole);
 	printf("page %.3f s; the flag raised at %ld ms stopped it at %.3f s\n", whole, g_after_ms,
 	       cut);
 	ocr2_image_free(&img);
