@@ -136,16 +136,9 @@ static void attention(dec_batch *b, int l, int n)
 	ocr2_gemv_batch(b->pool, t, 3);
 	ocr2_rope_apply(s->q, n, cf->n_heads, hd, s->rope);
 	ocr2_rope_apply(s->kn, n, cf->n_kv_heads, hd, s->rope);
-	for (int r = 0; r < n; r++) {
-		dec_ctx *c = b->ctx[r];
-		size_t layer = (size_t)l * c->max_ctx * m->kv_dim;
-		for (int h = 0; h < cf->n_kv_heads; h++) {
-			size_t at = layer + ((size_t)h * c->max_ctx + b->pos[r]) * hd;
-			size_t from = (size_t)r * m->kv_dim + (size_t)h * hd;
-			memcpy(c->kc + at, s->kn + from, (size_t)hd * sizeof(float));
-			memcpy(c->vc + at, s->vn + from, (size_t)hd * sizeof(float));
-		}
-	}
+	for (int r = 0; r < n; r++)
+		dec_cache_put(b->ctx[r], l, b->pos[r], s->kn + (size_t)r * m->kv_dim,
+			      s->vn + (size_t)r * m->kv_dim);
 	att_job j = {b, l, n};
 	ocr2_pool_run(b->pool, att_item, &j, n * cf->n_heads);
 	ocr2_gemv_task o = {L->wo, s->att, s->tmp, n};

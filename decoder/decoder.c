@@ -349,6 +349,18 @@ typedef struct {
 	int nb;                           /* query blocks per head */
 } att_job;
 
+void dec_cache_put(dec_ctx *c, int l, int pos, const float *k, const float *v)
+{
+	const dec_model *m = c->m;
+	size_t hd = (size_t)m->cfg.head_dim;
+	size_t layer = (size_t)l * c->max_ctx * m->kv_dim;
+	for (int h = 0; h < m->cfg.n_kv_heads; h++) {
+		size_t at = layer + ((size_t)h * c->max_ctx + pos) * hd;
+		memcpy(c->kc + at, k + (size_t)h * hd, hd * sizeof(float));
+		memcpy(c->vc + at, v + (size_t)h * hd, hd * sizeof(float));
+	}
+}
+
 void dec_attend_head(const dec_ctx *c, int l, int h, const float *q, int pos, float *s,
 		     float *o)
 {
@@ -382,8 +394,6 @@ static void attention(dec_ctx *c, int l, int n, int p0)
 	const ocr2_config *cf = &m->cfg;
 	const dec_layer *L = &m->layers[l];
 	int H = cf->hidden, hd = cf->head_dim;
-	size_t layer = (size_t)c->max_ctx * m->kv_dim;
-	float *kc = c->kc + (size_t)l * layer, *vc = c->vc + (size_t)l * layer;
 	if (n == 1) { /* decode: one job for the three products */
 		ocr2_gemv_task t[3] = {{L->wq, c->xn, c->q, 1}, {L->wk, c->xn, c->kn, 1},
 				       {L->wv, c->xn, c->vn, 1}};
@@ -395,13 +405,9 @@ static void attention(dec_ctx *c, int l, int n, int p0)
 	}
 	ocr2_rope_apply(c->q, n, cf->n_heads, hd, c->rope);
 	ocr2_rope_apply(c->kn, n, cf->n_kv_heads, hd, c->rope);
-	for (int h = 0; h < cf->n_kv_heads; h++)
-		for (int r = 0; r < n; r++) {
-			size_t at = ((size_t)h * c->max_ctx + p0 + r) * hd;
-			size_t from = (size_t)r * m->kv_dim + (size_t)h * hd;
-			memcpy(kc + at, c->kn + from, (size_t)hd * sizeof(float));
-			memcpy(vc + at, c->vn + from, (size_t)hd * sizeof(float));
-		}
+	for (int r = 0; r < n; r++)
+		dec_cache_put(c, l, p0 + r, c->kn + (size_t)r * m->kv_dim,
+			      c->vn + (size_t)r * m->kv_dim);
 	int nb = n < c->att_blocks ? n : c->att_blocks;
 	att_job j = {c, l, n, p0, nb};
 	ocr2_pool_run(c->pool, att_part, &j, cf->n_heads * nb);

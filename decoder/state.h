@@ -78,6 +78,9 @@ void dec_route(dec_ctx *c, int n);
  * (NULL: none). The one summation order every path uses. */
 void dec_moe_sum(const ocr2_config *cf, const int *top, const float *topw,
 		 const float *const *out, const float *shared, float *dst);
+/* Stores one position's keys and values (k, v: [kv_dim], head after head)
+ * at pos of layer l in c's cache, each head's rows contiguous. */
+void dec_cache_put(dec_ctx *c, int l, int pos, const float *k, const float *v);
 /* Layer l's attention for query row r of c: q [q_dim] against c's cache
  * positions 0..pos (pos included), into o [q_dim]; head h only. */
 void dec_attend_head(const dec_ctx *c, int l, int h, const float *q, int pos, float *s,

@@ -23,9 +23,8 @@ typedef struct {
 	void *tag;
 	ocr2_page_run *run;    /* a real page */
 	double t_start;        /* when it joined the decoding */
-	/* a stand-in page: its result and status, and its steps still to go */
+	/* a stand-in page: its result, and its steps still to go */
 	ocr2_result res;
-	ocr2_status st;
 	long steps;
 } page;
 
@@ -173,9 +172,8 @@ ocr2_status ocr2_batch_next(ocr2_batch *b, void **tag, ocr2_result *out)
 		*out = pg->res;
 		memset(&pg->res, 0, sizeof pg->res);
 		out->t_decode = ocr2_now() - pg->t_start;
-		ocr2_status st = pg->st;
-		page_free(pg);
-		return st;
+		page_free(pg); /* a stand-in page that failed never got in */
+		return OCR2_OK;
 	}
 	int i;
 	while ((i = first_done(b)) < 0) {
