@@ -281,12 +281,12 @@ static bool bench_batch(dec_model *dec, ocr2_pool *pool, const ocr2_config *cfg,
 	return ok;
 }
 
-enum { OPT_IMAGES = 256, OPT_DECODE_TOKENS, OPT_REPS, OPT_NO_ENCODER, OPT_BATCH };
+enum { OPT_IMAGES = 256, OPT_DECODE_TOKENS, OPT_REPS, OPT_NO_ENCODER, OPT_BATCH, OPT_PRECISION };
 
 const cli_cmd cli_bench = {
 	.name = "bench",
 	.synopsis = "[-m DIR|NAME] [-t N] [--images N] [--decode-tokens N] [--reps N]\n"
-		    "[--no-encoder] [--batch N]",
+		    "[--no-encoder] [--batch N] [--precision P]",
 	.about = "Times one model directory: load, encoder per 1024 view and 768 crop, prefill\n"
 		 "and decode, peak RSS, and decode as a fraction of the memory-bandwidth bound\n"
 		 "(active weight bytes per token / measured triad bandwidth). Prints a table\n"
@@ -307,6 +307,8 @@ const cli_cmd cli_bench = {
 		 .help = "also time N sequences decoded together (1, 2, 4, ... N\n"
 			 "of them), each after the prompt: aggregate tokens/s, peak\n"
 			 "RSS and pages per hour"},
+		{"precision", OPT_PRECISION, "P", ARG_CHOICE, .choices = CLI_PRECISION_CHOICES,
+		 .help = CLI_PRECISION_HELP},
 		CLI_OPT_HELP,
 		CLI_OPT_END,
 	},
@@ -316,7 +318,7 @@ const cli_cmd cli_bench = {
 int cmd_bench(int argc, char **argv)
 {
 	const char *model = NULL;
-	int threads = 0, n_img = 1121, n_dec = 32, reps = 1, no_enc = 0, batch = 0, c;
+	int threads = 0, n_img = 1121, n_dec = 32, reps = 1, no_enc = 0, batch = 0, prec = -1, c;
 	cli_parser cp;
 	cli_begin(&cp, &cli_bench, argc, argv);
 	while ((c = cli_next(&cp)) > 0) {
@@ -328,17 +330,23 @@ int cmd_bench(int argc, char **argv)
 		case OPT_REPS: reps = (int)cp.n; break;
 		case OPT_NO_ENCODER: no_enc = 1; break;
 		case OPT_BATCH: batch = (int)cp.n; break;
+		case OPT_PRECISION: prec = cp.choice; break;
 		}
 	}
 	if (c < 0)
 		return cli_stop(c);
+	/* the choices are in ocr2_precision's order */
+	ocr2_precision precision = prec >= 0 ? (ocr2_precision)prec : cli_precision_env("bench", false);
+	const char *notice, *runs = cli_precision_run(precision, &notice);
+	if (notice)
+		cli_error("bench", "%s", notice);
 	if (cp.optind != argc)
 		return cli_usage(&cli_bench, "unexpected argument '%s'", argv[cp.optind]);
 	threads = cli_threads("bench", threads);
 	char *dir = cli_model_dir(model);
 	double t = ocr2_now();
 	ocr2_pipeline *p = NULL;
-	if (ocr2_pipeline_load(dir, threads, NULL, &p) != OCR2_OK) {
+	if (ocr2_pipeline_load(dir, threads, precision, NULL, &p) != OCR2_OK) {
 		cli_error("bench", "%s", ocr2_errmsg());
 		free(dir);
 		return EXIT_MODEL;
@@ -425,7 +433,7 @@ int cmd_bench(int argc, char **argv)
 	double bound = bw * 1e9 / bytes;
 	printf("model        %s\n", dir);
 	printf("threads      %d (gemv kernel: %s)\n", nt, ocr2_gemv_kernel_name());
-	printf("encoder      matrix products in %s\n", ocr2_matmul_name());
+	printf("encoder      %s (--precision %s)\n", runs, ocr2_precision_name(precision));
 	printf("load         %.3f s (weights %s)\n", t_load,
 	       ocr2_weights_residency(w));
 	if (!no_enc) {
@@ -461,7 +469,7 @@ int cmd_bench(int argc, char **argv)
 	       "prefill_tps=%.2f decode_tps=%.3f active_mb=%.2f triad_gbs=%.2f bound_tps=%.3f "
 	       "fraction=%.4f peak_rss_mb=%.0f enc_bf16=%d read_gbs=%.2f lm_head_mb=%.2f\n",
 	       nt, t_load, enc1024, enc768, n_ids, n_ids / t_prefill, tps, bytes / 1e6, bw, bound,
-	       tps / bound, peak_rss_mb(), ocr2_gemm_bf16_enabled() ? 1 : 0, rd, lm_read / 1e6);
+	       tps / bound, peak_rss_mb(), enc->bf16 ? 1 : 0, rd, lm_read / 1e6);
 	if (batch > 0 && !bench_batch(dec, pool, cfg, ctx, n_ids, n_dec, batch, no_enc ? NAN :
 				      enc1024 + 6 * enc768, t_prefill))
 		rc = EXIT_PARTIAL;

@@ -55,4 +55,19 @@ int cli_threads(const char *sub, int requested);
  * the error. Returns a malloc'd string. */
 char *cli_model_dir(const char *opt);
 
+/* --precision (scan, bench): the choices in ocr2_precision's order after
+ * auto, and CLI_PRECISION_HELP their help text. */
+#define CLI_PRECISION_CHOICES "auto|f32|bf16"
+#define CLI_PRECISION_HELP                                                                          \
+	"the encoder's arithmetic: auto (default: bf16 on CPUs\n"                                   \
+	"with avx512_bf16, else f32), f32 (the reference) or bf16"
+/* --precision's default when the option is absent: $OCR2_PRECISION, else
+ * its older name $OCR2_MATMUL; auto when neither is set. Another value gets
+ * a one-line notice (unless quiet) and auto. */
+ocr2_precision cli_precision_env(const char *sub, bool quiet);
+/* What the encoder runs as for p on this CPU, for messages: "float32" or
+ * "bf16 products (avx512_bf16)"; *notice the text of a notice when bf16 was
+ * asked for on a CPU without avx512_bf16, else NULL. */
+const char *cli_precision_run(ocr2_precision p, const char **notice);
+
 #endif

@@ -161,6 +161,7 @@ static bool load_model(run *r)
 	ocr2_model_params mp = ocr2_model_default_params();
 	mp.n_threads = r->o.threads;
 	mp.cancel = &g_cancel;
+	mp.precision = r->o.precision;
 	double t0 = now_s();
 	ocr2_status s = ocr2_model_load(dir, &mp, &r->model);
 	if (s != OCR2_OK) {
@@ -172,15 +173,12 @@ static bool load_model(run *r)
 	}
 	if (r->o.verbose)
 		msg("model %s loaded in %.2fs", dir, now_s() - t0);
-	/* OCR2_MATMUL (man ocr2): say when it is not honoured, and with -v what runs */
-	const char *mm = getenv("OCR2_MATMUL");
-	bool bf16 = ocr2_gemm_bf16_enabled();
-	if (mm && *mm && strcmp(mm, "f32") && !bf16 && !r->o.quiet)
-		msg("notice: OCR2_MATMUL=%s ignored: %s", mm,
-		    strcmp(mm, "bf16") ? "the values are f32 and bf16"
-				       : "this CPU has no avx512_bf16; the encoder runs in f32");
-	else if (r->o.verbose)
-		msg("encoder matrix products in %s", ocr2_matmul_name());
+	/* bf16 asked for on a CPU without it: a notice; with -v what runs */
+	const char *notice, *runs = cli_precision_run(r->o.precision, &notice);
+	if (notice && !r->o.quiet)
+		msg("%s", notice);
+	if (r->o.verbose)
+		msg("encoder in %s", runs);
 	free(dir);
 	return true;
 }
@@ -1178,6 +1176,7 @@ enum {
 	OPT_NGRAM_WINDOW, OPT_NO_CROP, OPT_DUMP, OPT_IMAGES, OPT_IMAGE_LINKS,
 	OPT_DRAW, OPT_SKIP_TEXT, /* scan-archive.c */
 	OPT_BATCH,
+	OPT_PRECISION,
 };
 
 /* One row per option (cmd/opts.h says how to add one): --help, the
@@ -1205,6 +1204,8 @@ static const cli_opt scan_opts[] = {
 	{"batch", OPT_BATCH, "N", ARG_INT, .range = &RANGE_BATCH,
 	 .help = "pages decoded together, 1-256 (default 0: the size\n"
 		 "measured fastest, lowered to fit the memory)"},
+	{"precision", OPT_PRECISION, "P", ARG_CHOICE, .choices = CLI_PRECISION_CHOICES,
+	 .help = CLI_PRECISION_HELP},
 	{"max-tokens", OPT_MAX_TOKENS, "N", ARG_INT, .range = &RANGE_TOKENS,
 	 .help = "stop a page after N tokens (default 8192)"},
 	{"ngram", OPT_NGRAM, "N", ARG_INT, .range = &RANGE_NGRAM,
@@ -1273,6 +1274,7 @@ static int parse_options(int argc, char **argv, options *o)
 	o->max_tokens = 8192;
 	o->ngram = 20;
 	o->ngram_window = 50;
+	int precision = -1;
 	cli_parser p;
 	cli_begin(&p, &cli_scan, argc, argv);
 	int c;
@@ -1297,6 +1299,7 @@ static int parse_options(int argc, char **argv, options *o)
 		}
 		case 't': o->threads = cli_threads("scan", (int)p.n); break;
 		case OPT_BATCH: o->batch = (int)p.n; break;
+		case OPT_PRECISION: precision = p.choice; break;
 		case OPT_MAX_TOKENS: o->max_tokens = (int)p.n; break;
 		case OPT_NGRAM: o->ngram = (int)p.n; break;
 		case OPT_NGRAM_WINDOW: o->ngram_window = (int)p.n; break;
@@ -1313,6 +1316,9 @@ static int parse_options(int argc, char **argv, options *o)
 	if (c < 0)
 		return c == CLI_HELP ? -1 : EXIT_USAGE;
 	optind = p.optind;
+	/* the choices are in ocr2_precision's order */
+	o->precision = precision >= 0 ? (ocr2_precision)precision
+				      : cli_precision_env("scan", o->quiet);
 	if (o->images && (o->fmt == FMT_TEXT || o->fmt == FMT_RAW))
 		BAD("--images: -f %s has no figure links; use -f markdown, json or jsonl",
 		    fmt_names[o->fmt]);

@@ -1,4 +1,5 @@
-/* util.c - helpers every subcommand uses: messages and the model directory. */
+/* util.c - helpers every subcommand uses: messages, the model directory,
+ * threads and precision. */
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,4 +97,33 @@ int cli_threads(const char *sub, int requested)
 		return n;
 	}
 	return requested;
+}
+
+ocr2_precision cli_precision_env(const char *sub, bool quiet)
+{
+	const char *name = "OCR2_PRECISION", *v = getenv(name);
+	if (!v || !*v) {
+		name = "OCR2_MATMUL";
+		v = getenv(name);
+	}
+	if (!v || !*v || !strcmp(v, "auto"))
+		return OCR2_PRECISION_AUTO;
+	if (!strcmp(v, "f32"))
+		return OCR2_PRECISION_F32;
+	if (!strcmp(v, "bf16"))
+		return OCR2_PRECISION_BF16;
+	if (!quiet)
+		fprintf(stderr, "ocr2 %s: notice: %s=%s ignored: the values are auto, f32 and bf16\n",
+			sub, name, v);
+	return OCR2_PRECISION_AUTO;
+}
+
+const char *cli_precision_run(ocr2_precision p, const char **notice)
+{
+	bool bf16 = ocr2_precision_resolve(p) == OCR2_PRECISION_BF16;
+	*notice = p == OCR2_PRECISION_BF16 && !bf16
+			  ? "notice: bf16 precision asked for, but this CPU has no avx512_bf16: the "
+			    "encoder runs in float32"
+			  : NULL;
+	return bf16 ? "bf16 products (avx512_bf16)" : "float32";
 }

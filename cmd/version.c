@@ -60,15 +60,10 @@ static void kernels_line(void)
 {
 	const char *simd = getenv("OCR2_NO_SIMD");
 	printf("kernels: matrix-vector (decode, f32/bf16/q8 weights) %s; ", ocr2_gemv_kernel_name());
-	bool bf16_cpu = false;
-#if defined(__x86_64__) && defined(__GNUC__)
-	bf16_cpu = __builtin_cpu_supports("avx512bf16") && ocr2_have_avx512();
-#endif
-	if (ocr2_gemm_bf16_enabled())
-		printf("encoder products in %s", ocr2_matmul_name());
-	else
-		printf("encoder products in f32, bf16 products %s", bf16_cpu ?
-		       "available (OCR2_MATMUL=bf16)" : "not available (no avx512_bf16)");
+	printf("encoder products in %s",
+	       ocr2_precision_resolve(OCR2_PRECISION_AUTO) == OCR2_PRECISION_BF16
+		       ? "bf16 by default (avx512_bf16; --precision f32 for float32)"
+		       : "float32 (no avx512_bf16 for --precision bf16)");
 	printf("; ocr2's AVX-512 kernels %s\n", ocr2_have_avx512() ? "on" :
 	       simd && *simd && strcmp(simd, "0") ? "off (OCR2_NO_SIMD)" : "off (no AVX-512)");
 	char *core = openblas_get_corename();

@@ -327,7 +327,7 @@ ocr2_status enc_load(const ocr2_weights *w, const ocr2_config *c, enc_model **ou
 
 void enc_project(enc_model *m, ocr2_pool *pool, const float *x, int N, float *out)
 {
-	ocr2_linear_vision(pool, x, N, m->c.enc_hidden, m->proj_w, m->proj_b, out); /* [N, hidden] */
+	ocr2_linear_vision(pool, m->bf16, x, N, m->c.enc_hidden, m->proj_w, m->proj_b, out); /* [N, hidden] */
 }
 
 /* One view: u8 RGB S x S -> [N, hidden] rows of dst. */

@@ -51,6 +51,11 @@ struct enc_model {
 	/* projector (§4.3) */
 	const ocr2_tensor *proj_w;        /* [hidden, E] */
 	float *proj_b, *view_sep;         /* [hidden] */
+	/* The precision (ocr2_precision): the matrix products with bf16 weights
+	 * and SAM's attention take bf16 inputs and sum in f32 where the CPU runs
+	 * that (ocr2_gemm_bf16_available); false (enc_load's default) keeps
+	 * float32 throughout, the reference. */
+	bool bf16;
 	/* polled between the layers of SAM and of the flow encoder: raised,
 	 * enc_image stops with OCR2_ERR_INTERRUPTED (NULL: never) */
 	volatile int *cancel;

@@ -93,9 +93,9 @@ ocr2_status enc_flow(enc_model *m, ocr2_pool *pool, const float *tokens, int N, 
 		}
 		/* attention: [T, E] -> [T, E] */
 		ocr2_rmsnorm(pool, h, x, L->in_norm, T, E, eps);
-		ocr2_linear_vision(pool, h + off, nr, E, L->q, L->q_b, q + off);
-		ocr2_linear_vision(pool, h, T, E, L->k, L->k_b, k);
-		ocr2_linear_vision(pool, h, T, E, L->v, L->v_b, v);
+		ocr2_linear_vision(pool, m->bf16, h + off, nr, E, L->q, L->q_b, q + off);
+		ocr2_linear_vision(pool, m->bf16, h, T, E, L->k, L->k_b, k);
+		ocr2_linear_vision(pool, m->bf16, h, T, E, L->v, L->v_b, v);
 		ocr2_rope(q + off, nr, heads, hd, NULL, r, c->enc_rope_theta);
 		ocr2_rope(k, T, kvh, hd, NULL, 0, c->enc_rope_theta);
 		int nblk = (nr + QBLK - 1) / QBLK;
@@ -106,15 +106,15 @@ ocr2_status enc_flow(enc_model *m, ocr2_pool *pool, const float *tokens, int N, 
 			st = ocr2_fail(OCR2_ERR_NOMEM, "encoder: out of memory (flow attention)");
 			goto out;
 		}
-		ocr2_linear_vision(pool, o + off, nr, E, L->o, NULL, h + off);
+		ocr2_linear_vision(pool, m->bf16, o + off, nr, E, L->o, NULL, h + off);
 		for (size_t i = off; i < (size_t)T * E; i++)
 			x[i] += h[i];
 		/* SwiGLU MLP: [T, E] -> [T, ffn] -> [T, E] */
 		ocr2_rmsnorm(pool, h + off, x + off, L->post_norm, nr, E, eps);
-		ocr2_linear_vision(pool, h + off, nr, E, L->gate, NULL, g);
-		ocr2_linear_vision(pool, h + off, nr, E, L->up, NULL, u);
+		ocr2_linear_vision(pool, m->bf16, h + off, nr, E, L->gate, NULL, g);
+		ocr2_linear_vision(pool, m->bf16, h + off, nr, E, L->up, NULL, u);
 		ocr2_silu_mul(pool, g, u, nr * ffn);
-		ocr2_linear_vision(pool, g, nr, ffn, L->down, NULL, h + off);
+		ocr2_linear_vision(pool, m->bf16, g, nr, ffn, L->down, NULL, h + off);
 		for (size_t i = off; i < (size_t)T * E; i++)
 			x[i] += h[i];
 	}

@@ -46,7 +46,7 @@ static void im2col(const float *x, int H, int W, int C, int k, int stride, int p
 }
 
 /* out [Ho*Wo, Cout] = conv(x [H, W, C]) with weight [Cout, C, k, k]. */
-static ocr2_status conv(ocr2_pool *pool, const float *x, int H, int W, int C,
+static ocr2_status conv(ocr2_pool *pool, bool bf16, const float *x, int H, int W, int C,
 			const ocr2_tensor *w, int k, int stride, int pad, const float *bias,
 			float *out, int *Ho, int *Wo)
 {
@@ -56,7 +56,7 @@ static ocr2_status conv(ocr2_pool *pool, const float *x, int H, int W, int C,
 	if (!cols)
 		return ocr2_fail(OCR2_ERR_NOMEM, "encoder: out of memory (conv)");
 	im2col(x, H, W, C, k, stride, pad, *Ho, *Wo, cols);
-	ocr2_linear_vision(pool, cols, *Ho * *Wo, C * k * k, w, bias, out);
+	ocr2_linear_vision(pool, bf16, cols, *Ho * *Wo, C * k * k, w, bias, out);
 	free(cols);
 	return OCR2_OK;
 }
@@ -73,7 +73,7 @@ typedef struct {
 	const float *rh, *rw; /* [2 * side - 1, hd] */
 	float scale;
 	int failed;
-	bool bf16;  /* OCR2_MATMUL=bf16: q k^T and p v in bf16 products */
+	bool bf16;  /* enc_model.bf16: q k^T and p v in bf16 products */
 	bool tiles; /* f32 through lib/compute/tiles.c (else sgemm per query block) */
 } attn_job;
 
@@ -288,16 +288,16 @@ static ocr2_status block(enc_model *m, ocr2_pool *pool, const enc_sam_block *b, 
 		 * exactly (0 . W + b = b, as in the reference). The product runs
 		 * over the n real tokens only and the padding gets the bias: 16 %
 		 * fewer qkv and proj products on a 1024 view, 26 % on a 768 crop. */
-		ocr2_linear_vision(pool, p, n, W, b->qkv, b->qkv_b, sc->qkv_img); /* [n, 3W] */
+		ocr2_linear_vision(pool, m->bf16, p, n, W, b->qkv, b->qkv_b, sc->qkv_img); /* [n, 3W] */
 		partition(pool, qkv, sc->qkv_img, b->qkv_b, G, side, nw, 3 * W, PARTITION);
 	} else {
 		/* one window (global) is the image layout itself: no copy */
 		if (nw > 1)
 			partition(pool, h, p, NULL, G, side, nw, W, PARTITION);
-		ocr2_linear_vision(pool, nw > 1 ? h : p, ntok, W, b->qkv, b->qkv_b, qkv);
+		ocr2_linear_vision(pool, m->bf16, nw > 1 ? h : p, ntok, W, b->qkv, b->qkv_b, qkv);
 	}
 	int nblk = (T + QBLK - 1) / QBLK;
-	bool bf16 = ocr2_gemm_bf16_enabled(), tiles = !bf16 && ocr2_tile_ok(hd);
+	bool bf16 = m->bf16 && ocr2_gemm_bf16_available(), tiles = !bf16 && ocr2_tile_ok(hd);
 	attn_job j = {qkv, o, T, side, W, hd, heads, nblk, b->rel_h[vi], b->rel_w[vi],
 		      1.0f / sqrtf((float)hd), 0, bf16, tiles};
 	ocr2_pool_run_blas(pool, attn_item, &j, nw * nw * heads * (bf16 || tiles ? 1 : nblk));
@@ -306,17 +306,17 @@ static ocr2_status block(enc_model *m, ocr2_pool *pool, const enc_sam_block *b, 
 	if (ntok > n) {
 		/* the padding's outputs are dropped before proj, not after */
 		partition(pool, h, o, NULL, G, side, nw, W, UNPARTITION);
-		ocr2_linear_vision(pool, h, n, W, b->proj, b->proj_b, p); /* [n, W] */
+		ocr2_linear_vision(pool, m->bf16, h, n, W, b->proj, b->proj_b, p); /* [n, W] */
 		partition(pool, x, p, NULL, G, G, 1, W, ADD);
 	} else {
-		ocr2_linear_vision(pool, o, ntok, W, b->proj, b->proj_b, p); /* [ntok, W] */
+		ocr2_linear_vision(pool, m->bf16, o, ntok, W, b->proj, b->proj_b, p); /* [ntok, W] */
 		partition(pool, x, p, NULL, G, side, nw, W, ADD); /* un-partition, residual */
 	}
 	/* MLP: x += lin2(gelu(lin1(LN2 x))) */
 	ocr2_layernorm(pool, h, x, b->n2w, b->n2b, n, W, 1e-6f);
-	ocr2_linear_vision(pool, h, n, W, b->lin1, b->lin1_b, mlp); /* [n, mlp] */
+	ocr2_linear_vision(pool, m->bf16, h, n, W, b->lin1, b->lin1_b, mlp); /* [n, mlp] */
 	ocr2_gelu(pool, mlp, n * c->sam_mlp);
-	ocr2_linear_vision(pool, mlp, n, c->sam_mlp, b->lin2, b->lin2_b, p); /* [n, W] */
+	ocr2_linear_vision(pool, m->bf16, mlp, n, c->sam_mlp, b->lin2, b->lin2_b, p); /* [n, W] */
 	partition(pool, x, p, NULL, G, G, 1, W, ADD); /* one window: plain residual */
 	return OCR2_OK;
 }
@@ -349,7 +349,7 @@ ocr2_status enc_sam(enc_model *m, ocr2_pool *pool, const float *chw, int S, floa
 					       chw + ((size_t)ch * S + py * P + ky) * S + px * P,
 					       (size_t)P * sizeof *row);
 		}
-	ocr2_linear_vision(pool, cols, n, 3 * P * P, m->patch_w, m->patch_b, x);
+	ocr2_linear_vision(pool, m->bf16, cols, n, 3 * P * P, m->patch_w, m->patch_b, x);
 	free(cols);
 	cols = NULL;
 	for (size_t i = 0; i < (size_t)n * W; i++)
@@ -372,15 +372,15 @@ ocr2_status enc_sam(enc_model *m, ocr2_pool *pool, const float *chw, int S, floa
 		st = ocr2_fail(OCR2_ERR_NOMEM, "encoder: out of memory (SAM neck)");
 		goto out;
 	}
-	ocr2_linear_vision(pool, x, n, W, m->neck0, NULL, y);
+	ocr2_linear_vision(pool, m->bf16, x, n, W, m->neck0, NULL, y);
 	ocr2_layernorm(pool, y, y, m->neck1_w, m->neck1_b, n, Cn, 1e-6f);
-	if ((st = conv(pool, y, G, G, Cn, m->neck2, 3, 1, 1, NULL, y2, &Ho, &Wo)))
+	if ((st = conv(pool, m->bf16, y, G, G, Cn, m->neck2, 3, 1, 1, NULL, y2, &Ho, &Wo)))
 		goto out;
 	ocr2_layernorm(pool, y2, y2, m->neck3_w, m->neck3_b, n, Cn, 1e-6f);
 	/* net_2: [G/2 * G/2, net2]; net_3: [G/4 * G/4, E], already row-major */
-	if ((st = conv(pool, y2, G, G, Cn, m->net2, 3, 2, 1, NULL, y, &Ho, &Wo)))
+	if ((st = conv(pool, m->bf16, y2, G, G, Cn, m->net2, 3, 2, 1, NULL, y, &Ho, &Wo)))
 		goto out;
-	st = conv(pool, y, Ho, Wo, c->sam_net2, m->net3, 3, 2, 1, NULL, out, &Ho, &Wo);
+	st = conv(pool, m->bf16, y, Ho, Wo, c->sam_net2, m->net3, 3, 2, 1, NULL, out, &Ho, &Wo);
 out:
 	free(x);
 	free(cols);

@@ -151,11 +151,27 @@ int ocr2_shard_has(const char *name, int k, int n);
 
 typedef struct ocr2_model ocr2_model;
 
+/* The vision encoder's arithmetic (ocr2 scan --precision). The language
+ * model computes in float32 whatever it is. */
+typedef enum {
+	OCR2_PRECISION_AUTO = 0, /* BF16 where the CPU has native bf16 dot products, else F32 */
+	OCR2_PRECISION_F32,      /* float32 throughout: the reference ocr2's tests hold it to */
+	/* The matrix products with bf16 weights, and SAM's attention, round their
+	 * inputs to bf16 and sum in float32 (avx512_bf16), the precision the
+	 * official implementation runs at. F32 on a CPU without avx512_bf16. */
+	OCR2_PRECISION_BF16,
+} ocr2_precision;
+
+/* What p runs as on this CPU: OCR2_PRECISION_F32 or _BF16, never _AUTO. */
+ocr2_precision ocr2_precision_resolve(ocr2_precision p);
+const char *ocr2_precision_name(ocr2_precision p); /* "auto", "f32", "bf16" */
+
 typedef struct {
 	int n_threads;          /* 0 = all cores */
 	/* polled while loading (between steps, and every 128 MiB while the
 	 * weights are read in); nonzero stops with OCR2_ERR_INTERRUPTED */
 	volatile int *cancel;
+	ocr2_precision precision; /* default AUTO */
 } ocr2_model_params;
 
 ocr2_model_params ocr2_model_default_params(void);

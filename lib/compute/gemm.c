@@ -1,11 +1,13 @@
-/* gemm.c - the opt-in bf16 matrix products (OCR2_MATMUL=bf16).
+/* gemm.c - the vision encoder's bf16 matrix products (--precision bf16, the
+ * default where the CPU has avx512_bf16).
  *
  * y[n, m] = x[n, k] . W[m, k]^T (+ bias) with bf16 weights, the activations
  * x rounded to bf16 (round to nearest even) and every product summed in f32
  * by vdpbf16ps, which does twice the multiply-adds per cycle of an f32 FMA.
  * That is the precision the official implementation runs at on a GPU, not
- * the f32 target the default path keeps (MODEL.md §0.1): a 2^-9 relative
- * rounding of each activation. So it is off unless asked for.
+ * the f32 target of the reference (MODEL.md §0.1): a 2^-9 relative rounding of
+ * each activation. The caller chooses (enc_model.bf16, from ocr2_precision);
+ * these functions only refuse when the CPU cannot run them.
  *
  * Layout: W is packed per call into panels of 32 output columns; panel q
  * holds, for each pair p of k, the 32 dwords W[q*32 + c][2p, 2p+1]. x is
@@ -54,37 +56,20 @@ void ocr2_gemm_bf16_ref(const float *x, int n, int k, const uint16_t *w, int m,
 		}
 }
 
-static int enabled = -1;
+static int available = -1;
 
-static bool cpu_has_bf16(void)
+bool ocr2_gemm_bf16_available(void)
 {
+	if (available < 0) {
 #if HAVE_X86
-	__builtin_cpu_init();
-	return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-	       __builtin_cpu_supports("avx512bf16");
+		__builtin_cpu_init();
+		/* ocr2_have_avx512 honours OCR2_NO_SIMD and OCR2_SIMD=avx2 */
+		available = ocr2_have_avx512() && __builtin_cpu_supports("avx512bf16");
 #else
-	return false;
+		available = 0;
 #endif
-}
-
-bool ocr2_gemm_bf16_enabled(void)
-{
-	if (enabled < 0) {
-		const char *e = getenv("OCR2_MATMUL");
-		enabled = e && !strcmp(e, "bf16") && cpu_has_bf16();
 	}
-	return enabled;
-}
-
-void ocr2_gemm_bf16_force(bool on)
-{
-	enabled = on && cpu_has_bf16();
-}
-
-const char *ocr2_matmul_name(void)
-{
-	return ocr2_gemm_bf16_enabled() ? "bf16 activations (OCR2_MATMUL=bf16, avx512_bf16)"
-					: "f32 (OpenBLAS)";
+	return available;
 }
 
 #if HAVE_X86
@@ -323,7 +308,7 @@ BF16K static void pack_f32_cols(ocr2_bf16_operand *o, const float *b, int ldb)
 ocr2_bf16_operand *ocr2_bf16_pack_f32(const float *b, int ldb, int m, int k, bool by_columns)
 {
 #if HAVE_X86
-	if (!ocr2_gemm_bf16_enabled() || m <= 0 || k <= 0)
+	if (!ocr2_gemm_bf16_available() || m <= 0 || k <= 0)
 		return NULL;
 	ocr2_bf16_operand *o = malloc(sizeof *o);
 	if (!o)
@@ -384,7 +369,7 @@ bool ocr2_gemm_bf16(ocr2_pool *pool, const float *x, int n, int k, const uint16_
 		    const float *bias, float *y)
 {
 #if HAVE_X86
-	if (!ocr2_gemm_bf16_enabled() || n <= 0 || m <= 0 || k <= 0)
+	if (!ocr2_gemm_bf16_available() || n <= 0 || m <= 0 || k <= 0)
 		return false;
 	gemm_job j = {.x = x, .ldx = k, .w = w, .n = n, .k = k, .m = m, .bias = bias,
 		      .alpha = 1.0f, .y = y, .ldy = m};

@@ -16,11 +16,11 @@
  * n == 1 goes through gemv. pool may be NULL. */
 void ocr2_linear(ocr2_pool *pool, const float *x, int n, int k, const ocr2_tensor *w,
 		 const float *bias, float *y);
-/* ocr2_linear for the vision encoder: the opt-in bf16 products (below) when
- * OCR2_MATMUL=bf16 and W is bf16 with n >= 4, else ocr2_linear. The language
- * model keeps f32 products whatever the setting. */
-void ocr2_linear_vision(ocr2_pool *pool, const float *x, int n, int k, const ocr2_tensor *w,
-			const float *bias, float *y);
+/* ocr2_linear for the vision encoder: with bf16 (the encoder's precision,
+ * ocr2_precision) the bf16 products below when W is bf16, n >= 4 and the CPU
+ * runs them, else ocr2_linear. The language model keeps f32 products. */
+void ocr2_linear_vision(ocr2_pool *pool, bool bf16, const float *x, int n, int k,
+			const ocr2_tensor *w, const float *bias, float *y);
 /* Same for a row range [r0, r1) of W, writing y[n, r1-r0] (experts, vocab slices). */
 void ocr2_linear_rows(ocr2_pool *pool, const float *x, int n, int k, const ocr2_tensor *w,
 		      int r0, int r1, const float *bias, float *y);
@@ -74,17 +74,18 @@ void ocr2_rope_apply(float *x, int n_tok, int n_heads, int head_dim, const float
  * which ocr2_gemv_rows_ref always runs (the oracle in tests). */
 void ocr2_gemv_rows(const ocr2_tensor *w, const float *x, int k, int r0, int r1, float *y);
 void ocr2_gemv_rows_ref(const ocr2_tensor *w, const float *x, int k, int r0, int r1, float *y);
-/* Opt-in bf16 products (lib/compute/gemm.c, OCR2_MATMUL=bf16 on a CPU with
- * avx512_bf16): y[n, m] = bf16(x)[n, k] . W[m, k]^T (+ bias), f32 sums.
- * False when not enabled or out of memory: the caller then does it in f32.
- * ocr2_linear_vision uses it. */
+/* bf16 products (lib/compute/gemm.c, on a CPU with avx512_bf16): y[n, m] =
+ * bf16(x)[n, k] . W[m, k]^T (+ bias), f32 sums. False when the CPU cannot
+ * (ocr2_gemm_bf16_available) or out of memory: the caller then does it in
+ * f32. ocr2_linear_vision uses it. */
 bool ocr2_gemm_bf16(ocr2_pool *pool, const float *x, int n, int k, const uint16_t *w, int m,
 		    const float *bias, float *y);
 void ocr2_gemm_bf16_ref(const float *x, int n, int k, const uint16_t *w, int m,
 			const float *bias, float *y);
-bool ocr2_gemm_bf16_enabled(void);
+/* avx512_bf16 (and ocr2_have_avx512: OCR2_NO_SIMD and OCR2_SIMD=avx2 turn it off) */
+bool ocr2_gemm_bf16_available(void);
 /* The same on one thread, for attention: an f32 operand packed once (NULL
- * when not enabled or out of memory), then c[n, m] (row stride ldc) = alpha *
+ * when not available or out of memory), then c[n, m] (row stride ldc) = alpha *
  * bf16(a)[n, k] (row stride lda) . B^T. B[j][p] is b[j*ldb + p] (keys), or
  * b[p*ldb + j] with by_columns (values). */
 typedef struct ocr2_bf16_operand ocr2_bf16_operand;
@@ -92,9 +93,6 @@ ocr2_bf16_operand *ocr2_bf16_pack_f32(const float *b, int ldb, int m, int k, boo
 void ocr2_bf16_operand_free(ocr2_bf16_operand *o);
 bool ocr2_gemm_bf16_st(const float *a, int lda, int n, const ocr2_bf16_operand *w, float alpha,
 		       float *c, int ldc);
-/* tests: on (when the CPU allows) or off regardless of OCR2_MATMUL */
-void ocr2_gemm_bf16_force(bool on);
-const char *ocr2_matmul_name(void);
 /* q8 weights read x rounded to int16 in blocks of 32 with one f32 scale each
  * (q[k], s[k/32]; lib/compute/gemv.c explains why and how far). ocr2_gemv_rows does it
  * per call; callers that run many row ranges on one x round it once here and

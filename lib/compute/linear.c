@@ -377,10 +377,10 @@ void ocr2_linear(ocr2_pool *pool, const float *x, int n, int k, const ocr2_tenso
 	ocr2_linear_rows(pool, x, n, k, w, 0, (int)w->shape[0], bias, y);
 }
 
-void ocr2_linear_vision(ocr2_pool *pool, const float *x, int n, int k, const ocr2_tensor *w,
-			const float *bias, float *y)
+void ocr2_linear_vision(ocr2_pool *pool, bool bf16, const float *x, int n, int k,
+			const ocr2_tensor *w, const float *bias, float *y)
 {
-	if (n >= 4 && w->dtype == OCR2_DT_BF16 &&
+	if (bf16 && n >= 4 && w->dtype == OCR2_DT_BF16 &&
 	    ocr2_gemm_bf16(pool, x, n, k, w->data, (int)w->shape[0], bias, y))
 		return;
 	ocr2_linear(pool, x, n, k, w, bias, y);

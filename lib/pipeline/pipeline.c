@@ -14,6 +14,7 @@
 #include "encoder.h"
 #include "base/error.h"
 #include "base/fs.h"
+#include "compute/kernels.h"
 #include "ocr2-config.h"
 #include "pipeline/pipeline.h"
 
@@ -63,8 +64,8 @@ static ocr2_status special_id(ocr2_pipeline *p, const char *text, int expect, in
 #define CANCELLED(c) ((c) && *(c) ? (st = ocr2_fail(OCR2_ERR_INTERRUPTED, "%s: loading cancelled", \
 						   dir)) : OCR2_OK)
 
-ocr2_status ocr2_pipeline_load(const char *dir, int n_threads, volatile int *cancel,
-			       ocr2_pipeline **out)
+ocr2_status ocr2_pipeline_load(const char *dir, int n_threads, ocr2_precision precision,
+			       volatile int *cancel, ocr2_pipeline **out)
 {
 	*out = NULL;
 	ocr2_pipeline *p = calloc(1, sizeof *p);
@@ -121,6 +122,7 @@ ocr2_status ocr2_pipeline_load(const char *dir, int n_threads, volatile int *can
 	if ((st = enc_load(p->w, &p->cfg, &p->enc)) || (st = dec_load(p->w, &p->cfg, &p->dec)) ||
 	    CANCELLED(cancel))
 		goto fail;
+	p->enc->bf16 = ocr2_precision_resolve(precision) == OCR2_PRECISION_BF16;
 	dec_prepare(p->dec, p->pool); /* lm_head's screen for the greedy choices */
 	if (CANCELLED(cancel))
 		goto fail;
@@ -406,7 +408,21 @@ ocr2_model_params ocr2_model_default_params(void)
 {
 	ocr2_model_params p = {0};
 	p.n_threads = 0;
+	p.precision = OCR2_PRECISION_AUTO;
 	return p;
+}
+
+ocr2_precision ocr2_precision_resolve(ocr2_precision p)
+{
+	if (p == OCR2_PRECISION_F32)
+		return p;
+	/* AUTO, BF16 and anything else: bf16 only where the CPU runs it */
+	return ocr2_gemm_bf16_available() ? OCR2_PRECISION_BF16 : OCR2_PRECISION_F32;
+}
+
+const char *ocr2_precision_name(ocr2_precision p)
+{
+	return p == OCR2_PRECISION_F32 ? "f32" : p == OCR2_PRECISION_BF16 ? "bf16" : "auto";
 }
 
 ocr2_recognize_params ocr2_recognize_default_params(void)
@@ -448,7 +464,8 @@ ocr2_status ocr2_model_load(const char *dir, const ocr2_model_params *p, ocr2_mo
 	else if (!S_ISDIR(st.st_mode))
 		s = ocr2_fail(OCR2_ERR_MODEL, "%s: not a directory", dir);
 	else
-		s = ocr2_pipeline_load(dir, m->params.n_threads, m->params.cancel, &m->real);
+		s = ocr2_pipeline_load(dir, m->params.n_threads, m->params.precision,
+				       m->params.cancel, &m->real);
 	if (s != OCR2_OK) {
 		free(m);
 		return s;

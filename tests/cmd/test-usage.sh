@@ -66,7 +66,7 @@ grep -q "did you mean '--version'?" "$T/err" || fail "--verison: $(cat "$T/err")
 # --version: version, commit, CPU features, kernels, OpenBLAS core, libraries
 expect_rc 0 "--version" -- "$OCR2" --version
 head -1 "$T/out" | grep -qE '^ocr2 [0-9]+\.[0-9]+\.[0-9]+ \(commit ([0-9a-f]{7,}|v[^ ]+|unknown)\+?\)$' || fail "--version first line: $(head -1 "$T/out")"
-for w in "avx2 " "avx512f " "avx512_bf16 " "amx " "matrix-vector" "bf16 products" "openblas: core " "poppler " "libtiff " "libpng " "libjpeg"; do
+for w in "avx2 " "avx512f " "avx512_bf16 " "amx " "matrix-vector" "encoder products in " "openblas: core " "poppler " "libtiff " "libpng " "libjpeg"; do
 	grep -q "$w" "$T/out" || fail "--version does not say '$w': $(cat "$T/out")"
 done
 

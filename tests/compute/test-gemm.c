@@ -1,4 +1,4 @@
-/* test-gemm.c - the opt-in bf16 products (lib/compute/gemm.c) against their
+/* test-gemm.c - the bf16 products of the encoder (--precision bf16) (lib/compute/gemm.c) against their
  * portable oracle, which rounds x to bf16 the same way: awkward shapes (row
  * tails under the 12-row kernel, column tails under the 32-column panel, odd
  * k), bias, thread-count independence, and which products use it. */
@@ -114,15 +114,54 @@ static void test_packed(int n, int k, int m, bool by_columns)
 	free(w);
 }
 
+/* ocr2_linear_vision takes the bf16 path when asked, for bf16 weights and
+ * n >= 4, on a CPU that runs it; ocr2_linear (the language model's) never
+ * does, nor does ocr2_linear_vision when not asked: those give the f32
+ * result, which differs. Without avx512_bf16 asking changes nothing. */
+static void test_linear_vision(void)
+{
+	int n = 40, k = 96, m = 50;
+	size_t ny = (size_t)n * m * 4;
+	float *x = malloc((size_t)n * k * 4), *yv = malloc(ny), *yl = malloc(ny), *yoff = malloc(ny),
+	      *yr = malloc(ny);
+	uint16_t *w = malloc((size_t)m * k * 2);
+	for (int i = 0; i < n * k; i++)
+		x[i] = frand();
+	for (int i = 0; i < m * k; i++)
+		w[i] = ocr2_f32_to_bf16(frand());
+	ocr2_tensor t = {.name = "w", .dtype = OCR2_DT_BF16, .ndim = 2, .shape = {m, k},
+			 .nelem = (int64_t)m * k, .data = w};
+	ocr2_pool *pool = ocr2_pool_new(2);
+	ocr2_linear_vision(pool, true, x, n, k, &t, NULL, yv);
+	ocr2_linear(pool, x, n, k, &t, NULL, yl);
+	ocr2_gemm_bf16_ref(x, n, k, w, m, NULL, yr);
+	ocr2_linear_vision(pool, false, x, n, k, &t, NULL, yoff);
+	ocr2_pool_free(pool);
+	if (ocr2_gemm_bf16_available())
+		CHECK(worst_err(yr, yv, x, w, n, k, m) <= 4.0 * k * 1.2e-7 && memcmp(yv, yl, ny) &&
+			      !memcmp(yl, yoff, ny),
+		      "ocr2_linear_vision / ocr2_linear: wrong path taken");
+	else
+		CHECK(!memcmp(yv, yl, ny) && !memcmp(yl, yoff, ny),
+		      "ocr2_linear_vision asked for bf16 without avx512_bf16: not the f32 result");
+	free(x);
+	free(yv);
+	free(yl);
+	free(yoff);
+	free(yr);
+	free(w);
+}
+
 int main(void)
 {
-	ocr2_gemm_bf16_force(true);
-	if (!ocr2_gemm_bf16_enabled()) {
+	test_linear_vision();
+	if (!ocr2_gemm_bf16_available()) {
 		/* the CPU has no avx512_bf16: the feature must refuse, and does */
 		float x[4] = {1, 2, 3, 4}, y[4];
 		uint16_t w[1] = {0x3f80};
 		CHECK(!ocr2_gemm_bf16(NULL, x, 4, 1, w, 1, NULL, y),
 		      "bf16 products ran without avx512_bf16");
+		CHECK(!ocr2_bf16_pack_f32(x, 2, 2, 2, false), "a bf16 operand packed without avx512_bf16");
 		printf("no avx512_bf16 here: checked that the bf16 path stays off\n");
 		return check_done();
 	}
@@ -143,37 +182,5 @@ int main(void)
 					test_packed(pn[a], pk[c], pm[d], true);
 				}
 
-	/* ocr2_linear_vision takes the bf16 path for bf16 weights, n >= 4;
-	 * ocr2_linear (the language model's) never does, nor does either when
-	 * forced off: both then give the f32 result, which differs */
-	{
-		int n = 40, k = 96, m = 50;
-		size_t ny = (size_t)n * m * 4;
-		float *x = malloc((size_t)n * k * 4), *yv = malloc(ny), *yl = malloc(ny),
-		      *yoff = malloc(ny), *yr = malloc(ny);
-		uint16_t *w = malloc((size_t)m * k * 2);
-		for (int i = 0; i < n * k; i++)
-			x[i] = frand();
-		for (int i = 0; i < m * k; i++)
-			w[i] = ocr2_f32_to_bf16(frand());
-		ocr2_tensor t = {.name = "w", .dtype = OCR2_DT_BF16, .ndim = 2, .shape = {m, k},
-				 .nelem = (int64_t)m * k, .data = w};
-		ocr2_pool *pool = ocr2_pool_new(2);
-		ocr2_linear_vision(pool, x, n, k, &t, NULL, yv);
-		ocr2_linear(pool, x, n, k, &t, NULL, yl);
-		ocr2_gemm_bf16_ref(x, n, k, w, m, NULL, yr);
-		ocr2_gemm_bf16_force(false);
-		ocr2_linear_vision(pool, x, n, k, &t, NULL, yoff);
-		ocr2_pool_free(pool);
-		CHECK(worst_err(yr, yv, x, w, n, k, m) <= 4.0 * k * 1.2e-7 && memcmp(yv, yl, ny) &&
-		      !memcmp(yl, yoff, ny),
-		      "ocr2_linear_vision / ocr2_linear: wrong path taken");
-		free(x);
-		free(yv);
-		free(yl);
-		free(yoff);
-		free(yr);
-		free(w);
-	}
 	return check_done();
 }
