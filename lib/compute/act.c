@@ -43,6 +43,47 @@ AVX512 static void softmax_avx512(float *x, int n)
 	}
 }
 
+/* The same with AVX2 (8 lanes, its own summation order): a tail of n % 8 is
+ * computed in a padded copy, -inf in the exponential pass (giving 0). */
+AVX2 static void softmax_avx2(float *x, int n)
+{
+	__m256 mv = _mm256_set1_ps(-INFINITY);
+	int i = 0;
+	for (; i + 8 <= n; i += 8)
+		mv = _mm256_max_ps(mv, _mm256_loadu_ps(x + i));
+	__m128 m4 = _mm_max_ps(_mm256_castps256_ps128(mv), _mm256_extractf128_ps(mv, 1));
+	m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+	m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+	float mx = _mm_cvtss_f32(m4);
+	for (; i < n; i++)
+		mx = x[i] > mx ? x[i] : mx;
+	if (mx == -INFINITY) { /* everything masked: define as zeros, like the loop */
+		memset(x, 0, (size_t)n * sizeof *x);
+		return;
+	}
+	__m256 m = _mm256_set1_ps(mx), sv = _mm256_setzero_ps();
+	for (i = 0; i + 8 <= n; i += 8) {
+		__m256 e = exp_neg8(_mm256_sub_ps(_mm256_loadu_ps(x + i), m));
+		_mm256_storeu_ps(x + i, e);
+		sv = _mm256_add_ps(sv, e);
+	}
+	_Alignas(32) float tail[8];
+	int nt = n - i;
+	if (nt > 0) {
+		for (int t = 0; t < 8; t++)
+			tail[t] = t < nt ? x[i + t] : -INFINITY;
+		__m256 e = exp_neg8(_mm256_sub_ps(_mm256_load_ps(tail), m));
+		_mm256_store_ps(tail, e);
+		memcpy(x + i, tail, (size_t)nt * sizeof *x);
+		sv = _mm256_add_ps(sv, e);
+	}
+	__m256 inv = _mm256_set1_ps(1.0f / hsum8(sv));
+	for (i = 0; i + 8 <= n; i += 8)
+		_mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_loadu_ps(x + i), inv));
+	for (; i < n; i++)
+		x[i] *= _mm256_cvtss_f32(inv);
+}
+
 /* erf by Abramowitz & Stegun 7.1.26 (absolute error <= 1.5e-7):
  * 1 - t(a1 + t(a2 + t(a3 + t(a4 + t a5)))) exp(-x^2), t = 1/(1 + p|x|). */
 AVX512 static void gelu_avx512(float *x, int n)
@@ -71,15 +112,55 @@ AVX512 static void gelu_avx512(float *x, int n)
 		_mm512_mask_storeu_ps(x + i, m, g);
 	}
 }
+
+/* The same operations with AVX2, lane for lane the same floats as
+ * gelu_avx512; a tail of n % 8 in a zero-padded copy. */
+AVX2 static void gelu_avx2(float *x, int n)
+{
+	const __m256 half = _mm256_set1_ps(0.5f), one = _mm256_set1_ps(1.0f);
+	const __m256 rs2 = _mm256_set1_ps(0.70710678118654752f);
+	const __m256 sign = _mm256_castsi256_ps(_mm256_set1_epi32((int)0x80000000));
+	_Alignas(32) float tail[8];
+	for (int i = 0; i < n; i += 8) {
+		int len = n - i >= 8 ? 8 : n - i;
+		float *px = x + i;
+		if (len < 8) {
+			memset(tail, 0, sizeof tail);
+			memcpy(tail, px, (size_t)len * sizeof *x);
+			px = tail;
+		}
+		__m256 v = _mm256_loadu_ps(px);
+		__m256 z = _mm256_mul_ps(v, rs2);
+		__m256 az = _mm256_andnot_ps(sign, z);
+		__m256 t = _mm256_div_ps(one, _mm256_fmadd_ps(_mm256_set1_ps(0.3275911f), az, one));
+		__m256 p = _mm256_set1_ps(1.061405429f);
+		p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-1.453152027f));
+		p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(1.421413741f));
+		p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-0.284496736f));
+		p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(0.254829592f));
+		p = _mm256_mul_ps(p, t);
+		__m256 e = exp_neg8(_mm256_mul_ps(_mm256_sub_ps(_mm256_setzero_ps(), az), az));
+		__m256 erf_abs = _mm256_fnmadd_ps(p, e, one);
+		__m256 erf = _mm256_or_ps(erf_abs, _mm256_and_ps(z, sign)); /* the sign of z */
+		_mm256_storeu_ps(px, _mm256_mul_ps(_mm256_mul_ps(half, v), _mm256_add_ps(one, erf)));
+		if (len < 8)
+			memcpy(x + i, tail, (size_t)len * sizeof *x);
+	}
+}
 #endif
 
-/* The attention softmax: vectorised where the CPU allows; ocr2_softmax_ref in
- * below stays the oracle (tests/compute/test-gemv.c). */
+/* The attention softmax and GELU: vectorised where the CPU allows (AVX-512,
+ * else AVX2); ocr2_softmax_ref and ocr2_gelu_ref below stay the oracles
+ * (tests/compute/test-gemv.c, also run capped at AVX2). */
 bool ocr2_softmax_simd(float *x, int n)
 {
 #if HAVE_X86
 	if (ocr2_have_avx512()) {
 		softmax_avx512(x, n);
+		return true;
+	}
+	if (ocr2_have_avx2()) {
+		softmax_avx2(x, n);
 		return true;
 	}
 #endif
@@ -91,6 +172,10 @@ bool ocr2_gelu_simd(float *x, int n)
 #if HAVE_X86
 	if (ocr2_have_avx512()) {
 		gelu_avx512(x, n);
+		return true;
+	}
+	if (ocr2_have_avx2()) {
+		gelu_avx2(x, n);
 		return true;
 	}
 #endif

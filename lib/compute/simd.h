@@ -1,6 +1,6 @@
 /* simd.h - the SIMD pieces several compute files inline: the target
- * attributes, the weight-stream prefetch, bf16 widening, exp(-x) and the
- * AVX2 horizontal sum. Private to lib/compute/; every caller checks
+ * attributes, the weight-stream prefetch, bf16 widening, exp(-x) (AVX-512
+ * and AVX2) and the AVX2 horizontal sum. Private to lib/compute/; every caller checks
  * ocr2_have_avx512() or ocr2_have_avx2() before using them. */
 #ifndef OCR2_COMPUTE_SIMD_H
 #define OCR2_COMPUTE_SIMD_H
@@ -78,6 +78,30 @@ AVX512 static inline __m512 exp_neg(__m512 x)
 	__m512 r2 = _mm512_mul_ps(r, r);
 	p = _mm512_fmadd_ps(p, r2, _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
 	return _mm512_maskz_mov_ps((__mmask16)~under, _mm512_scalef_ps(p, n));
+}
+
+/* exp_neg on 8 lanes with AVX2: the same operations lane for lane, so the
+ * same floats, but 2^n built in the exponent field (n is -126..0 here, a
+ * normal power of two, and multiplying by it rounds as vscalefps does). */
+AVX2 static inline __m256 exp_neg8(__m256 x)
+{
+	__m256 under = _mm256_cmp_ps(x, _mm256_set1_ps(-87.3f), _CMP_LT_OQ);
+	x = _mm256_max_ps(x, _mm256_set1_ps(-87.3f));
+	__m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+				   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+	__m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+	r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+	__m256 p = _mm256_set1_ps(1.9875691500e-4f);
+	p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+	p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+	p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+	p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+	p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+	__m256 r2 = _mm256_mul_ps(r, r);
+	p = _mm256_fmadd_ps(p, r2, _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+	__m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)),
+				      23);
+	return _mm256_andnot_ps(under, _mm256_mul_ps(p, _mm256_castsi256_ps(e)));
 }
 #endif
 
