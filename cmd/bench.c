@@ -281,12 +281,12 @@ static bool bench_batch(dec_model *dec, ocr2_pool *pool, const ocr2_config *cfg,
 	return ok;
 }
 
-enum { OPT_IMAGES = 256, OPT_DECODE_TOKENS, OPT_REPS, OPT_NO_ENCODER, OPT_BATCH, OPT_PRECISION };
+enum { OPT_IMAGES = 256, OPT_DECODE_TOKENS, OPT_REPS, OPT_NO_ENCODER, OPT_BATCH, OPT_PRECISION, OPT_KV_CACHE };
 
 const cli_cmd cli_bench = {
 	.name = "bench",
 	.synopsis = "[-m DIR|NAME] [-t N] [--images N] [--decode-tokens N] [--reps N]\n"
-		    "[--no-encoder] [--batch N] [--precision P]",
+		    "[--no-encoder] [--batch N] [--precision P] [--kv-cache T]",
 	.about = "Times one model directory: load, encoder per 1024 view and 768 crop, prefill\n"
 		 "and decode, peak RSS, and decode as a fraction of the memory-bandwidth bound\n"
 		 "(active weight bytes per token / measured triad bandwidth). Prints a table\n"
@@ -309,6 +309,8 @@ const cli_cmd cli_bench = {
 			 "RSS and pages per hour"},
 		{"precision", OPT_PRECISION, "P", ARG_CHOICE, .choices = CLI_PRECISION_CHOICES,
 		 .help = CLI_PRECISION_HELP},
+		{"kv-cache", OPT_KV_CACHE, "T", ARG_CHOICE, .choices = CLI_KV_CHOICES,
+		 .help = CLI_KV_HELP},
 		CLI_OPT_HELP,
 		CLI_OPT_END,
 	},
@@ -319,6 +321,7 @@ int cmd_bench(int argc, char **argv)
 {
 	const char *model = NULL;
 	int threads = 0, n_img = 1121, n_dec = 32, reps = 1, no_enc = 0, batch = 0, prec = -1, c;
+	ocr2_model_params mp = ocr2_model_default_params();
 	cli_parser cp;
 	cli_begin(&cp, &cli_bench, argc, argv);
 	while ((c = cli_next(&cp)) > 0) {
@@ -331,6 +334,7 @@ int cmd_bench(int argc, char **argv)
 		case OPT_NO_ENCODER: no_enc = 1; break;
 		case OPT_BATCH: batch = (int)cp.n; break;
 		case OPT_PRECISION: prec = cp.choice; break;
+		case OPT_KV_CACHE: mp.kv_cache = (ocr2_kv_type)cp.choice; break;
 		}
 	}
 	if (c < 0)
@@ -346,7 +350,9 @@ int cmd_bench(int argc, char **argv)
 	char *dir = cli_model_dir(model);
 	double t = ocr2_now();
 	ocr2_pipeline *p = NULL;
-	if (ocr2_pipeline_load(dir, threads, precision, NULL, &p) != OCR2_OK) {
+	mp.n_threads = threads;
+	mp.precision = precision;
+	if (ocr2_pipeline_load(dir, &mp, &p) != OCR2_OK) {
 		cli_error("bench", "%s", ocr2_errmsg());
 		free(dir);
 		return EXIT_MODEL;
@@ -447,17 +453,16 @@ int cmd_bench(int argc, char **argv)
 	       "other per token\n",
 	       1e3 * prof[DEC_PROF_ATTENTION] / n_dec, 1e3 * prof[DEC_PROF_FFN] / n_dec,
 	       1e3 * prof[DEC_PROF_LM_HEAD] / n_dec, 1e3 * prof[DEC_PROF_OTHER] / n_dec);
-	/* f32 keys and values of every layer at the mean decode position */
-	double kv = 2.0 * 4 * cfg->n_layers * cfg->n_kv_heads * cfg->head_dim *
-		    (n_ids + n_dec / 2.0);
+	/* keys and values of every layer at the mean decode position */
+	double kv = (double)dec_kv_bytes_per_pos(dec) * (n_ids + n_dec / 2.0);
 	if (scr > 0)
 		printf("lm_head      chosen through its 8-bit screen (%.1f MB, not %.1f MB): %.1f rows "
 		       "computed exactly per token; %lld of %d tokens needed all of lm_head\n",
 		       scr / 1e6, lm / 1e6, n_scr ? (double)n_exact / n_scr : 0.0, n_full, n_dec);
 	else
 		printf("lm_head      read whole for every token (%.1f MB)\n", lm / 1e6);
-	printf("active bytes %.1f MB per token (+ %.1f MB of KV cache read)\n", bytes / 1e6,
-	       kv / 1e6);
+	printf("active bytes %.1f MB per token (+ %.1f MB of %s KV cache read)\n", bytes / 1e6,
+	       kv / 1e6, mp.kv_cache == OCR2_KV_BF16 ? "bf16" : "f32");
 	printf("triad        %.1f GB/s -> bound %.2f tokens/s; decode at %.1f%% of it\n", bw,
 	       bound, 100.0 * tps / bound);
 	printf("             (%.1f%% of the bound that counts the KV cache too)\n",

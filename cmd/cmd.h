@@ -61,6 +61,11 @@ char *cli_model_dir(const char *opt);
 #define CLI_PRECISION_HELP                                                                          \
 	"the encoder's arithmetic: auto (default: bf16 on CPUs\n"                                   \
 	"with avx512_bf16, else f32), f32 (the reference) or bf16"
+/* --kv-cache (scan, bench): the choices in ocr2_kv_type's order. */
+#define CLI_KV_CHOICES "f32|bf16"
+#define CLI_KV_HELP                                                                                 \
+	"the KV cache: f32 (default, the reference's numbers) or\n"                                \
+	"bf16 (half the memory and cache reads; numbers move)"
 /* --precision's default when the option is absent: $OCR2_PRECISION, else
  * its older name $OCR2_MATMUL; auto when neither is set. Another value gets
  * a one-line notice (unless quiet) and auto. */

@@ -10,9 +10,9 @@
  * touching a file redoes it. Standard input has no such identity: its key
  * holds the SHA-256 of its bytes. The options are the format, the prompt
  * (--mode or --prompt), -r, --max-tokens, --ngram, --ngram-window, --no-crop,
- * --images and --image-links (their links are in the text), --skip-text and
- * the encoder's precision as it runs on this CPU (only when it is bf16, so
- * that float32 keys stay those of the releases before --precision); the
+ * --images and --image-links (their links are in the text), --skip-text,
+ * the encoder's precision as it runs on this CPU and --kv-cache (each only
+ * when it is bf16, so that float32 keys stay those of earlier releases); the
  * page list (-p, as written) and --draw (pictures beside it) are in the
  * finished output's key only, since a journaled page is the same
  * page whatever the selection. Not in it: the model (the CLI cannot name the
@@ -77,6 +77,8 @@ bool output_keys(const options *o, const input *in, const char *stdin_sum, out_k
 	put_num(&h, "skip-text", o->skip_text);
 	if (ocr2_precision_resolve(o->precision) == OCR2_PRECISION_BF16)
 		put_str(&h, "precision", "bf16");
+	if (o->kv_cache == OCR2_KV_BF16)
+		put_str(&h, "kv-cache", "bf16");
 	ocr2_sha256 whole = h;
 	uint8_t d[32];
 	ocr2_sha256_final(&h, d);

@@ -162,6 +162,7 @@ static bool load_model(run *r)
 	mp.n_threads = r->o.threads;
 	mp.cancel = &g_cancel;
 	mp.precision = r->o.precision;
+	mp.kv_cache = r->o.kv_cache;
 	double t0 = now_s();
 	ocr2_status s = ocr2_model_load(dir, &mp, &r->model);
 	if (s != OCR2_OK) {
@@ -1177,6 +1178,7 @@ enum {
 	OPT_DRAW, OPT_SKIP_TEXT, /* scan-archive.c */
 	OPT_BATCH,
 	OPT_PRECISION,
+	OPT_KV_CACHE,
 };
 
 /* One row per option (cmd/opts.h says how to add one): --help, the
@@ -1206,6 +1208,7 @@ static const cli_opt scan_opts[] = {
 		 "measured fastest, lowered to fit the memory)"},
 	{"precision", OPT_PRECISION, "P", ARG_CHOICE, .choices = CLI_PRECISION_CHOICES,
 	 .help = CLI_PRECISION_HELP},
+	{"kv-cache", OPT_KV_CACHE, "T", ARG_CHOICE, .choices = CLI_KV_CHOICES, .help = CLI_KV_HELP},
 	{"max-tokens", OPT_MAX_TOKENS, "N", ARG_INT, .range = &RANGE_TOKENS,
 	 .help = "stop a page after N tokens (default 8192)"},
 	{"ngram", OPT_NGRAM, "N", ARG_INT, .range = &RANGE_NGRAM,
@@ -1300,6 +1303,7 @@ static int parse_options(int argc, char **argv, options *o)
 		case 't': o->threads = cli_threads("scan", (int)p.n); break;
 		case OPT_BATCH: o->batch = (int)p.n; break;
 		case OPT_PRECISION: precision = p.choice; break;
+		case OPT_KV_CACHE: o->kv_cache = (ocr2_kv_type)p.choice; break;
 		case OPT_MAX_TOKENS: o->max_tokens = (int)p.n; break;
 		case OPT_NGRAM: o->ngram = (int)p.n; break;
 		case OPT_NGRAM_WINDOW: o->ngram_window = (int)p.n; break;

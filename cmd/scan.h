@@ -28,6 +28,7 @@ typedef struct {
 	int threads, max_tokens, ngram, ngram_window;
 	int batch; /* --batch: pages decoded together, 0 = ocr2_batch_default */
 	ocr2_precision precision; /* --precision, else cli_precision_env */
+	ocr2_kv_type kv_cache;    /* --kv-cache */
 	bool no_crop, recursive, force, quiet, verbose;
 	bool official_links; /* --image-links official */
 	int shard_k, shard_n;

@@ -258,6 +258,16 @@ static int one_row_cap(const dec_model *m)
 	return need > by_ffn ? need : by_ffn;
 }
 
+void dec_set_kv_bf16(dec_model *m, bool on)
+{
+	m->kv_bf16 = on;
+}
+
+size_t dec_kv_bytes_per_pos(const dec_model *m)
+{
+	return 2 * (size_t)m->cfg.n_layers * m->kv_dim * (m->kv_bf16 ? 2 : sizeof(float));
+}
+
 ocr2_status dec_ctx_new(const dec_model *m, int max_ctx, ocr2_pool *pool, dec_ctx **out)
 {
 	*out = NULL;
@@ -270,8 +280,8 @@ ocr2_status dec_ctx_new(const dec_model *m, int max_ctx, ocr2_pool *pool, dec_ct
 	c->m = m;
 	c->pool = pool;
 	c->max_ctx = max_ctx;
-	size_t kv = (size_t)m->cfg.n_layers * max_ctx * m->kv_dim;
-	c->kv_bytes = kv * sizeof(float);
+	c->kv_bf16 = m->kv_bf16;
+	c->kv_bytes = dec_kv_bytes_per_pos(m) / 2 * max_ctx;
 	c->kc = ocr2_alloc_huge(c->kv_bytes); /* read whole for every token */
 	c->vc = ocr2_alloc_huge(c->kv_bytes);
 	/* Each attention work item owns one score row; items = heads × blocks. */
@@ -321,15 +331,17 @@ void dec_ctx_trace(dec_ctx *c, dec_trace_fn fn, void *user)
 ocr2_status dec_ctx_copy(dec_ctx *dst, const dec_ctx *src, int len)
 {
 	const dec_model *m = src->m;
-	if (dst->m != m || len < 0 || len > src->len || dst->max_ctx < len)
+	if (dst->m != m || dst->kv_bf16 != src->kv_bf16 || len < 0 || len > src->len ||
+	    dst->max_ctx < len)
 		return ocr2_fail(OCR2_ERR_INVALID, "decoder: cannot copy %d positions of a cache", len);
-	size_t hd = (size_t)m->cfg.head_dim, n = (size_t)len * hd * sizeof(float);
+	size_t es = src->kv_bf16 ? 2 : sizeof(float); /* bytes per element */
+	size_t hd = (size_t)m->cfg.head_dim, n = (size_t)len * hd * es;
 	for (int l = 0; l < m->cfg.n_layers; l++)
 		for (int h = 0; h < m->cfg.n_kv_heads; h++) {
 			size_t a = (size_t)l * dst->max_ctx * m->kv_dim + (size_t)h * dst->max_ctx * hd;
 			size_t b = (size_t)l * src->max_ctx * m->kv_dim + (size_t)h * src->max_ctx * hd;
-			memcpy(dst->kc + a, src->kc + b, n);
-			memcpy(dst->vc + a, src->vc + b, n);
+			memcpy((char *)dst->kc + a * es, (const char *)src->kc + b * es, n);
+			memcpy((char *)dst->vc + a * es, (const char *)src->vc + b * es, n);
 		}
 	dst->len = len;
 	return OCR2_OK;
@@ -356,8 +368,17 @@ void dec_cache_put(dec_ctx *c, int l, int pos, const float *k, const float *v)
 	size_t layer = (size_t)l * c->max_ctx * m->kv_dim;
 	for (int h = 0; h < m->cfg.n_kv_heads; h++) {
 		size_t at = layer + ((size_t)h * c->max_ctx + pos) * hd;
-		memcpy(c->kc + at, k + (size_t)h * hd, hd * sizeof(float));
-		memcpy(c->vc + at, v + (size_t)h * hd, hd * sizeof(float));
+		const float *kh = k + (size_t)h * hd, *vh = v + (size_t)h * hd;
+		if (c->kv_bf16) {
+			uint16_t *kb = (uint16_t *)c->kc + at, *vb = (uint16_t *)c->vc + at;
+			for (size_t i = 0; i < hd; i++) {
+				kb[i] = ocr2_f32_to_bf16(kh[i]);
+				vb[i] = ocr2_f32_to_bf16(vh[i]);
+			}
+		} else {
+			memcpy((float *)c->kc + at, kh, hd * sizeof(float));
+			memcpy((float *)c->vc + at, vh, hd * sizeof(float));
+		}
 	}
 }
 
@@ -367,9 +388,14 @@ void dec_attend_head(const dec_ctx *c, int l, int h, const float *q, int pos, fl
 	const dec_model *m = c->m;
 	const ocr2_config *cf = &m->cfg;
 	int hd = cf->head_dim, kvh = h / (cf->n_heads / cf->n_kv_heads);
-	size_t layer = (size_t)c->max_ctx * m->kv_dim, head = (size_t)kvh * c->max_ctx * hd;
-	const float *K = c->kc + (size_t)l * layer + head, *V = c->vc + (size_t)l * layer + head;
-	ocr2_attend(q, K, V, pos + 1, hd, 1.0f / sqrtf((float)hd), s, o);
+	size_t layer = (size_t)c->max_ctx * m->kv_dim, at = (size_t)l * layer + (size_t)kvh * c->max_ctx * hd;
+	float scale = 1.0f / sqrtf((float)hd);
+	if (c->kv_bf16)
+		ocr2_attend_bf16(q, (const uint16_t *)c->kc + at, (const uint16_t *)c->vc + at, pos + 1,
+				 hd, scale, s, o);
+	else
+		ocr2_attend(q, (const float *)c->kc + at, (const float *)c->vc + at, pos + 1, hd, scale,
+			    s, o);
 }
 
 /* Item i = (head, block): the block handles query rows r ≡ block (mod blocks),

@@ -17,6 +17,15 @@ typedef struct dec_ctx dec_ctx;
 ocr2_status dec_load(const ocr2_weights *w, const ocr2_config *c, dec_model **out);
 void dec_free(dec_model *m);
 
+/* The KV cache's element type for the contexts made after the call: f32
+ * (the default, the reference's arithmetic) or bf16 (keys and values rounded
+ * to bf16 as they are stored, widened exactly when read: half the bytes a
+ * step reads from the cache and half its memory; what the official bf16
+ * implementation keeps, but not the float32 reference's numbers). */
+void dec_set_kv_bf16(dec_model *m, bool on);
+/* Bytes of KV cache one position takes in a context made now (keys and
+ * values, every layer). */
+size_t dec_kv_bytes_per_pos(const dec_model *m);
 /* A KV cache for up to max_ctx positions plus scratch, allocated once. */
 ocr2_status dec_ctx_new(const dec_model *m, int max_ctx, ocr2_pool *pool, dec_ctx **out);
 void dec_ctx_free(dec_ctx *c);
@@ -35,7 +44,8 @@ void dec_ctx_profile(dec_ctx *c, double *sec);
 typedef void (*dec_trace_fn)(void *user, int layer, const float *x, int n, int hidden);
 void dec_ctx_trace(dec_ctx *c, dec_trace_fn fn, void *user);
 int dec_ctx_len(const dec_ctx *c);  /* positions in the cache */
-/* dst's cache becomes a copy of src's first len positions (same model):
+/* dst's cache becomes a copy of src's first len positions (same model and
+ * cache type):
  * for ocr2 bench, which times several sequences after one prefill. */
 ocr2_status dec_ctx_copy(dec_ctx *dst, const dec_ctx *src, int len);
 int dec_ctx_max(const dec_ctx *c);  /* max_ctx */

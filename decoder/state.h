@@ -31,13 +31,17 @@ struct dec_model {
 	dec_layer *layers;                /* [n_layers] */
 	int q_dim, kv_dim, ffn_max;       /* n_heads*hd, n_kv_heads*hd, widest FFN */
 	ocr2_screen *screen;              /* lm_head's 8-bit copy for the choice, or NULL */
+	bool kv_bf16;                     /* dec_set_kv_bf16: the next contexts' cache type */
 };
 
 struct dec_ctx {
 	const dec_model *m;
 	ocr2_pool *pool;
 	int max_ctx, len;
-	float *kc, *vc;                   /* [n_layers][n_kv_heads][max_ctx][head_dim] */
+	/* [n_layers][n_kv_heads][max_ctx][head_dim] of float, or of bf16
+	 * (uint16_t) with kv_bf16 */
+	void *kc, *vc;
+	bool kv_bf16;
 	size_t kv_bytes;                  /* of each */
 	/* scratch for up to cap rows, grown by prefill only */
 	int cap;

@@ -166,12 +166,23 @@ typedef enum {
 ocr2_precision ocr2_precision_resolve(ocr2_precision p);
 const char *ocr2_precision_name(ocr2_precision p); /* "auto", "f32", "bf16" */
 
+/* The language model's KV cache (ocr2 scan --kv-cache). */
+typedef enum {
+	OCR2_KV_F32 = 0, /* the default: the float32 reference's numbers */
+	/* keys and values rounded to bf16 as they are stored, as the official
+	 * bf16 implementation keeps them: half the memory per page and half the
+	 * bytes each decode step reads from the cache, numbers a little off the
+	 * float32 reference's (greedy tokens may differ) */
+	OCR2_KV_BF16,
+} ocr2_kv_type;
+
 typedef struct {
 	int n_threads;          /* 0 = all cores */
 	/* polled while loading (between steps, and every 128 MiB while the
 	 * weights are read in); nonzero stops with OCR2_ERR_INTERRUPTED */
 	volatile int *cancel;
 	ocr2_precision precision; /* default AUTO */
+	ocr2_kv_type kv_cache;    /* default OCR2_KV_F32 */
 } ocr2_model_params;
 
 ocr2_model_params ocr2_model_default_params(void);

@@ -1,6 +1,6 @@
 /* attend.c - one decode-step attention row: scores, softmax, weighted sum
- * of V, in AVX-512 or AVX2 where the head size allows; the plain loop is
- * the oracle. */
+ * of V, in AVX-512 or AVX2 where the head size allows, from an f32 or a bf16
+ * cache; the plain loops are the oracles. */
 #include <math.h>
 
 #include "compute/kernels.h"
@@ -116,6 +116,66 @@ AVX2 static void attend_avx2(const float *q, const float *K, const float *V, int
 		_mm256_storeu_ps(out + c0, o0);
 	}
 }
+
+/* 8 bf16 -> f32: a 16-bit left shift, exact */
+AVX2 static inline __m256 bf16x8(const uint16_t *p)
+{
+	__m128i h = _mm_loadu_si128((const __m128i *)p);
+	return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+}
+
+/* attend_avx2 reading a bf16 cache: the same operations on the widened
+ * values. AVX2 on AVX-512 CPUs too (one kernel to keep tested). */
+AVX2 static void attend_bf16_avx2(const float *q, const uint16_t *K, const uint16_t *V, int nk,
+				  int hd, float scale, float *s, float *out)
+{
+	for (int t = 0; t < nk; t++) {
+		const uint16_t *k = K + (size_t)t * hd;
+		__m256 a0 = _mm256_setzero_ps(), a1 = a0;
+		int c = 0;
+		for (; c + 16 <= hd; c += 16) {
+			a0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + c), bf16x8(k + c), a0);
+			a1 = _mm256_fmadd_ps(_mm256_loadu_ps(q + c + 8), bf16x8(k + c + 8), a1);
+		}
+		if (c < hd)
+			a0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + c), bf16x8(k + c), a0);
+		s[t] = hsum8(_mm256_add_ps(a0, a1)) * scale;
+	}
+	ocr2_softmax(s, nk);
+	int c0 = 0;
+	for (; c0 + 64 <= hd; c0 += 64) {
+		__m256 o0 = _mm256_setzero_ps(), o1 = o0, o2 = o0, o3 = o0, o4 = o0, o5 = o0,
+		       o6 = o0, o7 = o0;
+		for (int t = 0; t < nk; t++) {
+			const uint16_t *v = V + (size_t)t * hd + c0;
+			__m256 p = _mm256_broadcast_ss(s + t);
+			o0 = _mm256_fmadd_ps(p, bf16x8(v), o0);
+			o1 = _mm256_fmadd_ps(p, bf16x8(v + 8), o1);
+			o2 = _mm256_fmadd_ps(p, bf16x8(v + 16), o2);
+			o3 = _mm256_fmadd_ps(p, bf16x8(v + 24), o3);
+			o4 = _mm256_fmadd_ps(p, bf16x8(v + 32), o4);
+			o5 = _mm256_fmadd_ps(p, bf16x8(v + 40), o5);
+			o6 = _mm256_fmadd_ps(p, bf16x8(v + 48), o6);
+			o7 = _mm256_fmadd_ps(p, bf16x8(v + 56), o7);
+		}
+		float *o = out + c0;
+		_mm256_storeu_ps(o, o0);
+		_mm256_storeu_ps(o + 8, o1);
+		_mm256_storeu_ps(o + 16, o2);
+		_mm256_storeu_ps(o + 24, o3);
+		_mm256_storeu_ps(o + 32, o4);
+		_mm256_storeu_ps(o + 40, o5);
+		_mm256_storeu_ps(o + 48, o6);
+		_mm256_storeu_ps(o + 56, o7);
+	}
+	for (; c0 < hd; c0 += 8) {
+		__m256 o0 = _mm256_setzero_ps();
+		for (int t = 0; t < nk; t++)
+			o0 = _mm256_fmadd_ps(_mm256_broadcast_ss(s + t), bf16x8(V + (size_t)t * hd + c0),
+					     o0);
+		_mm256_storeu_ps(out + c0, o0);
+	}
+}
 #endif
 
 void ocr2_attend_ref(const float *q, const float *K, const float *V, int nk, int hd, float scale,
@@ -152,4 +212,36 @@ void ocr2_attend(const float *q, const float *K, const float *V, int nk, int hd,
 	}
 #endif
 	ocr2_attend_ref(q, K, V, nk, hd, scale, s, out);
+}
+
+void ocr2_attend_bf16_ref(const float *q, const uint16_t *K, const uint16_t *V, int nk, int hd,
+			  float scale, float *s, float *out)
+{
+	for (int t = 0; t < nk; t++) {
+		const uint16_t *k = K + (size_t)t * hd;
+		float d = 0;
+		for (int c = 0; c < hd; c++)
+			d += q[c] * ocr2_bf16_to_f32(k[c]);
+		s[t] = d * scale;
+	}
+	ocr2_softmax_ref(s, nk);
+	for (int c = 0; c < hd; c++)
+		out[c] = 0;
+	for (int t = 0; t < nk; t++) {
+		const uint16_t *v = V + (size_t)t * hd;
+		for (int c = 0; c < hd; c++)
+			out[c] += s[t] * ocr2_bf16_to_f32(v[c]);
+	}
+}
+
+void ocr2_attend_bf16(const float *q, const uint16_t *K, const uint16_t *V, int nk, int hd,
+		      float scale, float *s, float *out)
+{
+#if HAVE_X86
+	if (ocr2_have_avx2() && hd % 8 == 0) {
+		attend_bf16_avx2(q, K, V, nk, hd, scale, s, out);
+		return;
+	}
+#endif
+	ocr2_attend_bf16_ref(q, K, V, nk, hd, scale, s, out);
 }

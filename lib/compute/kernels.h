@@ -128,12 +128,19 @@ void ocr2_tile_pv(const float *p, int ldp, int nr, const float *vc, int T, int h
  * folds them into a value nothing can drop: ocr2 bench's streaming-read
  * bound, measured the way the weight kernels read. */
 uint64_t ocr2_stream_read(const void *p, size_t n);
-/* One attention row (lib/compute/gemv.c): s[t] = scale * q.K[t] for t < nk, s =
+/* One attention row (lib/compute/attend.c): s[t] = scale * q.K[t] for t < nk, s =
  * softmax(s), out = sum_t s[t] V[t]; K and V rows hd floats apart. AVX-512 when
- * hd is a multiple of 16; _ref is the plain loop (the oracle in tests). */
+ * hd is a multiple of 16, AVX2 when of 8; _ref is the plain loop (the oracle in tests). */
 void ocr2_attend(const float *q, const float *K, const float *V, int nk, int hd, float scale,
 		 float *s, float *out);
 void ocr2_attend_ref(const float *q, const float *K, const float *V, int nk, int hd, float scale,
 		     float *s, float *out);
+/* The same with K and V stored as bf16 (the opt-in bf16 KV cache), widened
+ * exactly to f32 as they are read: AVX2 (on AVX-512 CPUs too) when hd is a
+ * multiple of 8, else the loop, _ref. */
+void ocr2_attend_bf16(const float *q, const uint16_t *K, const uint16_t *V, int nk, int hd,
+		      float scale, float *s, float *out);
+void ocr2_attend_bf16_ref(const float *q, const uint16_t *K, const uint16_t *V, int nk, int hd,
+			  float scale, float *s, float *out);
 
 #endif

@@ -201,8 +201,12 @@ int ocr2_batch_fit(const ocr2_model *m, int max_tokens)
 	long long pos = 2048LL + (max_tokens > 0 ? max_tokens : 8192);
 	if (pos > c->max_pos)
 		pos = c->max_pos;
-	double per_page = 2.0 * 4 * c->n_layers * c->n_kv_heads * c->head_dim * (double)pos +
-			  64.0 * 1024 * 1024;
+	struct enc_model *enc;
+	dec_model *dec;
+	ocr2_pool *pool;
+	const ocr2_weights *w;
+	ocr2_pipeline_parts(p, &enc, &dec, &pool, &w);
+	double per_page = (double)dec_kv_bytes_per_pos(dec) * (double)pos + 64.0 * 1024 * 1024;
 	double avail = (double)ocr2_mem_available() * 0.75, fit = avail / per_page;
 	return avail <= 0 ? 0 : fit < 1 ? 1 : fit > 1e6 ? 1000000 : (int)fit;
 }

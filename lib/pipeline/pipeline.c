@@ -64,10 +64,14 @@ static ocr2_status special_id(ocr2_pipeline *p, const char *text, int expect, in
 #define CANCELLED(c) ((c) && *(c) ? (st = ocr2_fail(OCR2_ERR_INTERRUPTED, "%s: loading cancelled", \
 						   dir)) : OCR2_OK)
 
-ocr2_status ocr2_pipeline_load(const char *dir, int n_threads, ocr2_precision precision,
-			       volatile int *cancel, ocr2_pipeline **out)
+ocr2_status ocr2_pipeline_load(const char *dir, const ocr2_model_params *mp, ocr2_pipeline **out)
 {
 	*out = NULL;
+	ocr2_model_params defaults = ocr2_model_default_params();
+	if (!mp)
+		mp = &defaults;
+	int n_threads = mp->n_threads;
+	volatile int *cancel = mp->cancel;
 	ocr2_pipeline *p = calloc(1, sizeof *p);
 	char *path = NULL;
 	ocr2_status st;
@@ -122,7 +126,8 @@ ocr2_status ocr2_pipeline_load(const char *dir, int n_threads, ocr2_precision pr
 	if ((st = enc_load(p->w, &p->cfg, &p->enc)) || (st = dec_load(p->w, &p->cfg, &p->dec)) ||
 	    CANCELLED(cancel))
 		goto fail;
-	p->enc->bf16 = ocr2_precision_resolve(precision) == OCR2_PRECISION_BF16;
+	p->enc->bf16 = ocr2_precision_resolve(mp->precision) == OCR2_PRECISION_BF16;
+	dec_set_kv_bf16(p->dec, mp->kv_cache == OCR2_KV_BF16);
 	dec_prepare(p->dec, p->pool); /* lm_head's screen for the greedy choices */
 	if (CANCELLED(cancel))
 		goto fail;
@@ -409,6 +414,7 @@ ocr2_model_params ocr2_model_default_params(void)
 	ocr2_model_params p = {0};
 	p.n_threads = 0;
 	p.precision = OCR2_PRECISION_AUTO;
+	p.kv_cache = OCR2_KV_F32;
 	return p;
 }
 
@@ -464,8 +470,7 @@ ocr2_status ocr2_model_load(const char *dir, const ocr2_model_params *p, ocr2_mo
 	else if (!S_ISDIR(st.st_mode))
 		s = ocr2_fail(OCR2_ERR_MODEL, "%s: not a directory", dir);
 	else
-		s = ocr2_pipeline_load(dir, m->params.n_threads, m->params.precision,
-				       m->params.cancel, &m->real);
+		s = ocr2_pipeline_load(dir, &m->params, &m->real);
 	if (s != OCR2_OK) {
 		free(m);
 		return s;

@@ -9,12 +9,12 @@
 
 typedef struct ocr2_pipeline ocr2_pipeline;
 /* Loads config.json, the weights (checked), tokenizer.json (special ids checked
- * against the config) and both model halves; n_threads 0 = all cores; the
- * encoder computes at ocr2_precision_resolve(precision). A raised
+ * against the config) and both model halves as mp says (NULL: the defaults):
+ * n_threads 0 = all cores; the encoder computes at
+ * ocr2_precision_resolve(precision); the KV caches are kv_cache's. A raised
  * *cancel (may be NULL) ends it between steps, and within a 128 MiB chunk
  * while the weights are read in, with OCR2_ERR_INTERRUPTED. */
-ocr2_status ocr2_pipeline_load(const char *dir, int n_threads, ocr2_precision precision,
-			       volatile int *cancel, ocr2_pipeline **out);
+ocr2_status ocr2_pipeline_load(const char *dir, const ocr2_model_params *mp, ocr2_pipeline **out);
 void ocr2_pipeline_free(ocr2_pipeline *p);
 ocr2_status ocr2_pipeline_recognize(ocr2_pipeline *p, const ocr2_image *img,
 				    const ocr2_recognize_params *rp, ocr2_result *r);

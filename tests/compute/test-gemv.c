@@ -524,6 +524,34 @@ int main(void)
 			char what[64];
 			snprintf(what, sizeof what, "attend hd=%d nk=%d", hd, nk);
 			compare(what, o0, o1, vs, hd, hd + nk);
+			/* a bf16 cache: K and V rounded, then the bf16 kernel against
+			 * its loop, and against the f32 loop on the widened values
+			 * (the same numbers up to summation order); where the f32
+			 * kernel is AVX2 too, the two kernels agree bit for bit */
+			uint16_t *Kb = malloc((size_t)nk * hd * sizeof *Kb),
+				 *Vb = malloc((size_t)nk * hd * sizeof *Vb);
+			for (int e = 0; e < nk * hd; e++) {
+				Kb[e] = ocr2_f32_to_bf16(K[e]);
+				Vb[e] = ocr2_f32_to_bf16(V[e]);
+				K[e] = ocr2_bf16_to_f32(Kb[e]);
+				V[e] = ocr2_bf16_to_f32(Vb[e]);
+			}
+			ocr2_attend_bf16_ref(q, Kb, Vb, nk, hd, sc, s0, o0);
+			ocr2_attend_bf16(q, Kb, Vb, nk, hd, sc, s1, o1);
+			snprintf(what, sizeof what, "attend bf16 hd=%d nk=%d", hd, nk);
+			compare(what, o0, o1, vs, hd, hd + nk);
+			ocr2_attend_ref(q, K, V, nk, hd, sc, s1, o1);
+			CHECK(!memcmp(o0, o1, (size_t)hd * sizeof *o0),
+			      "attend bf16 hd=%d nk=%d: the loop is not the f32 loop on the widened cache",
+			      hd, nk);
+			if (ocr2_have_avx2() && !ocr2_have_avx512()) {
+				ocr2_attend(q, K, V, nk, hd, sc, s0, o0);
+				ocr2_attend_bf16(q, Kb, Vb, nk, hd, sc, s1, o1);
+				CHECK(!memcmp(o0, o1, (size_t)hd * sizeof *o0),
+				      "attend bf16 hd=%d nk=%d: not the AVX2 f32 kernel's numbers", hd, nk);
+			}
+			free(Kb);
+			free(Vb);
 			free(q);
 			free(K);
 			free(V);

@@ -8,7 +8,9 @@
  *
  * The oracle is the one-sequence path (dec_step, dec_gen_step); the
  * sequences have prompts of different lengths, join the batch at different
- * steps, leave it early, and one fails (its context full) in the middle. */
+ * steps, leave it early, and one fails (its context full) in the middle.
+ * The same with the opt-in bf16 KV cache, and a batch mixing the two. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -202,6 +204,67 @@ static void run_gen(const ref *r, int width)
 	dec_batch_free(b);
 }
 
+/* The opt-in bf16 KV cache (dec_set_kv_bf16): its prefill logits near the
+ * f32 cache's; batch invariance holds for its contexts as for f32 ones, and
+ * in a batch mixing the two each row keeps its own cache's numbers. */
+static void kv_bf16(dec_model *m, const ref *r32)
+{
+	ref r = *r32;
+	float *a = malloc((size_t)r.vocab * sizeof *a), *b = malloc((size_t)r.vocab * sizeof *b);
+	double worst = 0;
+	for (int i = 0; i < NSEQ; i++) {
+		dec_set_kv_bf16(m, false);
+		dec_ctx *c32 = prefilled(&r, i, 64);
+		dec_set_kv_bf16(m, true);
+		dec_ctx *c16 = prefilled(&r, i, 64);
+		/* one more position: its attention reads the prompt's keys back */
+		CHECK(dec_step(c32, r.ids[i][0], a) == OCR2_OK && dec_step(c16, r.ids[i][0], b) == OCR2_OK,
+		      "bf16 cache, seq %d: %s", i, ocr2_errmsg());
+		double mx = 1;
+		for (int v = 0; v < r.vocab; v++)
+			mx = fabs(a[v]) > mx ? fabs(a[v]) : mx;
+		for (int v = 0; v < r.vocab; v++)
+			worst = fabs(a[v] - b[v]) / mx > worst ? fabs(a[v] - b[v]) / mx : worst;
+		CHECK(memcmp(a, b, (size_t)r.vocab * sizeof *a), "seq %d: a bf16 cache changed nothing",
+		      i);
+		dec_ctx_free(c32);
+		dec_ctx_free(c16);
+	}
+	/* keys and values rounded by up to 2^-9 of themselves: the logits of
+	 * these tiny random models moved by 2.2e-3 to 2.7e-3 (bf16, f32 and their
+	 * q8 copies; printed); 1e-2 leaves ~4x, a wrong cache moves them by O(1) */
+	fprintf(stderr, "bf16 KV cache: logits within %.3g of max(1, |f32 cache's|)\n", worst);
+	CHECK(worst < 1e-2, "bf16 KV cache: logits off the f32 cache's by %.3g", worst);
+	/* the one-sequence oracle with bf16 caches, then the batches */
+	dec_set_kv_bf16(m, true);
+	make_ref(&r);
+	for (int width = 1; width <= NSEQ; width++)
+		run_batch(&r, width, -1);
+	run_batch(&r, NSEQ, 3);
+	/* mixed: sequence 0 on an f32 cache, sequence 1 on a bf16 one */
+	dec_batch *bt = NULL;
+	dec_batch_new(m, 2, r.pool, &bt);
+	dec_set_kv_bf16(m, false);
+	dec_ctx *c[2] = {prefilled(&r, 0, 64), NULL};
+	dec_set_kv_bf16(m, true);
+	c[1] = prefilled(&r, 1, 64);
+	int32_t id[2] = {r32->ids[0][0], r.ids[1][0]}, next[2];
+	ocr2_status st[2];
+	CHECK(bt && dec_step_batch(bt, c, 2, id, NULL, NULL, next, st) == OCR2_OK &&
+		      st[0] == OCR2_OK && st[1] == OCR2_OK &&
+		      !memcmp(dec_batch_logits(bt), r32->logits[0], (size_t)r.vocab * sizeof(float)) &&
+		      !memcmp(dec_batch_logits(bt) + r.vocab, r.logits[1], (size_t)r.vocab * sizeof(float)),
+	      "a batch of an f32 and a bf16 cache: not each row's own numbers");
+	dec_batch_free(bt);
+	dec_ctx_free(c[0]);
+	dec_ctx_free(c[1]);
+	dec_set_kv_bf16(m, false);
+	for (int i = 0; i < NSEQ; i++)
+		free(r.logits[i]);
+	free(a);
+	free(b);
+}
+
 static void run_model(const char *dir, const char *label)
 {
 	ocr2_config cf;
@@ -245,6 +308,7 @@ static void run_model(const char *dir, const char *label)
 	      "an id outside the vocabulary");
 	dec_ctx_free(c);
 	dec_batch_free(b);
+	kv_bf16(m, &r);
 	for (int i = 0; i < NSEQ; i++)
 		free(r.logits[i]);
 	ocr2_pool_free(pool);
