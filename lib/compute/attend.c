@@ -62,61 +62,6 @@ AVX512 static void attend_avx512(const float *q, const float *K, const float *V,
 	}
 }
 
-/* The same on 8 lanes, hd a multiple of 8: scores with two accumulators,
- * the softmax (ocr2_softmax), then the output 64 columns per pass (eight
- * accumulators and the broadcast weight fit the 16 registers): each pass
- * reads its half of every V row, so V is still read once. */
-AVX2 static void attend_avx2(const float *q, const float *K, const float *V, int nk, int hd,
-			     float scale, float *s, float *out)
-{
-	for (int t = 0; t < nk; t++) {
-		const float *k = K + (size_t)t * hd;
-		__m256 a0 = _mm256_setzero_ps(), a1 = a0;
-		int c = 0;
-		for (; c + 16 <= hd; c += 16) {
-			a0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + c), _mm256_loadu_ps(k + c), a0);
-			a1 = _mm256_fmadd_ps(_mm256_loadu_ps(q + c + 8), _mm256_loadu_ps(k + c + 8), a1);
-		}
-		if (c < hd)
-			a0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + c), _mm256_loadu_ps(k + c), a0);
-		s[t] = hsum8(_mm256_add_ps(a0, a1)) * scale;
-	}
-	ocr2_softmax(s, nk);
-	int c0 = 0;
-	for (; c0 + 64 <= hd; c0 += 64) {
-		__m256 o0 = _mm256_setzero_ps(), o1 = o0, o2 = o0, o3 = o0, o4 = o0, o5 = o0,
-		       o6 = o0, o7 = o0;
-		for (int t = 0; t < nk; t++) {
-			const float *v = V + (size_t)t * hd + c0;
-			__m256 p = _mm256_broadcast_ss(s + t);
-			o0 = _mm256_fmadd_ps(p, _mm256_loadu_ps(v), o0);
-			o1 = _mm256_fmadd_ps(p, _mm256_loadu_ps(v + 8), o1);
-			o2 = _mm256_fmadd_ps(p, _mm256_loadu_ps(v + 16), o2);
-			o3 = _mm256_fmadd_ps(p, _mm256_loadu_ps(v + 24), o3);
-			o4 = _mm256_fmadd_ps(p, _mm256_loadu_ps(v + 32), o4);
-			o5 = _mm256_fmadd_ps(p, _mm256_loadu_ps(v + 40), o5);
-			o6 = _mm256_fmadd_ps(p, _mm256_loadu_ps(v + 48), o6);
-			o7 = _mm256_fmadd_ps(p, _mm256_loadu_ps(v + 56), o7);
-		}
-		float *o = out + c0;
-		_mm256_storeu_ps(o, o0);
-		_mm256_storeu_ps(o + 8, o1);
-		_mm256_storeu_ps(o + 16, o2);
-		_mm256_storeu_ps(o + 24, o3);
-		_mm256_storeu_ps(o + 32, o4);
-		_mm256_storeu_ps(o + 40, o5);
-		_mm256_storeu_ps(o + 48, o6);
-		_mm256_storeu_ps(o + 56, o7);
-	}
-	for (; c0 < hd; c0 += 8) {
-		__m256 o0 = _mm256_setzero_ps();
-		for (int t = 0; t < nk; t++)
-			o0 = _mm256_fmadd_ps(_mm256_broadcast_ss(s + t),
-					     _mm256_loadu_ps(V + (size_t)t * hd + c0), o0);
-		_mm256_storeu_ps(out + c0, o0);
-	}
-}
-
 /* 8 bf16 -> f32: a 16-bit left shift, exact */
 AVX2 static inline __m256 bf16x8(const uint16_t *p)
 {
@@ -124,57 +69,70 @@ AVX2 static inline __m256 bf16x8(const uint16_t *p)
 	return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
 }
 
-/* attend_avx2 reading a bf16 cache: the same operations on the widened
- * values. AVX2 on AVX-512 CPUs too (one kernel to keep tested). */
-AVX2 static void attend_bf16_avx2(const float *q, const uint16_t *K, const uint16_t *V, int nk,
-				  int hd, float scale, float *s, float *out)
+/* Elements i..i+7 of a cache row as f32: f32 as stored, or bf16 widened. */
+AVX2 static inline __attribute__((always_inline)) __m256 row8(const void *p, size_t i,
+								const bool bf16)
+{
+	return bf16 ? bf16x8((const uint16_t *)p + i) : _mm256_loadu_ps((const float *)p + i);
+}
+
+/* The same on 8 lanes, hd a multiple of 8, from an f32 or (bf16, a constant
+ * in each caller) a bf16 cache: the same operations on the widened values.
+ * Scores with two accumulators, the softmax (ocr2_softmax), then the output
+ * 64 columns per pass (eight accumulators and the broadcast weight fit the
+ * 16 registers): each pass reads its half of every V row, so V is still
+ * read once. */
+AVX2 static inline __attribute__((always_inline)) void
+attend8(const float *q, const void *K, const void *V, int nk, int hd, float scale, float *s,
+	float *out, const bool bf16)
 {
 	for (int t = 0; t < nk; t++) {
-		const uint16_t *k = K + (size_t)t * hd;
+		size_t k = (size_t)t * hd;
 		__m256 a0 = _mm256_setzero_ps(), a1 = a0;
 		int c = 0;
 		for (; c + 16 <= hd; c += 16) {
-			a0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + c), bf16x8(k + c), a0);
-			a1 = _mm256_fmadd_ps(_mm256_loadu_ps(q + c + 8), bf16x8(k + c + 8), a1);
+			a0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + c), row8(K, k + c, bf16), a0);
+			a1 = _mm256_fmadd_ps(_mm256_loadu_ps(q + c + 8), row8(K, k + c + 8, bf16), a1);
 		}
 		if (c < hd)
-			a0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + c), bf16x8(k + c), a0);
+			a0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + c), row8(K, k + c, bf16), a0);
 		s[t] = hsum8(_mm256_add_ps(a0, a1)) * scale;
 	}
 	ocr2_softmax(s, nk);
 	int c0 = 0;
 	for (; c0 + 64 <= hd; c0 += 64) {
-		__m256 o0 = _mm256_setzero_ps(), o1 = o0, o2 = o0, o3 = o0, o4 = o0, o5 = o0,
-		       o6 = o0, o7 = o0;
+		__m256 o[8];
+		for (int i = 0; i < 8; i++)
+			o[i] = _mm256_setzero_ps();
 		for (int t = 0; t < nk; t++) {
-			const uint16_t *v = V + (size_t)t * hd + c0;
+			size_t v = (size_t)t * hd + c0;
 			__m256 p = _mm256_broadcast_ss(s + t);
-			o0 = _mm256_fmadd_ps(p, bf16x8(v), o0);
-			o1 = _mm256_fmadd_ps(p, bf16x8(v + 8), o1);
-			o2 = _mm256_fmadd_ps(p, bf16x8(v + 16), o2);
-			o3 = _mm256_fmadd_ps(p, bf16x8(v + 24), o3);
-			o4 = _mm256_fmadd_ps(p, bf16x8(v + 32), o4);
-			o5 = _mm256_fmadd_ps(p, bf16x8(v + 40), o5);
-			o6 = _mm256_fmadd_ps(p, bf16x8(v + 48), o6);
-			o7 = _mm256_fmadd_ps(p, bf16x8(v + 56), o7);
+			_Pragma("GCC unroll 8") for (int i = 0; i < 8; i++)
+				o[i] = _mm256_fmadd_ps(p, row8(V, v + 8 * i, bf16), o[i]);
 		}
-		float *o = out + c0;
-		_mm256_storeu_ps(o, o0);
-		_mm256_storeu_ps(o + 8, o1);
-		_mm256_storeu_ps(o + 16, o2);
-		_mm256_storeu_ps(o + 24, o3);
-		_mm256_storeu_ps(o + 32, o4);
-		_mm256_storeu_ps(o + 40, o5);
-		_mm256_storeu_ps(o + 48, o6);
-		_mm256_storeu_ps(o + 56, o7);
+		for (int i = 0; i < 8; i++)
+			_mm256_storeu_ps(out + c0 + 8 * i, o[i]);
 	}
 	for (; c0 < hd; c0 += 8) {
 		__m256 o0 = _mm256_setzero_ps();
 		for (int t = 0; t < nk; t++)
-			o0 = _mm256_fmadd_ps(_mm256_broadcast_ss(s + t), bf16x8(V + (size_t)t * hd + c0),
+			o0 = _mm256_fmadd_ps(_mm256_broadcast_ss(s + t), row8(V, (size_t)t * hd + c0, bf16),
 					     o0);
 		_mm256_storeu_ps(out + c0, o0);
 	}
+}
+
+AVX2 static void attend_avx2(const float *q, const float *K, const float *V, int nk, int hd,
+			     float scale, float *s, float *out)
+{
+	attend8(q, K, V, nk, hd, scale, s, out, false);
+}
+
+/* AVX2 on AVX-512 CPUs too (one kernel to keep tested). */
+AVX2 static void attend_bf16_avx2(const float *q, const uint16_t *K, const uint16_t *V, int nk,
+				  int hd, float scale, float *s, float *out)
+{
+	attend8(q, K, V, nk, hd, scale, s, out, true);
 }
 #endif
 
